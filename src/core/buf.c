@@ -1,0 +1,124 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+static enum status
+buf_reserve(struct buf *b, size_t extra)
+{
+	size_t	 need, cap;
+	char	*np;
+
+	if (extra > b->max - b->len) {
+		buf_free(b);
+		return ST_TOOBIG;
+	}
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return ST_OK;
+	cap = b->cap == 0 ? 64 : b->cap;
+	while (cap < need)
+		cap *= 2;
+	if (cap > b->max + 1)
+		cap = b->max + 1;
+	np = realloc(b->p, cap);
+	if (np == NULL) {
+		buf_free(b);
+		return ST_NOMEM;
+	}
+	b->p = np;
+	b->cap = cap;
+	return ST_OK;
+}
+
+enum status
+buf_add(struct buf *b, const void *data, size_t n)
+{
+	enum status rc;
+
+	rc = buf_reserve(b, n);
+	if (rc != ST_OK)
+		return rc;
+	if (n > 0)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return ST_OK;
+}
+
+enum status
+buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+enum status
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list		ap;
+	int		n;
+	enum status	rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		buf_free(b);
+		return ST_INTERNAL;
+	}
+	rc = buf_reserve(b, (size_t)n);
+	if (rc != ST_OK)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return ST_OK;
+}
+
+struct str
+buf_str(const struct buf *b)
+{
+	return (struct str){ b->p == NULL ? "" : b->p, b->len };
+}
+
+char *
+buf_take(struct buf *b)
+{
+	char *p;
+
+	p = b->p;
+	if (p == NULL)
+		p = calloc(1, 1);
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return p;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void
+buf_wipe_free(struct buf *b)
+{
+	if (b->p != NULL)
+		explicit_bzero(b->p, b->cap);
+	buf_free(b);
+}

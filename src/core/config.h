@@ -1,0 +1,91 @@
+/*
+ * Configuration: plugauth.conf (INI, via libinih) over built-in defaults,
+ * then PLUGAUTH_<SECTION>_<KEY> environment overrides, all driven by one
+ * table of keys with types, defaults and ranges. Parsed once at start-up.
+ */
+#ifndef PLUGAUTH_CONFIG_H
+#define PLUGAUTH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/status.h"
+
+struct config {
+	struct {
+		char		*listen;	/* "host:port" */
+		char		*issuer;	/* no trailing slash */
+		unsigned	 threads;	/* 0 = one per core */
+		char		*tls_cert;	/* NULL if unset */
+		char		*tls_key;
+		unsigned	 body_max_bytes;
+		unsigned	 connection_limit;
+		unsigned	 connection_timeout;	/* seconds */
+		char		*log_level;	/* error|warn|info|debug */
+	} server;
+	struct {
+		char		*url;		/* sqlite:PATH | postgresql://… */
+	} database;
+	struct {
+		char		*scopes;	/* space-separated */
+		char		*default_scope;
+		unsigned	 code_ttl;	/* seconds */
+		unsigned	 access_ttl;
+		unsigned	 refresh_ttl;
+		unsigned	 refresh_reuse_grace;
+		char		*registration;	/* closed|open */
+	} oauth;
+	struct {
+		char	*name_for_human;
+		char	*name_for_model;
+		char	*description_for_human;
+		char	*description_for_model;
+		char	*logo_url;
+		char	*contact_email;
+		char	*legal_info_url;
+		char	*openapi_url;
+		char	*openapi_file;
+		char	*authorization_content_type;
+		char	*verification_openai;	/* [plugin.verification_tokens] openai */
+	} plugin;
+	struct {
+		char	*upstream;	/* NULL if unset */
+		char	*path;
+	} gateway;
+};
+
+/*
+ * Loads defaults, then the file at path (if must_exist is false, a missing
+ * file is no error), then the environment. On error writes one line to
+ * err ("plugauth.conf:12: [oauth] access_ttl: must be 60..86400") and
+ * returns ST_INVALID (or ST_NOTFOUND for a missing file, ST_NOMEM).
+ * *out is new (free with cfg_free()); untouched on error.
+ */
+enum status cfg_load(const char *path, bool must_exist, struct config **out,
+    char *err, size_t errlen);
+
+/* Sets one key from text, as if read from a file (checks type and range;
+ * no cross-key checks). ST_NOTFOUND for an unknown key. */
+enum status cfg_set(struct config *, const char *section, const char *key,
+    const char *value, char *err, size_t errlen);
+
+/* Checks rules between keys (issuer scheme, default_scope in scopes, ...). */
+enum status cfg_validate(const struct config *, char *err, size_t errlen);
+
+/* Appends the whole configuration as an INI file, with comments. */
+enum status cfg_render(const struct config *, struct buf *out);
+
+/* Host and port of server.listen; false if malformed. host is borrowed
+ * into hostbuf. */
+bool cfg_listen_split(const char *listen, char *hostbuf, size_t hostsz,
+    unsigned *port);
+
+/* True if url is http(s) to a loopback host (127.0.0.0/8, ::1, localhost). */
+bool cfg_url_is_loopback(const char *url);
+
+/* NULL-safe; wipes secret values. */
+void cfg_free(struct config *);
+
+#endif

@@ -1,0 +1,85 @@
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/status.h"
+#include "core/str.h"
+
+const char *
+status_str(enum status st)
+{
+	switch (st) {
+	case ST_OK:
+		return "ok";
+	case ST_NOMEM:
+		return "out of memory";
+	case ST_INVALID:
+		return "invalid input";
+	case ST_TOOBIG:
+		return "too big";
+	case ST_NOTFOUND:
+		return "not found";
+	case ST_DENIED:
+		return "denied";
+	case ST_EXISTS:
+		return "already exists";
+	case ST_STORE:
+		return "database error";
+	case ST_INTERNAL:
+		break;
+	}
+	return "internal error";
+}
+
+char *
+str_dup(struct str s)
+{
+	char *d;
+
+	d = malloc(s.len + 1);
+	if (d == NULL)
+		return NULL;
+	if (s.len > 0)
+		memcpy(d, s.p, s.len);
+	d[s.len] = '\0';
+	return d;
+}
+
+bool
+str_copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t n;
+
+	if (dstsz == 0)
+		return false;
+	n = strlen(src);
+	if (n >= dstsz) {
+		memcpy(dst, src, dstsz - 1);
+		dst[dstsz - 1] = '\0';
+		return false;
+	}
+	memcpy(dst, src, n + 1);
+	return true;
+}
+
+bool
+str_to_u64(struct str s, unsigned long long min, unsigned long long max,
+    unsigned long long *out)
+{
+	char			 tmp[24];
+	char			*end;
+	unsigned long long	 v;
+
+	if (s.len == 0 || s.len >= sizeof(tmp))
+		return false;
+	for (size_t i = 0; i < s.len; i++)
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+	memcpy(tmp, s.p, s.len);
+	tmp[s.len] = '\0';
+	errno = 0;
+	v = strtoull(tmp, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}

@@ -1,0 +1,71 @@
+/*
+ * Secrets: random tokens with readable prefixes, SHA-256 lookup digests,
+ * constant-time compare, argon2id passwords, wiping. The only user of
+ * libsodium.
+ */
+#ifndef PLUGAUTH_SEC_H
+#define PLUGAUTH_SEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "core/str.h"
+
+#define SEC_DIGEST_BYTES	32
+#define SEC_TOKEN_RAW_BYTES	32	/* 256 bits from the CSPRNG */
+#define SEC_TOKEN_STRLEN	64	/* prefix + 43 base64url chars + NUL */
+#define SEC_PWHASH_STRLEN	128	/* crypto_pwhash_STRBYTES */
+#define SEC_ID_STRLEN		33	/* 32 hex chars + NUL */
+#define SEC_FPR_STRLEN		9	/* 8 hex chars + NUL */
+
+/* Readable prefixes, so secret scanners find leaked values. */
+#define SEC_PREFIX_ACCESS	"pa_at_"
+#define SEC_PREFIX_REFRESH	"pa_rt_"
+#define SEC_PREFIX_CODE		"pa_ac_"
+#define SEC_PREFIX_SECRET	"pa_cs_"
+
+/* Initialises libsodium; call once before anything else here. */
+enum status sec_init(void);
+
+/* Fills tok with prefix + 256 random bits in base64url (NUL-terminated,
+ * secret: caller wipes) and digest with its SHA-256. prefix is one of the
+ * SEC_PREFIX_* constants. */
+enum status sec_token_mint(const char *prefix, char tok[SEC_TOKEN_STRLEN],
+    uint8_t digest[SEC_DIGEST_BYTES]);
+
+/* SHA-256 of data. */
+void sec_digest(const void *data, size_t len, uint8_t out[SEC_DIGEST_BYTES]);
+
+/* Constant-time equality of two digests. */
+bool sec_digest_eq(const uint8_t a[SEC_DIGEST_BYTES],
+    const uint8_t b[SEC_DIGEST_BYTES]);
+
+/* First 4 bytes of a digest as 8 hex chars: safe to log. */
+void sec_fingerprint(const uint8_t digest[SEC_DIGEST_BYTES],
+    char out[SEC_FPR_STRLEN]);
+
+/* 128 random bits as 32 lowercase hex chars (identifiers, not secrets). */
+void sec_random_id(char out[SEC_ID_STRLEN]);
+
+/* argon2id hash string of pw (m = 19 MiB, t = 2, as OWASP advises). */
+enum status sec_password_hash(const char *pw, size_t len,
+    char out[SEC_PWHASH_STRLEN]);
+
+/*
+ * ST_OK if pw matches hash, else ST_DENIED. A NULL hash verifies against a
+ * fixed dummy hash and always fails, so unknown users cost the same time.
+ * *rehash is set when the hash uses other parameters than today's.
+ */
+enum status sec_password_verify(const char *hash, const char *pw, size_t len,
+    bool *rehash);
+
+/* Decodes standard base64 (with padding, as in HTTP Basic) into out. */
+enum status sec_base64_decode(struct str in, uint8_t *out, size_t outmax,
+    size_t *outlen);
+
+/* Overwrites n bytes in a way the compiler keeps. */
+void sec_wipe(void *p, size_t n);
+
+#endif

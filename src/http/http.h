@@ -1,0 +1,81 @@
+/*
+ * The HTTP server: libmicrohttpd glue (the only user of microhttpd.h).
+ * Requests are routed by method and path to handlers that run on the
+ * server's worker threads; each handler answers exactly once through one
+ * of the http_respond_*() calls.
+ */
+#ifndef PLUGAUTH_HTTP_H
+#define PLUGAUTH_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/status.h"
+#include "core/str.h"
+
+struct http_req;
+struct http_server;
+
+/* A handler answers the request; a non-OK return without an answer makes
+ * the server answer 500 (503 for ST_STORE) with a JSON error. */
+typedef enum status (*http_handler)(struct http_req *, void *ctx);
+
+struct http_route {
+	const char	*method;	/* "GET", "POST", ... */
+	const char	*path;		/* exact, or a prefix if prefix */
+	bool		 prefix;
+	http_handler	 fn;
+	void		*ctx;
+};
+
+struct http_opts {
+	const char	*listen;	/* "host:port"; port 0 picks a free one */
+	unsigned	 threads;	/* 0 = one per core */
+	size_t		 body_max_bytes;	/* larger bodies get 413 */
+	unsigned	 connection_limit;
+	unsigned	 connection_timeout_s;
+	const char	*tls_cert;	/* PEM file paths, NULL for plain HTTP */
+	const char	*tls_key;
+};
+
+/* Starts serving routes (borrowed: must outlive the server). *out is new
+ * (http_server_stop()). On error writes one line to err. */
+enum status http_server_start(const struct http_opts *,
+    const struct http_route *routes, size_t nroutes, struct http_server **out,
+    char *err, size_t errlen);
+
+/* The port actually bound (useful with port 0). */
+unsigned http_server_port(const struct http_server *);
+
+/* Stops accepting, waits up to drain_s seconds for requests in flight,
+ * then stops. NULL-safe. */
+void http_server_stop(struct http_server *, unsigned drain_s);
+
+/* Request accessors. All borrowed: valid until the handler returns. */
+const char *http_req_method(const struct http_req *);
+const char *http_req_path(const struct http_req *);
+/* Header value (case-insensitive name), or NULL. */
+const char *http_req_header(const struct http_req *, const char *name);
+/* Decoded query parameter, or NULL. */
+const char *http_req_query(const struct http_req *, const char *name);
+/* The whole request body (NUL-terminated; may contain NULs). */
+struct str http_req_body(const struct http_req *);
+/* The peer address as text ("127.0.0.1"). */
+const char *http_req_peer(const struct http_req *);
+
+/* Adds a header to the coming answer (copied). */
+enum status http_resp_header(struct http_req *, const char *name,
+    const char *value);
+
+/* Answers with JSON. Takes body (json_decref'd here, also on error). */
+enum status http_respond_json(struct http_req *, unsigned status,
+    json_t *body);
+/* Answers with text (copied) of the given content type. */
+enum status http_respond_text(struct http_req *, unsigned status,
+    const char *content_type, const char *text, size_t len);
+/* Answers {"error": code, "error_description": desc} (desc may be NULL). */
+enum status http_respond_error(struct http_req *, unsigned status,
+    const char *code, const char *desc);
+
+#endif

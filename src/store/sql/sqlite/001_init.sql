@@ -1,0 +1,2 @@
+-- stub
+CREATE TABLE stub (x INTEGER);

@@ -1,0 +1,127 @@
+/*
+ * The store: one backend-neutral interface over clients, users, codes,
+ * tokens, consents and sessions. Backends: SQLite ("sqlite:PATH"), later
+ * PostgreSQL. Secrets are kept only as SHA-256 digests. Every call is safe
+ * from any thread; each thread gets its own database connection.
+ * Every write is committed before the call returns.
+ */
+#ifndef PLUGAUTH_STORE_H
+#define PLUGAUTH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+#include "crypto/sec.h"
+
+struct store;
+
+struct store_client {
+	char	 id[SEC_ID_STRLEN + 32];	/* client_id */
+	char	*name;
+	bool	 is_public;	/* no secret: PKCE required */
+	uint8_t	 secret_digest[SEC_DIGEST_BYTES];	/* unused if public */
+	bool	 chatgpt;	/* redirect URIs: the ChatGPT callback family */
+	char	*redirect_uris;	/* newline-separated, exact strings */
+	char	*scope;		/* allowed scopes, space-separated; "" = all */
+	int64_t	 created_at;
+};
+
+struct store_user {
+	int64_t	 id;
+	char	*name;
+	char	*password_hash;	/* argon2id string */
+	int64_t	 created_at;
+};
+
+enum store_token_kind { STORE_TOKEN_ACCESS = 1, STORE_TOKEN_REFRESH = 2 };
+
+struct store_token {
+	uint8_t			digest[SEC_DIGEST_BYTES];
+	enum store_token_kind	kind;
+	char			*client_id;
+	int64_t			 user_id;	/* 0: no user (client_credentials) */
+	char			*scope;
+	char			*audience;	/* RFC 8707 resource, NULL if none */
+	int64_t			 family_id;	/* refresh family; 0 if none */
+	int64_t			 expires_at;
+	int64_t			 revoked_at;	/* 0 if live */
+	int64_t			 created_at;
+};
+
+/* Opens the database named by url ("sqlite:PATH", "sqlite::memory:").
+ * Does not migrate. *out is new (store_close()). */
+enum status store_open(const char *url, struct store **out, char *err,
+    size_t errlen);
+
+/* Applies pending schema migrations in one transaction each; *applied
+ * (may be NULL) counts them. */
+enum status store_migrate(struct store *, unsigned *applied);
+
+/* Schema version now in the database, and the newest this build knows. */
+enum status store_schema_version(struct store *, unsigned *have,
+    unsigned *want);
+
+/* Closes every connection. NULL-safe. */
+void store_close(struct store *);
+
+/* Name of the backend ("sqlite"). */
+const char *store_backend(const struct store *);
+
+/* Clients. ST_EXISTS if the id is taken. */
+enum status store_client_add(struct store *, const struct store_client *);
+/* *out is new (store_client_free()); ST_NOTFOUND if absent. */
+enum status store_client_get(struct store *, const char *id,
+    struct store_client **out);
+/* *out is a new array of *n new clients, oldest first
+ * (store_client_list_free()). */
+enum status store_client_list(struct store *, struct store_client ***out,
+    size_t *n);
+/* Deletes the client and everything issued to it. ST_NOTFOUND if absent. */
+enum status store_client_remove(struct store *, const char *id);
+/* Replaces the secret digest. ST_NOTFOUND if absent. */
+enum status store_client_set_secret(struct store *, const char *id,
+    const uint8_t digest[SEC_DIGEST_BYTES]);
+void store_client_free(struct store_client *);
+void store_client_list_free(struct store_client **, size_t n);
+
+/* Users. ST_EXISTS if the name is taken; *id (may be NULL) gets the id. */
+enum status store_user_add(struct store *, const char *name,
+    const char *password_hash, int64_t *id);
+/* *out is new (store_user_free()); ST_NOTFOUND if absent. */
+enum status store_user_get(struct store *, const char *name,
+    struct store_user **out);
+enum status store_user_get_by_id(struct store *, int64_t id,
+    struct store_user **out);
+enum status store_user_list(struct store *, struct store_user ***out,
+    size_t *n);
+/* Deletes the user and everything issued to them. */
+enum status store_user_remove(struct store *, const char *name);
+enum status store_user_set_password(struct store *, const char *name,
+    const char *password_hash);
+void store_user_free(struct store_user *);
+void store_user_list_free(struct store_user **, size_t n);
+
+/* Tokens. Stores t (digest, not the token). */
+enum status store_token_add(struct store *, const struct store_token *t);
+/* *out is new (store_token_free()); ST_NOTFOUND if absent. Returns
+ * expired and revoked tokens too: the caller decides. */
+enum status store_token_get(struct store *,
+    const uint8_t digest[SEC_DIGEST_BYTES], struct store_token **out);
+/* Revokes every live token of a user or a client at time now; *n (may be
+ * NULL) counts them. */
+enum status store_token_revoke_user(struct store *, int64_t user_id,
+    int64_t now, unsigned *n);
+enum status store_token_revoke_client(struct store *, const char *client_id,
+    int64_t now, unsigned *n);
+/* Number of live (unrevoked, unexpired) tokens at time now. */
+enum status store_token_count_live(struct store *, int64_t now, uint64_t *n);
+void store_token_free(struct store_token *);
+
+/* Deletes rows that expired before now, at most batch rows per table per
+ * call; *deleted (may be NULL) counts them. */
+enum status store_gc(struct store *, int64_t now, unsigned batch,
+    unsigned *deleted);
+
+#endif
