@@ -1,1 +1,115 @@
-/* stub: being written */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+
+void
+cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("plugauth: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_usage_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("plugauth: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'plugauth %s --help')\n", cmd);
+	return CLI_USAGE;
+}
+
+int
+cli_config_load(const struct cli *cli, struct config **cfg)
+{
+	char		err[512];
+	enum log_level	lvl;
+	enum status	rc;
+
+	rc = cfg_load(cli->config_path, true, cfg, err, sizeof(err));
+	if (rc != ST_OK) {
+		cli_err("%s", err);
+		return CLI_FAIL;
+	}
+	if (log_level_parse((*cfg)->server.log_level, &lvl))
+		log_set_level(lvl);
+	return CLI_OK;
+}
+
+int
+cli_store_open(const struct config *cfg, bool migrate, struct store **st)
+{
+	char		err[512];
+	unsigned	have = 0, want = 0;
+	enum status	rc;
+
+	rc = store_open(cfg->database.url, st, err, sizeof(err));
+	if (rc != ST_OK) {
+		cli_err("%s", err);
+		return CLI_FAIL;
+	}
+	if (migrate) {
+		rc = store_migrate(*st, NULL);
+		if (rc != ST_OK) {
+			cli_err("cannot migrate the database %s: %s",
+			    cfg->database.url, status_str(rc));
+			goto fail;
+		}
+		return CLI_OK;
+	}
+	rc = store_schema_version(*st, &have, &want);
+	if (rc != ST_OK) {
+		cli_err("cannot read the database schema version: %s",
+		    status_str(rc));
+		goto fail;
+	}
+	if (have < want) {
+		cli_err("database schema is at version %u, this build needs %u:"
+		    " run 'plugauth migrate'", have, want);
+		goto fail;
+	}
+	return CLI_OK;
+fail:
+	store_close(*st);
+	*st = NULL;
+	return CLI_FAIL;
+}
+
+int
+cli_open(const struct cli *cli, struct config **cfg, struct store **st)
+{
+	int rc;
+
+	rc = cli_config_load(cli, cfg);
+	if (rc != CLI_OK)
+		return rc;
+	rc = cli_store_open(*cfg, false, st);
+	if (rc != CLI_OK) {
+		cfg_free(*cfg);
+		*cfg = NULL;
+	}
+	return rc;
+}
+
+bool
+cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}

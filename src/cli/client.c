@@ -1,1 +1,377 @@
-/* stub: being written */
+/* plugauth client add | list | remove | rotate-secret */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "crypto/sec.h"
+#include "oauth/oauth.h"
+
+#define NAME_MAX_BYTES		128
+#define REDIRECTS_MAX_BYTES	8192
+#define REDIRECT_MAX_BYTES	2048
+
+static const char usage[] =
+    "usage: plugauth [-c FILE] client add --name NAME\n"
+    "                  (--redirect-uri URI ... | --chatgpt)\n"
+    "                  [--scope \"a b\"] [--public] [--json]\n"
+    "       plugauth [-c FILE] client list [--json]\n"
+    "       plugauth [-c FILE] client remove ID\n"
+    "       plugauth [-c FILE] client rotate-secret ID [--json]\n"
+    "\n"
+    "add            registers a client and prints its client_id and, for a\n"
+    "               confidential client, its client_secret: shown once,\n"
+    "               stored only as a hash.\n"
+    "  --name NAME          shown on the consent page\n"
+    "  --redirect-uri URI   an allowed redirect URI, matched exactly\n"
+    "                       (repeat for more); https, or http on loopback\n"
+    "  --chatgpt            allow the ChatGPT callback family instead:\n"
+    "                       https://(chat.openai.com|chatgpt.com)/aip/\n"
+    "                       (plugin-…|g-<40 hex>)/oauth/callback\n"
+    "  --scope \"a b\"        scopes the client may get (default: all)\n"
+    "  --public             no secret (PKCE clients such as MCP apps)\n"
+    "  --json               print one JSON object\n"
+    "list           lists clients (never secrets)\n"
+    "remove         deletes a client and revokes everything issued to it\n"
+    "rotate-secret  replaces a client's secret; the old one stops working\n";
+
+/* https://…, or http:// to a loopback host; no fragment, no spaces. */
+static bool
+redirect_ok(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n == 0 || n > REDIRECT_MAX_BYTES || strpbrk(u, " \t\r\n#") != NULL)
+		return false;
+	if (strncmp(u, "https://", 8) == 0)
+		return n > 8 && u[8] != '/';
+	return strncmp(u, "http://", 7) == 0 && cfg_url_is_loopback(u);
+}
+
+static json_t *
+client_json(const struct store_client *c)
+{
+	json_t		*o, *uris;
+	const char	*p;
+
+	o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I}", "client_id", c->id,
+	    "name", c->name, "scope", c->scope, "public", c->is_public,
+	    "chatgpt", c->chatgpt, "created_at", (json_int_t)c->created_at);
+	uris = json_array();
+	for (p = c->redirect_uris; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+
+		json_array_append_new(uris, json_stringn(p, n));
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	json_object_set_new(o, "redirect_uris", uris);
+	return o;
+}
+
+static void
+json_print(json_t *o)
+{
+	char *s = json_dumps(o, JSON_INDENT(2));
+
+	if (s != NULL)
+		puts(s);
+	free(s);
+	json_decref(o);
+}
+
+static void
+chatgpt_print(const struct config *cfg, const char *id, const char *secret)
+{
+	printf("\nPaste into ChatGPT (GPT editor: Actions > Authentication > "
+	    "OAuth):\n"
+	    "  Client ID:              %s\n"
+	    "  Client Secret:          %s\n"
+	    "  Authorization URL:      %s/oauth/authorize\n"
+	    "  Token URL:              %s/oauth/token\n"
+	    "  Scope:                  %s\n"
+	    "  Token Exchange Method:  Default (POST request) or Basic "
+	    "authorization header: both work\n"
+	    "Plugin manifest URL:      %s/.well-known/ai-plugin.json\n",
+	    id, secret, cfg->server.issuer, cfg->server.issuer,
+	    cfg->oauth.default_scope, cfg->server.issuer);
+}
+
+static int
+client_add(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "redirect-uri", required_argument, NULL, 'r' },
+		{ "chatgpt", no_argument, NULL, 'g' },
+		{ "scope", required_argument, NULL, 's' },
+		{ "public", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct store_client	 c;
+	struct config		*cfg = NULL;
+	struct store		*st = NULL;
+	struct buf		 uris;
+	const char		*name = NULL, *scope = "", *why = NULL;
+	char			 secret[SEC_TOKEN_STRLEN] = "";
+	char			*scope_norm = NULL;
+	bool			 json = false;
+	int			 ch, rc = CLI_USAGE;
+	enum status		 st_rc;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&uris, REDIRECTS_MAX_BYTES);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'r':
+			if (!redirect_ok(optarg)) {
+				why = "bad --redirect-uri (https, or http on "
+				    "loopback; no fragment)";
+				goto usage;
+			}
+			if ((uris.len > 0 && buf_add(&uris, "\n", 1) != ST_OK) ||
+			    buf_adds(&uris, optarg) != ST_OK) {
+				why = "too many redirect URIs";
+				goto usage;
+			}
+			break;
+		case 'g':
+			c.chatgpt = true;
+			break;
+		case 's':
+			scope = optarg;
+			break;
+		case 'p':
+			c.is_public = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			why = "unknown or incomplete option";
+			goto usage;
+		}
+	}
+	if (optind < argc)
+		why = "unexpected argument";
+	else if (name == NULL || name[0] == '\0' ||
+	    strlen(name) > NAME_MAX_BYTES)
+		why = "--name is required (1 to 128 bytes)";
+	else if (uris.len == 0 && !c.chatgpt)
+		why = "--redirect-uri or --chatgpt is required";
+	else if (c.chatgpt && c.is_public)
+		why = "--chatgpt clients are confidential: drop --public";
+	if (why != NULL)
+		goto usage;
+
+	rc = cli_open(cli, &cfg, &st);
+	if (rc != CLI_OK)
+		goto out;
+	rc = CLI_FAIL;
+	/* Scopes must be ones the server knows. */
+	for (const char *p = scope; *p != '\0';) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n == 0)
+			break;
+		if (!oauth_scope_has(cfg->oauth.scopes, p, n)) {
+			cli_err("unknown scope '%.*s' (the server knows: %s)",
+			    (int)n, p, cfg->oauth.scopes);
+			goto out;
+		}
+		p += n;
+	}
+	scope_norm = strdup(scope);
+	if (scope_norm == NULL)
+		goto out;
+	sec_random_id(c.id);
+	c.name = (char *)(uintptr_t)name;
+	c.scope = scope_norm;
+	c.redirect_uris = uris.p != NULL ? uris.p : (char *)(uintptr_t)"";
+	c.created_at = clk_now_s();
+	if (!c.is_public &&
+	    sec_token_mint(SEC_PREFIX_SECRET, secret, c.secret_digest) != ST_OK)
+		goto out;
+	st_rc = store_client_add(st, &c);
+	if (st_rc != ST_OK) {
+		cli_err("cannot add the client: %s", status_str(st_rc));
+		goto out;
+	}
+	if (json) {
+		json_t *o = client_json(&c);
+
+		json_object_set_new(o, "client_secret", c.is_public ?
+		    json_null() : json_string(secret));
+		json_print(o);
+	} else {
+		printf("client_id:      %s\n", c.id);
+		if (!c.is_public)
+			printf("client_secret:  %s\n"
+			    "                (shown once: store it now)\n",
+			    secret);
+		if (c.chatgpt)
+			chatgpt_print(cfg, c.id, secret);
+	}
+	rc = CLI_OK;
+	goto out;
+usage:
+	rc = cli_usage_err("client add", "%s", why);
+out:
+	sec_wipe(secret, sizeof(secret));
+	free(scope_norm);
+	buf_free(&uris);
+	store_close(st);
+	cfg_free(cfg);
+	return rc;
+}
+
+static int
+client_list(struct cli *cli, int argc, char **argv)
+{
+	struct config		 *cfg = NULL;
+	struct store		 *st = NULL;
+	struct store_client	**v = NULL;
+	size_t			  n = 0;
+	bool			  json = false;
+	int			  rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0)
+			return cli_usage_err("client list",
+			    "unexpected argument '%s'", argv[i]);
+		json = true;
+	}
+	rc = cli_open(cli, &cfg, &st);
+	if (rc != CLI_OK)
+		return rc;
+	if (store_client_list(st, &v, &n) != ST_OK) {
+		cli_err("cannot list clients");
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if (json) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, client_json(v[i]));
+		json_print(a);
+	} else {
+		if (n == 0)
+			printf("no clients: add one with 'plugauth client add'"
+			    "\n");
+		for (size_t i = 0; i < n; i++)
+			printf("%s  %-12s  %s  scope=\"%s\"\n", v[i]->id,
+			    v[i]->is_public ? "public" : v[i]->chatgpt ?
+			    "chatgpt" : "confidential", v[i]->name,
+			    v[i]->scope[0] ? v[i]->scope : cfg->oauth.scopes);
+	}
+out:
+	store_client_list_free(v, n);
+	store_close(st);
+	cfg_free(cfg);
+	return rc;
+}
+
+static int
+client_by_id(struct cli *cli, int argc, char **argv, bool rotate)
+{
+	const char	*cmd = rotate ? "client rotate-secret" : "client remove";
+	const char	*id = NULL;
+	struct config	*cfg = NULL;
+	struct store	*st = NULL;
+	char		 secret[SEC_TOKEN_STRLEN];
+	uint8_t		 digest[SEC_DIGEST_BYTES];
+	struct store_client *c = NULL;
+	bool		 json = false;
+	enum status	 s;
+	int		 rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (rotate && strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (argv[i][0] == '-' || id != NULL)
+			return cli_usage_err(cmd, "unexpected argument '%s'",
+			    argv[i]);
+		else
+			id = argv[i];
+	}
+	if (id == NULL)
+		return cli_usage_err(cmd, "a client ID is required");
+	rc = cli_open(cli, &cfg, &st);
+	if (rc != CLI_OK)
+		return rc;
+	rc = CLI_FAIL;
+	if (!rotate) {
+		s = store_client_remove(st, id);
+		if (s == ST_OK) {
+			printf("removed client %s and revoked its tokens\n",
+			    id);
+			rc = CLI_OK;
+		}
+		goto out;
+	}
+	s = store_client_get(st, id, &c);
+	if (s == ST_OK && c->is_public) {
+		cli_err("client %s is public: it has no secret", id);
+		goto out;
+	}
+	if (s == ST_OK) {
+		if (sec_token_mint(SEC_PREFIX_SECRET, secret, digest) != ST_OK)
+			goto out;
+		s = store_client_set_secret(st, id, digest);
+	}
+	if (s == ST_OK) {
+		if (json)
+			json_print(json_pack("{s:s, s:s}", "client_id", id,
+			    "client_secret", secret));
+		else
+			printf("client_id:      %s\nclient_secret:  %s\n"
+			    "                (shown once: store it now; the old"
+			    " secret no longer works)\n", id, secret);
+		sec_wipe(secret, sizeof(secret));
+		rc = CLI_OK;
+	}
+out:
+	if (rc != CLI_OK && s == ST_NOTFOUND)
+		cli_err("no client with ID '%s'", id);
+	else if (rc != CLI_OK && s != ST_OK)
+		cli_err("cannot change client %s: %s", id, status_str(s));
+	store_client_free(c);
+	store_close(st);
+	cfg_free(cfg);
+	return rc;
+}
+
+int
+cli_client(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage_err("client", "a subcommand is required: add, "
+		    "list, remove or rotate-secret");
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "add") == 0)
+		return client_add(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return client_list(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "remove") == 0)
+		return client_by_id(cli, argc - 1, argv + 1, false);
+	if (strcmp(argv[1], "rotate-secret") == 0)
+		return client_by_id(cli, argc - 1, argv + 1, true);
+	return cli_usage_err("client", "unknown subcommand '%s'", argv[1]);
+}

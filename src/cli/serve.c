@@ -1,1 +1,331 @@
-/* stub: being written */
+/* plugauth serve, demo and migrate: run the server, or prepare its store. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/http.h"
+#include "oauth/oauth.h"
+
+#define DRAIN_S		10
+#define GC_PERIOD_S	60
+#define GC_BATCH	1000
+#define DEMO_CLIENT_ID	"demo-client"
+#define DEMO_USER	"demo"
+#define DEMO_PASSWORD	"demo"
+
+static enum status
+healthz(struct http_req *req, void *ctx)
+{
+	(void)ctx;
+	http_resp_header(req, "Cache-Control", "no-store");
+	return http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Blocks the stop signals in this thread and those it starts, so that
+ * run_until_signal() can wait for them. */
+static void
+signals_block(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Serves until SIGTERM or SIGINT, collecting expired rows meanwhile. */
+static void
+run_until_signal(const sigset_t *set, struct store *st)
+{
+	struct timespec	ts = { GC_PERIOD_S, 0 };
+	unsigned	n;
+	int		sig;
+
+	for (;;) {
+		sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("event=stopping signal=%s",
+			    sig == SIGTERM ? "TERM" : "INT");
+			return;
+		}
+		if (sig < 0 && errno == EAGAIN) {
+			n = 0;
+			if (store_gc(st, clk_now_s(), GC_BATCH, &n) == ST_OK &&
+			    n > 0)
+				log_info("event=gc deleted=%u", n);
+		}
+	}
+}
+
+/* Called once the server listens, before waiting for a signal. */
+typedef void (*serve_ready_fn)(const struct config *, void *arg);
+
+/* Starts the server on cfg and st, prints where it listens, runs until a
+ * stop signal, drains. With a ready callback (the demo), an issuer on
+ * port 0 is set to the bound port first. */
+static int
+serve_run(struct config *cfg, struct store *st, serve_ready_fn ready,
+    void *arg)
+{
+	struct oauth_env	env = { cfg, st };
+	struct http_route	routes[] = {
+		{ "GET", "/healthz", false, healthz, NULL },
+		{ "POST", "/oauth/token", false, oauth_token_handle, &env },
+	};
+	struct http_opts	opts = {
+		.listen = cfg->server.listen,
+		.threads = cfg->server.threads,
+		.body_max_bytes = cfg->server.body_max_bytes,
+		.connection_limit = cfg->server.connection_limit,
+		.connection_timeout_s = cfg->server.connection_timeout,
+		.tls_cert = cfg->server.tls_cert,
+		.tls_key = cfg->server.tls_key,
+	};
+	struct http_server	*srv = NULL;
+	sigset_t		 set;
+	char			 host[256], err[512];
+	unsigned		 port;
+
+	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
+		cli_err("bad listen address \"%s\"", cfg->server.listen);
+		return CLI_FAIL;
+	}
+	signals_block(&set);
+	if (http_server_start(&opts, routes, ARRAY_LEN(routes), &srv, err,
+	    sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		return CLI_FAIL;
+	}
+	port = http_server_port(srv);
+	if (ready != NULL) {
+		char issuer[300];
+		int n = snprintf(issuer, sizeof(issuer), "http://%s:%u", host,
+		    port);
+
+		if (n > 0 && (size_t)n < sizeof(issuer))
+			cfg_set(cfg, "server", "issuer", issuer, err,
+			    sizeof(err));
+	}
+	printf("listening on %s://%s%s%s:%u\n",
+	    cfg->server.tls_cert != NULL ? "https" : "http",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port);
+	fflush(stdout);
+	log_info("event=listening addr=%s port=%u issuer=%s store=%s", host,
+	    port, cfg->server.issuer, store_backend(st));
+	if (ready != NULL)
+		ready(cfg, arg);
+	run_until_signal(&set, st);
+	http_server_stop(srv, DRAIN_S);
+	log_info("event=stopped");
+	return CLI_OK;
+}
+
+int
+cli_serve(struct cli *cli, int argc, char **argv)
+{
+	struct config	*cfg = NULL;
+	struct store	*st = NULL;
+	int		 rc;
+
+	if (cli_wants_help(argc, argv)) {
+		printf("usage: plugauth [-c FILE] serve\n\n"
+		    "Runs the server described by the configuration file, after\n"
+		    "applying any pending database migrations. Prints\n"
+		    "'listening on URL' once it accepts connections. SIGTERM or\n"
+		    "SIGINT stops accepting, lets requests in flight finish (up\n"
+		    "to %d s) and exits 0.\n", DRAIN_S);
+		return CLI_OK;
+	}
+	if (argc > 1)
+		return cli_usage_err("serve", "unexpected argument '%s'",
+		    argv[1]);
+	rc = cli_config_load(cli, &cfg);
+	if (rc != CLI_OK)
+		return rc;
+	rc = cli_store_open(cfg, true, &st);
+	if (rc == CLI_OK)
+		rc = serve_run(cfg, st, NULL, NULL);
+	store_close(st);
+	cfg_free(cfg);
+	return rc;
+}
+
+int
+cli_migrate(struct cli *cli, int argc, char **argv)
+{
+	struct config	*cfg = NULL;
+	struct store	*st = NULL;
+	char		 err[512];
+	unsigned	 applied = 0, have = 0, want = 0;
+	int		 rc;
+
+	if (cli_wants_help(argc, argv)) {
+		printf("usage: plugauth [-c FILE] migrate\n\n"
+		    "Applies pending database schema migrations (serve and init\n"
+		    "do this too) and prints the schema version.\n");
+		return CLI_OK;
+	}
+	if (argc > 1)
+		return cli_usage_err("migrate", "unexpected argument '%s'",
+		    argv[1]);
+	rc = cli_config_load(cli, &cfg);
+	if (rc != CLI_OK)
+		return rc;
+	if (store_open(cfg->database.url, &st, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		rc = CLI_FAIL;
+	} else if (store_migrate(st, &applied) != ST_OK ||
+	    store_schema_version(st, &have, &want) != ST_OK) {
+		cli_err("cannot migrate the database %s", cfg->database.url);
+		rc = CLI_FAIL;
+	} else {
+		printf("schema version %u (%u migration%s applied)\n", have,
+		    applied, applied == 1 ? "" : "s");
+	}
+	store_close(st);
+	cfg_free(cfg);
+	return rc;
+}
+
+/* The demo's data: one user and one confidential client; secret gets the
+ * client's secret. */
+static int
+demo_seed(struct store *st, char secret[SEC_TOKEN_STRLEN])
+{
+	struct store_client	c;
+	char			hash[SEC_PWHASH_STRLEN];
+	char			uris[] = "http://127.0.0.1/callback";
+	char			name[] = "Demo client";
+	char			scope[] = "";
+
+	if (sec_password_hash(DEMO_PASSWORD, strlen(DEMO_PASSWORD), hash) !=
+	    ST_OK || store_user_add(st, DEMO_USER, hash, NULL) != ST_OK) {
+		cli_err("cannot create the demo user");
+		return CLI_FAIL;
+	}
+	memset(&c, 0, sizeof(c));
+	str_copy(c.id, sizeof(c.id), DEMO_CLIENT_ID);
+	c.name = name;
+	c.redirect_uris = uris;
+	c.scope = scope;
+	c.created_at = clk_now_s();
+	if (sec_token_mint(SEC_PREFIX_SECRET, secret, c.secret_digest) !=
+	    ST_OK || store_client_add(st, &c) != ST_OK) {
+		cli_err("cannot create the demo client");
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+/* Once listening: what the demo has and how to use it. */
+static void
+demo_ready(const struct config *cfg, void *arg)
+{
+	const char *secret = arg;
+
+	printf("plugauth demo: a throwaway server; its data is deleted on "
+	    "exit.\n\n"
+	    "  user:           %s (password: %s)\n"
+	    "  client_id:      %s\n"
+	    "  client_secret:  %s\n"
+	    "  scopes:         %s\n\n",
+	    DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
+	    cfg->oauth.scopes);
+	printf("Get an access token (client_credentials grant):\n\n"
+	    "  curl -s -u '%s:%s' -d grant_type=client_credentials "
+	    "%s/oauth/token\n\n",
+	    DEMO_CLIENT_ID, secret, cfg->server.issuer);
+	fflush(stdout);
+}
+
+static void
+demo_cleanup(const char *dir)
+{
+	static const char *const files[] = { "demo.db", "demo.db-wal",
+		"demo.db-shm" };
+	char path[4200];
+
+	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+
+		if (n > 0 && (size_t)n < sizeof(path))
+			unlink(path);
+	}
+	rmdir(dir);
+}
+
+int
+cli_demo(struct cli *cli, int argc, char **argv)
+{
+	struct config	*cfg = NULL;
+	struct store	*st = NULL;
+	const char	*listen = "127.0.0.1:8080";
+	char		 dir[] = "/tmp/plugauth-demo-XXXXXX";
+	char		 url[4200], issuer[300], err[512];
+	char		 secret[SEC_TOKEN_STRLEN];
+	char		 host[256];
+	unsigned	 port;
+	int		 rc = CLI_FAIL, n;
+
+	(void)cli;
+	if (cli_wants_help(argc, argv)) {
+		printf("usage: plugauth demo [--listen ADDR]\n\n"
+		    "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
+		    "temporary SQLite database with a demo user and a demo\n"
+		    "client, and prints the command that gets a token from it.\n"
+		    "The configuration file is not read. Ctrl-C stops it and\n"
+		    "deletes its data.\n");
+		return CLI_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+			listen = argv[++i];
+		else if (strncmp(argv[i], "--listen=", 9) == 0)
+			listen = argv[i] + 9;
+		else
+			return cli_usage_err("demo", "unexpected argument '%s'",
+			    argv[i]);
+	}
+	if (!cfg_listen_split(listen, host, sizeof(host), &port))
+		return cli_usage_err("demo", "bad listen address '%s'", listen);
+	if (mkdtemp(dir) == NULL) {
+		cli_err("cannot make a temporary directory: %s",
+		    strerror(errno));
+		return CLI_FAIL;
+	}
+	n = snprintf(url, sizeof(url), "sqlite:%s/demo.db", dir);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		goto out;
+	n = snprintf(issuer, sizeof(issuer), "http://%s%s%s:%u",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port);
+	if (n < 0 || (size_t)n >= sizeof(issuer))
+		goto out;
+	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
+	    cfg_set(cfg, "server", "listen", listen, err, sizeof(err)) !=
+	    ST_OK ||
+	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
+	    ST_OK ||
+	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		goto out;
+	}
+	if (cli_store_open(cfg, true, &st) != CLI_OK)
+		goto out;
+	if (demo_seed(st, secret) != CLI_OK)
+		goto out;
+	rc = serve_run(cfg, st, demo_ready, secret);
+	sec_wipe(secret, sizeof(secret));
+out:
+	store_close(st);
+	cfg_free(cfg);
+	demo_cleanup(dir);
+	return rc;
+}

@@ -1,1 +1,522 @@
-/* stub: being written */
+/*
+ * libmicrohttpd glue: one access handler accumulates the body under a cap,
+ * routes by method and path, and hands the request to its handler.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "http/http.h"
+
+#define RESP_HEADERS_MAX_BYTES	4096
+#define DRAIN_STEP_US		20000
+
+struct http_server {
+	struct MHD_Daemon	*d;
+	const struct http_route	*routes;
+	size_t			 nroutes;
+	size_t			 body_max;
+	unsigned		 port;
+	atomic_uint		 inflight;	/* requests not yet completed */
+	char			*tls_cert;	/* PEM text */
+	char			*tls_key;
+};
+
+struct http_req {
+	struct http_server	*srv;
+	struct MHD_Connection	*conn;
+	const struct http_route	*route;	/* NULL: no route for the path */
+	bool			 path_known;	/* some route has this path */
+	const char		*method;
+	const char		*path;
+	struct buf		 body;
+	bool			 too_big;
+	bool			 answered;
+	struct buf		 hdrs;	/* "name\0value\0"... for the answer */
+	char			 peer[INET6_ADDRSTRLEN];
+};
+
+static bool
+route_match(const struct http_route *r, const char *path)
+{
+	size_t n;
+
+	if (!r->prefix)
+		return strcmp(r->path, path) == 0;
+	n = strlen(r->path);
+	return strncmp(r->path, path, n) == 0;
+}
+
+static void
+route_find(struct http_req *req)
+{
+	const struct http_server *srv = req->srv;
+
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		const struct http_route *r = &srv->routes[i];
+
+		if (!route_match(r, req->path))
+			continue;
+		req->path_known = true;
+		if (strcmp(r->method, req->method) == 0) {
+			req->route = r;
+			return;
+		}
+	}
+}
+
+/* The methods routed for this path, for a 405's Allow header. */
+static void
+route_allow(const struct http_req *req, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < req->srv->nroutes; i++) {
+		const struct http_route *r = &req->srv->routes[i];
+		int m;
+
+		if (!route_match(r, req->path))
+			continue;
+		m = snprintf(out + n, outsz - n, "%s%s", n ? ", " : "",
+		    r->method);
+		if (m < 0 || (size_t)m >= outsz - n)
+			return;
+		n += (size_t)m;
+	}
+}
+
+const char *
+http_req_method(const struct http_req *req)
+{
+	return req->method;
+}
+
+const char *
+http_req_path(const struct http_req *req)
+{
+	return req->path;
+}
+
+const char *
+http_req_header(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_req_query(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+	    name);
+}
+
+struct str
+http_req_body(const struct http_req *req)
+{
+	return buf_str(&req->body);
+}
+
+const char *
+http_req_peer(const struct http_req *req)
+{
+	struct http_req		*r = (struct http_req *)(uintptr_t)req;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr	*sa;
+
+	if (r->peer[0] != '\0')
+		return r->peer;
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return "-";
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    r->peer, sizeof(r->peer));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    r->peer, sizeof(r->peer));
+	return r->peer[0] != '\0' ? r->peer : "-";
+}
+
+enum status
+http_resp_header(struct http_req *req, const char *name, const char *value)
+{
+	enum status rc;
+
+	if ((rc = buf_add(&req->hdrs, name, strlen(name) + 1)) != ST_OK ||
+	    (rc = buf_add(&req->hdrs, value, strlen(value) + 1)) != ST_OK)
+		return rc;
+	return ST_OK;
+}
+
+/* Queues data (taken: freed by libmicrohttpd, or here on error). */
+static enum status
+respond(struct http_req *req, unsigned status, const char *content_type,
+    char *data, size_t len)
+{
+	struct MHD_Response	*resp;
+	enum MHD_Result		 ok;
+	struct str		 h;
+
+	if (req->answered) {
+		free(data);
+		log_err("event=http_double_answer path=%s", req->path);
+		return ST_INTERNAL;
+	}
+	resp = MHD_create_response_from_buffer(len, data,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(data);
+		return ST_NOMEM;
+	}
+	if (content_type != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    content_type);
+	h = buf_str(&req->hdrs);
+	for (size_t off = 0; off < h.len;) {
+		const char *name = h.p + off;
+		const char *value = name + strlen(name) + 1;
+
+		MHD_add_response_header(resp, name, value);
+		off = (size_t)(value + strlen(value) + 1 - h.p);
+	}
+	ok = MHD_queue_response(req->conn, status, resp);
+	MHD_destroy_response(resp);
+	buf_free(&req->hdrs);
+	if (ok != MHD_YES)
+		return ST_INTERNAL;
+	req->answered = true;
+	return ST_OK;
+}
+
+enum status
+http_respond_text(struct http_req *req, unsigned status,
+    const char *content_type, const char *text, size_t len)
+{
+	char *copy;
+
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return ST_NOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	return respond(req, status, content_type, copy, len);
+}
+
+enum status
+http_respond_json(struct http_req *req, unsigned status, json_t *body)
+{
+	char *text;
+
+	if (body == NULL)
+		return ST_NOMEM;
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL)
+		return ST_NOMEM;
+	return respond(req, status, "application/json; charset=utf-8", text,
+	    strlen(text));
+}
+
+enum status
+http_respond_error(struct http_req *req, unsigned status, const char *code,
+    const char *desc)
+{
+	json_t *o;
+
+	o = json_object();
+	if (o == NULL)
+		return ST_NOMEM;
+	json_object_set_new(o, "error", json_string(code));
+	if (desc != NULL)
+		json_object_set_new(o, "error_description", json_string(desc));
+	http_resp_header(req, "Cache-Control", "no-store");
+	return http_respond_json(req, status, o);
+}
+
+static void
+dispatch(struct http_req *req)
+{
+	char		allow[128];
+	enum status	rc;
+
+	if (req->too_big) {
+		http_respond_error(req, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "invalid_request", "request body too large");
+		return;
+	}
+	if (req->route == NULL) {
+		if (!req->path_known) {
+			http_respond_error(req, MHD_HTTP_NOT_FOUND, "not_found",
+			    "no such endpoint");
+			return;
+		}
+		route_allow(req, allow, sizeof(allow));
+		http_resp_header(req, "Allow", allow);
+		http_respond_error(req, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "invalid_request", "method not allowed");
+		return;
+	}
+	rc = req->route->fn(req, req->route->ctx);
+	if (req->answered)
+		return;
+	if (rc == ST_STORE) {
+		http_resp_header(req, "Retry-After", "1");
+		http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "temporarily_unavailable", "storage unavailable");
+	} else {
+		http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "server_error", "internal error");
+	}
+	log_err("event=handler_failed path=%s status=%s", req->path,
+	    status_str(rc));
+}
+
+static bool
+content_length_over(struct http_req *req)
+{
+	const char		*cl;
+	unsigned long long	 n;
+
+	cl = http_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl == NULL)
+		return false;
+	return !str_to_u64(str_of(cl), 0, req->srv->body_max, &n);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct http_server	*srv = cls;
+	struct http_req		*req = *req_cls;
+
+	(void)version;
+	if (req == NULL) {
+		req = calloc(1, sizeof(*req));
+		if (req == NULL)
+			return MHD_NO;
+		req->srv = srv;
+		req->conn = conn;
+		req->method = method;
+		req->path = url;
+		buf_init(&req->body, srv->body_max);
+		buf_init(&req->hdrs, RESP_HEADERS_MAX_BYTES);
+		atomic_fetch_add(&srv->inflight, 1);
+		*req_cls = req;
+		route_find(req);
+		if (content_length_over(req)) {
+			/* Answer before reading; the body is discarded. */
+			req->too_big = true;
+			dispatch(req);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!req->too_big &&
+		    buf_add(&req->body, upload_data, *upload_data_size) !=
+		    ST_OK)
+			req->too_big = true;	/* buf_add freed the body */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (!req->answered)
+		dispatch(req);
+	return MHD_YES;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server	*srv = cls;
+	struct http_req		*req = *req_cls;
+
+	(void)conn;
+	(void)toe;
+	if (req == NULL)
+		return;
+	buf_wipe_free(&req->body);	/* may hold secrets */
+	buf_free(&req->hdrs);
+	free(req);
+	*req_cls = NULL;
+	atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	msg[512];
+	size_t	n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_warn("event=http_server msg=\"%s\"", msg);
+}
+
+static char *
+read_file(const char *path, char *err, size_t errlen)
+{
+	FILE		*f;
+	struct buf	 b;
+	char		 chunk[4096];
+	size_t		 n;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	buf_init(&b, 1 << 20);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_add(&b, chunk, n) != ST_OK) {
+			snprintf(err, errlen, "%s: too big", path);
+			fclose(f);
+			return NULL;
+		}
+	}
+	fclose(f);
+	return buf_take(&b);
+}
+
+static enum status
+resolve(const char *listen, struct sockaddr_storage *ss, char *err,
+    size_t errlen)
+{
+	char		 host[256], port[8];
+	unsigned	 p;
+	struct addrinfo	 hints, *ai = NULL;
+	int		 n;
+
+	if (!cfg_listen_split(listen, host, sizeof(host), &p)) {
+		snprintf(err, errlen, "bad listen address \"%s\"", listen);
+		return ST_INVALID;
+	}
+	snprintf(port, sizeof(port), "%u", p);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	n = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+	if (n != 0 || ai == NULL) {
+		snprintf(err, errlen, "cannot resolve \"%s\": %s", host,
+		    gai_strerror(n));
+		return ST_INVALID;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return ST_OK;
+}
+
+enum status
+http_server_start(const struct http_opts *o, const struct http_route *routes,
+    size_t nroutes, struct http_server **out, char *err, size_t errlen)
+{
+	struct http_server	*srv = NULL;
+	struct sockaddr_storage	 ss;
+	const union MHD_DaemonInfo *di;
+	unsigned		 flags, threads;
+	enum status		 rc;
+
+	rc = resolve(o->listen, &ss, err, errlen);
+	if (rc != ST_OK)
+		return rc;
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return ST_NOMEM;
+	srv->routes = routes;
+	srv->nroutes = nroutes;
+	srv->body_max = o->body_max_bytes;
+	threads = o->threads;
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (o->tls_cert != NULL) {
+		srv->tls_cert = read_file(o->tls_cert, err, errlen);
+		srv->tls_key = srv->tls_cert == NULL ? NULL :
+		    read_file(o->tls_key, err, errlen);
+		if (srv->tls_key == NULL) {
+			rc = ST_INVALID;
+			goto fail;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
+	    MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+	    srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
+	    MHD_OPTION_END);
+	if (srv->d == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", o->listen,
+		    errno ? strerror(errno) : "libmicrohttpd refused");
+		rc = ST_INTERNAL;
+		goto fail;
+	}
+	di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = di != NULL ? di->port : 0;
+	*out = srv;
+	return ST_OK;
+fail:
+	free(srv->tls_cert);
+	free(srv->tls_key);
+	free(srv);
+	return rc;
+}
+
+unsigned
+http_server_port(const struct http_server *srv)
+{
+	return srv->port;
+}
+
+void
+http_server_stop(struct http_server *srv, unsigned drain_s)
+{
+	MHD_socket	fd;
+	unsigned	waited_us = 0;
+
+	if (srv == NULL)
+		return;
+	fd = MHD_quiesce_daemon(srv->d);
+	while (atomic_load(&srv->inflight) > 0 &&
+	    waited_us < drain_s * 1000000u) {
+		usleep(DRAIN_STEP_US);
+		waited_us += DRAIN_STEP_US;
+	}
+	MHD_stop_daemon(srv->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	if (srv->tls_key != NULL)
+		explicit_bzero(srv->tls_key, strlen(srv->tls_key));
+	free(srv->tls_cert);
+	free(srv->tls_key);
+	free(srv);
+}

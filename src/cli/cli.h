@@ -1,0 +1,51 @@
+/*
+ * The command-line front: one file per command group; main.c dispatches.
+ * Only cli/ prints to stdout. Exit codes: 0 ok, 1 runtime failure, 2 usage.
+ */
+#ifndef PLUGAUTH_CLI_H
+#define PLUGAUTH_CLI_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "store/store.h"
+
+#define CLI_OK		0
+#define CLI_FAIL	1
+#define CLI_USAGE	2
+
+struct cli {
+	const char	*config_path;	/* -c, PLUGAUTH_CONFIG or the default */
+};
+
+/* Commands: argv[0] is the command name. Each returns an exit code. */
+int cli_init(struct cli *, int argc, char **argv);
+int cli_serve(struct cli *, int argc, char **argv);
+int cli_demo(struct cli *, int argc, char **argv);
+int cli_migrate(struct cli *, int argc, char **argv);
+int cli_client(struct cli *, int argc, char **argv);
+int cli_user(struct cli *, int argc, char **argv);
+
+/* Prints "plugauth: <message>" on stderr. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "plugauth: <message> (see 'plugauth <cmd> --help')"; returns
+ * CLI_USAGE. */
+int cli_usage_err(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Loads the configuration file (it must exist), sets the log level. *cfg is
+ * new (cfg_free()). Prints the error itself. */
+int cli_config_load(const struct cli *, struct config **cfg);
+
+/* Opens the store named by cfg; migrates it if migrate, else fails when the
+ * schema is behind. *st is new (store_close()). Prints the error itself. */
+int cli_store_open(const struct config *, bool migrate, struct store **st);
+
+/* Both of the above, for commands that work on the database. */
+int cli_open(const struct cli *, struct config **cfg, struct store **st);
+
+/* True if argv has -h or --help before any "--". */
+bool cli_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,73 @@
+/* Shared only by the files of src/oauth/. */
+#ifndef PLUGAUTH_OAUTH_INT_H
+#define PLUGAUTH_OAUTH_INT_H
+
+#include <stdbool.h>
+
+#include "core/form.h"
+#include "http/http.h"
+#include "oauth/oauth.h"
+#include "store/store.h"
+
+/* RFC 6749 §5.2 (and §4.1.2.1) error codes. */
+enum oauth_error {
+	OAUTH_OK = 0,
+	OAUTH_INVALID_REQUEST,
+	OAUTH_INVALID_CLIENT,
+	OAUTH_INVALID_GRANT,
+	OAUTH_UNAUTHORIZED_CLIENT,
+	OAUTH_UNSUPPORTED_GRANT_TYPE,
+	OAUTH_INVALID_SCOPE,
+	OAUTH_ACCESS_DENIED,
+	OAUTH_UNSUPPORTED_RESPONSE_TYPE,
+	OAUTH_SERVER_ERROR,
+	OAUTH_TEMPORARILY_UNAVAILABLE,
+};
+
+/* The RFC name ("invalid_request"). */
+const char *oauth_error_code(enum oauth_error);
+
+/* HTTP status for a token-endpoint error: 401 for invalid_client, 503 for
+ * temporarily_unavailable, 500 for server_error, else 400. */
+unsigned oauth_error_status(enum oauth_error);
+
+/* Answers the RFC 6749 §5.2 JSON error with Cache-Control: no-store; adds
+ * WWW-Authenticate: Basic when the client tried HTTP Basic. */
+enum status oauth_respond_error(struct http_req *, enum oauth_error,
+    const char *desc, bool basic_tried);
+
+/*
+ * Reads a token-style request body, application/x-www-form-urlencoded or
+ * application/json (an object of strings), into f (initialised here; the
+ * caller form_free()s it, also on error). On error *why says what is wrong.
+ */
+enum oauth_error oauth_params_read(const struct http_req *, struct form *f,
+    const char **why);
+
+/* Who the client is and how it proved it. */
+struct oauth_client_auth {
+	struct store_client	*client;	/* new; NULL on failure */
+	bool			 basic_tried;	/* Authorization: Basic seen */
+	bool			 authenticated;	/* a secret was checked */
+};
+
+/*
+ * Authenticates the client of a token request: client_secret_basic or
+ * client_secret_post (RFC 6749 §2.3.1), or identifies a public client by
+ * its client_id. Exactly one method; a confidential client must prove its
+ * secret. ca->client is new on OAUTH_OK (store_client_free()).
+ */
+enum oauth_error oauth_client_authenticate(struct store *,
+    const struct http_req *, const struct form *, struct oauth_client_auth *ca,
+    const char **why);
+
+/*
+ * Resolves a requested scope (NULL or "" → default_scope) against the scopes
+ * the server knows and those the client may have ("" = all). *out is new
+ * (free()): the requested scope-tokens, deduplicated, space-separated.
+ */
+enum oauth_error oauth_scope_resolve(const char *requested,
+    const char *server_scopes, const char *default_scope,
+    const char *client_scopes, char **out, const char **why);
+
+#endif
