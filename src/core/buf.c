@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ buf_reserve(struct buf *b, size_t extra)
 	cap = b->cap == 0 ? 64 : b->cap;
 	while (cap < need)
 		cap *= 2;
-	if (cap > b->max + 1)
+	if (b->max < SIZE_MAX && cap > b->max + 1)
 		cap = b->max + 1;
 	np = realloc(b->p, cap);
 	if (np == NULL) {

@@ -32,7 +32,8 @@ enum status buf_printf(struct buf *, const char *fmt, ...)
 /* Slice over the contents (borrowed: valid until the next change). */
 struct str buf_str(const struct buf *);
 
-/* Hands the contents (NUL-terminated, new) to the caller and empties b. */
+/* Hands the contents (NUL-terminated, new) to the caller and empties b;
+ * NULL only when out of memory. */
 char *buf_take(struct buf *);
 
 /* Frees the contents (and wipes them if wipe); NULL-safe, reusable after. */

@@ -57,8 +57,8 @@ struct config {
 };
 
 /*
- * Loads defaults, then the file at path (if must_exist is false, a missing
- * file is no error), then the environment. On error writes one line to
+ * Loads defaults, then the file at path (NULL: no file; if must_exist is
+ * false, a missing file is no error), then the environment. On error writes one line to
  * err ("plugauth.conf:12: [oauth] access_ttl: must be 60..86400") and
  * returns ST_INVALID (or ST_NOTFOUND for a missing file, ST_NOMEM).
  * *out is new (free with cfg_free()); untouched on error.
@@ -74,10 +74,11 @@ enum status cfg_set(struct config *, const char *section, const char *key,
 /* Checks rules between keys (issuer scheme, default_scope in scopes, ...). */
 enum status cfg_validate(const struct config *, char *err, size_t errlen);
 
-/* Appends the whole configuration as an INI file, with comments. */
+/* Appends the whole configuration as an INI file, with comments. Refuses
+ * (ST_INVALID) a value a file line cannot hold; frees out on error. */
 enum status cfg_render(const struct config *, struct buf *out);
 
-/* Host and port of server.listen; false if malformed. host is borrowed
+/* Host and port of server.listen; false if malformed. host is copied
  * into hostbuf. */
 bool cfg_listen_split(const char *listen, char *hostbuf, size_t hostsz,
     unsigned *port);

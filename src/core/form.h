@@ -21,7 +21,6 @@ struct form {
 	struct form_param	*v;
 	size_t			 n;
 	size_t			 max;	/* parameter count ceiling */
-	struct buf		 mem;	/* decoded bytes */
 	char			 bad[64];	/* on error: the offending name */
 };
 
