@@ -122,6 +122,23 @@ sec_base64_decode(struct str in, uint8_t *out, size_t outmax, size_t *outlen)
 	return ST_OK;
 }
 
+bool
+sec_mem_eq(const void *a, const void *b, size_t n)
+{
+	return sodium_memcmp(a, b, n) == 0;
+}
+
+enum status
+sec_base64url_encode(const uint8_t *in, size_t n, char *out, size_t outsz)
+{
+	if (outsz < sodium_base64_ENCODED_LEN(n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+		return ST_TOOBIG;
+	sodium_bin2base64(out, outsz, in, n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return ST_OK;
+}
+
 void
 sec_wipe(void *p, size_t n)
 {

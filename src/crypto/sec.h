@@ -65,6 +65,14 @@ enum status sec_password_verify(const char *hash, const char *pw, size_t len,
 enum status sec_base64_decode(struct str in, uint8_t *out, size_t outmax,
     size_t *outlen);
 
+/* Constant-time equality of n bytes. */
+bool sec_mem_eq(const void *a, const void *b, size_t n);
+
+/* base64url without padding of in[n] into out (NUL-terminated);
+ * ST_TOOBIG if outsz is short. */
+enum status sec_base64url_encode(const uint8_t *in, size_t n, char *out,
+    size_t outsz);
+
 /* Overwrites n bytes in a way the compiler keeps. */
 void sec_wipe(void *p, size_t n);
 

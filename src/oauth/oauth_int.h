@@ -70,4 +70,18 @@ enum oauth_error oauth_scope_resolve(const char *requested,
     const char *server_scopes, const char *default_scope,
     const char *client_scopes, char **out, const char **why);
 
+/* True if challenge is a well-formed S256 code_challenge (RFC 7636 §4.2). */
+bool oauth_pkce_challenge_ok(const char *challenge);
+
+/* True if verifier[len] is a valid code_verifier (RFC 7636 §4.1) whose
+ * S256 transform equals challenge; constant-time compare. */
+bool oauth_pkce_ok(const char *challenge, const char *verifier, size_t len);
+
+/* True if uri is in the ChatGPT callback family (see redirect.c). */
+bool oauth_redirect_is_chatgpt(const char *uri);
+
+/* True if the client may use uri: exact match against its registered
+ * URIs, or the ChatGPT family for a --chatgpt client. */
+bool oauth_redirect_allowed(const struct store_client *, const char *uri);
+
 #endif
