@@ -28,6 +28,7 @@ static const char usage[] =
     "  migrate   apply database schema migrations\n"
     "  client    add, list, remove clients; rotate a client's secret\n"
     "  user      add, list, remove users; change a password\n"
+    "  manifest  print the ai-plugin.json the server serves\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -41,6 +42,7 @@ static const struct {
 	{ "migrate", cli_migrate },
 	{ "client", cli_client },
 	{ "user", cli_user },
+	{ "manifest", cli_manifest },
 };
 
 int

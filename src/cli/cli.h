@@ -25,6 +25,7 @@ int cli_demo(struct cli *, int argc, char **argv);
 int cli_migrate(struct cli *, int argc, char **argv);
 int cli_client(struct cli *, int argc, char **argv);
 int cli_user(struct cli *, int argc, char **argv);
+int cli_manifest(struct cli *, int argc, char **argv);
 
 /* Prints "plugauth: <message>" on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

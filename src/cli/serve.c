@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "http/http.h"
 #include "oauth/oauth.h"
+#include "plugin/plugin.h"
 
 #define DRAIN_S		10
 #define GC_PERIOD_S	60
@@ -73,10 +74,14 @@ static int
 serve_run(struct config *cfg, struct store *st, serve_ready_fn ready,
     void *arg)
 {
-	struct oauth_env	env = { cfg, st };
+	struct oauth_env	env = { .cfg = cfg, .st = st };
+	struct plug_env		penv;
 	struct http_route	routes[] = {
 		{ "GET", "/healthz", false, healthz, NULL },
 		{ "POST", "/oauth/token", false, oauth_token_handle, &env },
+		{ "GET", "/.well-known/ai-plugin.json", false,
+		    plug_manifest_handle, &penv },
+		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv },
 	};
 	struct http_opts	opts = {
 		.listen = cfg->server.listen,
@@ -96,10 +101,16 @@ serve_run(struct config *cfg, struct store *st, serve_ready_fn ready,
 		cli_err("bad listen address \"%s\"", cfg->server.listen);
 		return CLI_FAIL;
 	}
+	/* A manifest ChatGPT would refuse stops us before we listen. */
+	if (plug_env_init(&penv, cfg, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		return CLI_FAIL;
+	}
 	signals_block(&set);
 	if (http_server_start(&opts, routes, ARRAY_LEN(routes), &srv, err,
 	    sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
+		plug_env_free(&penv);
 		return CLI_FAIL;
 	}
 	port = http_server_port(srv);
@@ -123,6 +134,7 @@ serve_run(struct config *cfg, struct store *st, serve_ready_fn ready,
 		ready(cfg, arg);
 	run_until_signal(&set, st);
 	http_server_stop(srv, DRAIN_S);
+	plug_env_free(&penv);
 	log_info("event=stopped");
 	return CLI_OK;
 }

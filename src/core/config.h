@@ -24,6 +24,7 @@ struct config {
 		unsigned	 connection_limit;
 		unsigned	 connection_timeout;	/* seconds */
 		char		*log_level;	/* error|warn|info|debug */
+		char		*templates_dir;	/* NULL: built-in pages */
 	} server;
 	struct {
 		char		*url;		/* sqlite:PATH | postgresql://… */
@@ -47,9 +48,16 @@ struct config {
 		char	*legal_info_url;
 		char	*openapi_url;
 		char	*openapi_file;
+		char	*description_for_model_file;	/* overrides the key */
 		char	*authorization_content_type;
 		char	*verification_openai;	/* [plugin.verification_tokens] openai */
 	} plugin;
+	struct {
+		unsigned	 session_ttl;	/* seconds */
+		unsigned	 login_max_failures;	/* per user, per window */
+		unsigned	 login_max_failures_per_address;
+		unsigned	 login_window;	/* seconds */
+	} auth;
 	struct {
 		char	*upstream;	/* NULL if unset */
 		char	*path;

@@ -27,6 +27,25 @@ log_level_parse(const char *s, enum log_level *out)
 	return false;
 }
 
+const char *
+log_safe(const char *s, char *out, size_t outsz)
+{
+	size_t i;
+
+	if (outsz == 0)
+		return "";
+	if (s == NULL)
+		s = "-";
+	for (i = 0; s[i] != '\0' && i + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = c > ' ' && c < 0x7f && c != '"' && c != '=' &&
+		    c != '\\' ? (char)c : '?';
+	}
+	out[i] = '\0';
+	return out;
+}
+
 static void
 log_write(enum log_level l, const char *fmt, va_list ap)
 {

@@ -84,6 +84,35 @@ sec_random_id(char out[SEC_ID_STRLEN])
 	sodium_bin2hex(out, SEC_ID_STRLEN, raw, sizeof(raw));
 }
 
+int64_t
+sec_random_i64(void)
+{
+	uint64_t v;
+
+	do {
+		randombytes_buf(&v, sizeof(v));
+		v &= INT64_MAX;
+	} while (v == 0);
+	return (int64_t)v;
+}
+
+void
+sec_hmac_token(const char *key, size_t keylen, const char *label,
+    char out[SEC_TOKEN_STRLEN])
+{
+	crypto_auth_hmacsha256_state	st;
+	uint8_t				mac[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256_init(&st, (const uint8_t *)key, keylen);
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)label,
+	    strlen(label));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2base64(out, SEC_TOKEN_STRLEN, mac, sizeof(mac),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(&st, sizeof(st));
+}
+
 enum status
 sec_password_hash(const char *pw, size_t len, char out[SEC_PWHASH_STRLEN])
 {

@@ -25,6 +25,7 @@
 #define SEC_PREFIX_REFRESH	"pa_rt_"
 #define SEC_PREFIX_CODE		"pa_ac_"
 #define SEC_PREFIX_SECRET	"pa_cs_"
+#define SEC_PREFIX_SESSION	"pa_ss_"
 
 /* Initialises libsodium; call once before anything else here. */
 enum status sec_init(void);
@@ -48,6 +49,14 @@ void sec_fingerprint(const uint8_t digest[SEC_DIGEST_BYTES],
 
 /* 128 random bits as 32 lowercase hex chars (identifiers, not secrets). */
 void sec_random_id(char out[SEC_ID_STRLEN]);
+
+/* A random positive 63-bit number (token family ids). */
+int64_t sec_random_i64(void);
+
+/* base64url(HMAC-SHA256(key, label)) into out: a value bound to a secret
+ * key (e.g. a CSRF token bound to the session cookie). Secret. */
+void sec_hmac_token(const char *key, size_t keylen, const char *label,
+    char out[SEC_TOKEN_STRLEN]);
 
 /* argon2id hash string of pw (m = 19 MiB, t = 2, as OWASP advises). */
 enum status sec_password_hash(const char *pw, size_t len,

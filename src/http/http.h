@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/form.h"
 #include "core/status.h"
 #include "core/str.h"
 
@@ -59,6 +60,11 @@ const char *http_req_path(const struct http_req *);
 const char *http_req_header(const struct http_req *, const char *name);
 /* Decoded query parameter, or NULL. */
 const char *http_req_query(const struct http_req *, const char *name);
+/* Cookie value by name, or NULL. */
+const char *http_req_cookie(const struct http_req *, const char *name);
+/* Adds every query parameter to f (form_add: ST_INVALID on a repeated
+ * name, ST_TOOBIG past the form's ceiling). */
+enum status http_req_query_form(const struct http_req *, struct form *f);
 /* The whole request body (NUL-terminated; may contain NULs). */
 struct str http_req_body(const struct http_req *);
 /* The peer address as text ("127.0.0.1"). */
@@ -74,6 +80,9 @@ enum status http_respond_json(struct http_req *, unsigned status,
 /* Answers with text (copied) of the given content type. */
 enum status http_respond_text(struct http_req *, unsigned status,
     const char *content_type, const char *text, size_t len);
+/* Answers a redirect (302, 303) to location (copied), with an empty body. */
+enum status http_respond_redirect(struct http_req *, unsigned status,
+    const char *location);
 /* Answers {"error": code, "error_description": desc} (desc may be NULL). */
 enum status http_respond_error(struct http_req *, unsigned status,
     const char *code, const char *desc);

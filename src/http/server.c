@@ -18,7 +18,7 @@
 #include "core/log.h"
 #include "http/http.h"
 
-#define RESP_HEADERS_MAX_BYTES	4096
+#define RESP_HEADERS_MAX_BYTES	16384
 #define DRAIN_STEP_US		20000
 
 struct http_server {
@@ -119,6 +119,38 @@ http_req_query(const struct http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
 	    name);
+}
+
+const char *
+http_req_cookie(const struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+struct query_ctx {
+	struct form	*f;
+	enum status	 rc;
+};
+
+static enum MHD_Result
+query_each(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct query_ctx *qc = cls;
+
+	(void)kind;
+	qc->rc = form_add(qc->f, str_of(key), str_of(value));
+	return qc->rc == ST_OK ? MHD_YES : MHD_NO;
+}
+
+enum status
+http_req_query_form(const struct http_req *req, struct form *f)
+{
+	struct query_ctx qc = { f, ST_OK };
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_each,
+	    &qc);
+	return qc.rc;
 }
 
 struct str
@@ -230,6 +262,18 @@ http_respond_json(struct http_req *req, unsigned status, json_t *body)
 		return ST_NOMEM;
 	return respond(req, status, "application/json; charset=utf-8", text,
 	    strlen(text));
+}
+
+enum status
+http_respond_redirect(struct http_req *req, unsigned status,
+    const char *location)
+{
+	enum status rc;
+
+	rc = http_resp_header(req, "Location", location);
+	if (rc != ST_OK)
+		return rc;
+	return http_respond_text(req, status, NULL, "", 0);
 }
 
 enum status

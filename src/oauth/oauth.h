@@ -12,11 +12,35 @@
 #include "http/http.h"
 #include "store/store.h"
 
-/* What every OAuth handler needs; borrowed for the server's lifetime. */
+struct auth_pages;
+struct auth_limiter;
+struct oauth_events;
+
+/* What every OAuth handler needs, built once by oauth_env_init(). */
 struct oauth_env {
-	const struct config	*cfg;
-	struct store		*st;
+	const struct config	*cfg;		/* borrowed */
+	struct store		*st;		/* borrowed */
+	struct auth_pages	*pages;		/* login, consent, error */
+	struct auth_limiter	*lim_user;	/* failed sign-ins per user */
+	struct auth_limiter	*lim_addr;	/* ... per client address */
+	struct oauth_events	*events;	/* background event writer */
+	bool			 secure;	/* issuer is https */
 };
+
+/* Builds env over cfg and st (borrowed: must outlive env). On error writes
+ * one line to err. */
+enum status oauth_env_init(struct oauth_env *, const struct config *,
+    struct store *, char *err, size_t errlen);
+
+/* Flushes the event log and frees what oauth_env_init() made. */
+void oauth_env_free(struct oauth_env *);
+
+/* Starts / stops the background event writer (also used by the CLI). */
+enum status oauth_events_new(struct store *, struct oauth_events **out);
+void oauth_events_free(struct oauth_events *);
+
+/* GET, POST /oauth/authorize (RFC 6749 §4.1, RFC 7636, RFC 9207). */
+enum status oauth_authorize_handle(struct http_req *, void *ctx);
 
 /* POST /oauth/token (RFC 6749 §3.2). ctx is a struct oauth_env. */
 enum status oauth_token_handle(struct http_req *, void *ctx);

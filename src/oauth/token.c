@@ -1,6 +1,9 @@
 /*
- * The token endpoint (RFC 6749 §3.2): reads the request, authenticates the
- * client, runs the grant and answers §5.1 or §5.2.
+ * The token endpoint (RFC 6749 §3.2): reads the request (form or JSON
+ * body), authenticates the client (Basic or body), runs the grant and
+ * answers §5.1 or §5.2. Grants: authorization_code (§4.1.3, RFC 7636),
+ * refresh_token (§6, rotated, with a reuse grace window), and
+ * client_credentials (§4.4).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,128 +13,352 @@
 #include "crypto/sec.h"
 #include "oauth/oauth_int.h"
 
+/* What a grant asks to be issued. */
+struct issue {
+	const struct store_client	*client;
+	int64_t				 user_id;	/* 0: none */
+	const char			*scope;
+	const char			*audience;	/* NULL: none */
+	int64_t				 family_id;	/* 0: no refresh */
+	const uint8_t			*rotate;	/* refresh being spent */
+};
+
 struct token_reply {
 	char		 access[SEC_TOKEN_STRLEN];
+	char		 refresh[SEC_TOKEN_STRLEN];	/* "" if none */
 	const char	*scope;
 	unsigned	 expires_in;
 };
 
-/* RFC 6749 §5.1, with Cache-Control: no-store. Wipes r->access. */
+struct grant_ctx {
+	const struct oauth_env		*env;
+	struct http_req			*req;
+	const struct form		*f;
+	const struct oauth_client_auth	*ca;
+	const char			*why;
+	const char			*reason;	/* event reason code */
+	char				 user[128];	/* for the event */
+};
+
+/* RFC 6749 §5.1, with Cache-Control: no-store. Wipes the tokens. */
 static enum status
 token_respond(struct http_req *req, struct token_reply *r)
 {
-	json_t		*o;
-	enum status	 rc;
+	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", r->access,
 	    "token_type", "bearer", "expires_in", (json_int_t)r->expires_in,
 	    "scope", r->scope);
+	if (o != NULL && r->refresh[0] != '\0')
+		json_object_set_new(o, "refresh_token",
+		    json_string(r->refresh));
 	sec_wipe(r->access, sizeof(r->access));
+	sec_wipe(r->refresh, sizeof(r->refresh));
 	if (o == NULL)
 		return ST_NOMEM;
 	http_resp_header(req, "Cache-Control", "no-store");
 	http_resp_header(req, "Pragma", "no-cache");
-	rc = http_respond_json(req, 200, o);
-	return rc;
+	return http_respond_json(req, 200, o);
 }
 
-/* Mints an access token and stores its digest; r->access gets the token. */
+/*
+ * Mints an access token (and a refresh token when the issue has a family),
+ * commits them (spending is->rotate in the same transaction) and answers.
+ */
 static enum oauth_error
-access_issue(const struct oauth_env *env, const struct store_client *c,
-    int64_t user_id, const char *scope, struct token_reply *r)
+issue_and_respond(struct grant_ctx *g, const struct issue *is)
 {
-	struct store_token	t;
-	int64_t			now = clk_now_s();
+	const struct config	*cfg = g->env->cfg;
+	struct store_token	 t[2];
+	struct token_reply	 r;
+	int64_t			 now = clk_now_s();
+	size_t			 n = 1;
+	enum status		 rc;
 
-	memset(&t, 0, sizeof(t));
-	if (sec_token_mint(SEC_PREFIX_ACCESS, r->access, t.digest) != ST_OK)
-		return OAUTH_SERVER_ERROR;
-	t.kind = STORE_TOKEN_ACCESS;
-	t.client_id = (char *)(uintptr_t)c->id;
-	t.user_id = user_id;
-	t.scope = (char *)(uintptr_t)scope;
-	t.created_at = now;
-	t.expires_at = now + env->cfg->oauth.access_ttl;
-	switch (store_token_add(env->st, &t)) {
-	case ST_OK:
-		break;
-	case ST_STORE:
-		sec_wipe(r->access, sizeof(r->access));
-		return OAUTH_TEMPORARILY_UNAVAILABLE;
-	default:
-		sec_wipe(r->access, sizeof(r->access));
-		return OAUTH_SERVER_ERROR;
+	memset(t, 0, sizeof(t));
+	memset(&r, 0, sizeof(r));
+	for (size_t i = 0; i < 2; i++) {
+		t[i].client_id = (char *)(uintptr_t)is->client->id;
+		t[i].user_id = is->user_id;
+		t[i].scope = (char *)(uintptr_t)is->scope;
+		t[i].audience = (char *)(uintptr_t)is->audience;
+		t[i].family_id = is->family_id;
+		t[i].created_at = now;
 	}
-	r->scope = scope;
-	r->expires_in = env->cfg->oauth.access_ttl;
+	t[0].kind = STORE_TOKEN_ACCESS;
+	t[0].expires_at = now + cfg->oauth.access_ttl;
+	rc = sec_token_mint(SEC_PREFIX_ACCESS, r.access, t[0].digest);
+	if (rc == ST_OK && is->family_id != 0) {
+		t[1].kind = STORE_TOKEN_REFRESH;
+		t[1].expires_at = now + cfg->oauth.refresh_ttl;
+		rc = sec_token_mint(SEC_PREFIX_REFRESH, r.refresh,
+		    t[1].digest);
+		n = 2;
+	}
+	if (rc == ST_OK)
+		rc = store_tokens_issue(g->env->st, is->rotate, now, t, n,
+		    NULL);
+	if (rc != ST_OK) {
+		sec_wipe(&r, sizeof(r));
+		g->why = "could not store the token";
+		return rc == ST_STORE ? OAUTH_TEMPORARILY_UNAVAILABLE :
+		    OAUTH_SERVER_ERROR;
+	}
+	r.scope = is->scope;
+	r.expires_in = cfg->oauth.access_ttl;
+	if (token_respond(g->req, &r) != ST_OK)
+		return OAUTH_SERVER_ERROR;
 	return OAUTH_OK;
+}
+
+static void
+user_name(struct grant_ctx *g, int64_t user_id)
+{
+	struct store_user *u = NULL;
+
+	if (user_id != 0 &&
+	    store_user_get_by_id(g->env->st, user_id, &u) == ST_OK)
+		str_copy(g->user, sizeof(g->user), u->name);
+	store_user_free(u);
 }
 
 /* RFC 6749 §4.4: a confidential client acting for itself. */
 static enum oauth_error
-grant_client_credentials(struct http_req *req, const struct oauth_env *env,
-    const struct form *f, const struct oauth_client_auth *ca,
-    const char **why)
+grant_client_credentials(struct grant_ctx *g)
 {
-	struct token_reply	 r;
+	struct issue		 is = { .client = g->ca->client };
 	char			*scope = NULL;
 	enum oauth_error	 e;
 
-	if (!ca->authenticated) {
-		*why = "public clients cannot use client_credentials";
+	if (!g->ca->authenticated) {
+		g->why = "public clients cannot use client_credentials";
 		return OAUTH_UNAUTHORIZED_CLIENT;
 	}
-	e = oauth_scope_resolve(form_get(f, "scope"), env->cfg->oauth.scopes,
-	    env->cfg->oauth.default_scope, ca->client->scope, &scope, why);
+	e = oauth_scope_resolve(form_get(g->f, "scope"),
+	    g->env->cfg->oauth.scopes, g->env->cfg->oauth.default_scope,
+	    g->ca->client->scope, &scope, &g->why);
 	if (e != OAUTH_OK)
 		return e;
-	e = access_issue(env, ca->client, 0, scope, &r);
-	if (e == OAUTH_OK) {
-		log_debug("event=token_issued grant=client_credentials "
-		    "client=%s scope=\"%s\"", ca->client->id, scope);
-		if (token_respond(req, &r) != ST_OK)
-			e = OAUTH_SERVER_ERROR;
-	} else {
-		*why = "could not store the token";
-	}
+	is.scope = scope;
+	e = issue_and_respond(g, &is);
 	free(scope);
+	return e;
+}
+
+/* RFC 6749 §4.1.3 with RFC 7636 §4.6: spends a code. A replayed code
+ * revokes every token issued from it (RFC 6749 §4.1.2). */
+static enum oauth_error
+grant_authorization_code(struct grant_ctx *g)
+{
+	const char		*code = form_get(g->f, "code");
+	const char		*uri = form_get(g->f, "redirect_uri");
+	const char		*verifier = form_get(g->f, "code_verifier");
+	uint8_t			 digest[SEC_DIGEST_BYTES];
+	struct store_code	*c = NULL;
+	struct issue		 is;
+	int64_t			 now = clk_now_s();
+	enum oauth_error	 e = OAUTH_INVALID_GRANT;
+	enum status		 rc;
+
+	if (code == NULL) {
+		g->why = "code missing";
+		return OAUTH_INVALID_REQUEST;
+	}
+	sec_digest(code, strlen(code), digest);
+	rc = store_code_take(g->env->st, digest, now, &c);
+	if (rc == ST_NOTFOUND) {
+		g->why = "unknown code";
+		g->reason = "code_unknown";
+		return OAUTH_INVALID_GRANT;
+	}
+	if (rc != ST_OK) {
+		g->why = "storage unavailable";
+		return OAUTH_TEMPORARILY_UNAVAILABLE;
+	}
+	user_name(g, c->user_id);
+	if (c->used_at != 0) {
+		unsigned n = 0;
+
+		store_token_revoke_family(g->env->st, c->family_id, now, &n);
+		log_warn("event=code_replayed client=%s revoked=%u",
+		    c->client_id, n);
+		g->why = "code already used: its tokens are revoked";
+		g->reason = "code_replayed";
+	} else if (c->expires_at <= now) {
+		g->why = "code expired";
+		g->reason = "code_expired";
+	} else if (strcmp(c->client_id, g->ca->client->id) != 0) {
+		g->why = "code was issued to another client";
+		g->reason = "code_client_mismatch";
+	} else if (uri != NULL && strcmp(uri, c->redirect_uri) != 0) {
+		g->why = "redirect_uri differs from the authorization request";
+		g->reason = "redirect_uri_mismatch";
+	} else if (c->code_challenge != NULL && verifier == NULL) {
+		g->why = "code_verifier missing";
+		g->reason = "pkce_missing";
+	} else if (c->code_challenge == NULL && verifier != NULL) {
+		/* RFC 9700 §2.1.1: no verifier without a challenge. */
+		g->why = "code_verifier sent but no code_challenge was";
+		g->reason = "pkce_unexpected";
+	} else if (c->code_challenge != NULL &&
+	    !oauth_pkce_ok(c->code_challenge, verifier, strlen(verifier))) {
+		g->why = "code_verifier does not match the code_challenge";
+		g->reason = "pkce_mismatch";
+	} else {
+		is = (struct issue){ .client = g->ca->client,
+			.user_id = c->user_id, .scope = c->scope,
+			.audience = c->resource, .family_id = c->family_id };
+		g->reason = "code_redeemed";
+		e = issue_and_respond(g, &is);
+	}
+	store_code_free(c);
+	return e;
+}
+
+/* RFC 6749 §6: rotates the refresh token. A rotated token presented again
+ * within refresh_reuse_grace gets a fresh pair (ChatGPT retries); after
+ * it, the whole family is revoked (RFC 9700 §4.14.2). */
+static enum oauth_error
+grant_refresh_token(struct grant_ctx *g)
+{
+	const struct config	*cfg = g->env->cfg;
+	const char		*rt = form_get(g->f, "refresh_token");
+	const char		*want = form_get(g->f, "scope");
+	uint8_t			 digest[SEC_DIGEST_BYTES];
+	struct store_token	*t = NULL;
+	struct issue		 is;
+	char			*scope = NULL;
+	int64_t			 now = clk_now_s();
+	enum oauth_error	 e = OAUTH_INVALID_GRANT;
+	enum status		 rc;
+
+	if (rt == NULL) {
+		g->why = "refresh_token missing";
+		return OAUTH_INVALID_REQUEST;
+	}
+	sec_digest(rt, strlen(rt), digest);
+	rc = store_token_get(g->env->st, digest, &t);
+	if (rc == ST_NOTFOUND || (rc == ST_OK &&
+	    t->kind != STORE_TOKEN_REFRESH)) {
+		g->why = "unknown refresh token";
+		g->reason = "refresh_unknown";
+		goto out;
+	}
+	if (rc != ST_OK) {
+		g->why = "storage unavailable";
+		e = OAUTH_TEMPORARILY_UNAVAILABLE;
+		goto out;
+	}
+	user_name(g, t->user_id);
+	if (strcmp(t->client_id, g->ca->client->id) != 0) {
+		g->why = "refresh token was issued to another client";
+		g->reason = "refresh_client_mismatch";
+		goto out;
+	}
+	if (t->revoked_at != 0) {
+		g->why = "refresh token revoked";
+		g->reason = "refresh_revoked";
+		goto out;
+	}
+	if (t->expires_at <= now) {
+		g->why = "refresh token expired";
+		g->reason = "refresh_expired";
+		goto out;
+	}
+	if (t->rotated_at != 0 &&
+	    now - t->rotated_at > (int64_t)cfg->oauth.refresh_reuse_grace) {
+		unsigned n = 0;
+
+		store_token_revoke_family(g->env->st, t->family_id, now, &n);
+		log_warn("event=refresh_reused client=%s revoked=%u",
+		    t->client_id, n);
+		g->why = "refresh token already used: its family is revoked";
+		g->reason = "refresh_reused";
+		goto out;
+	}
+	/* A narrower scope is allowed, a wider one is not (§6). */
+	if (want != NULL) {
+		e = oauth_scope_resolve(want, t->scope, t->scope, "", &scope,
+		    &g->why);
+		if (e != OAUTH_OK) {
+			g->why = "scope wider than the original grant";
+			g->reason = "refresh_scope_wider";
+			goto out;
+		}
+	}
+	is = (struct issue){ .client = g->ca->client, .user_id = t->user_id,
+		.scope = scope != NULL ? scope : t->scope,
+		.audience = t->audience, .family_id = t->family_id,
+		.rotate = t->rotated_at == 0 ? digest : NULL };
+	g->reason = t->rotated_at == 0 ? "refresh_rotated" :
+	    "refresh_retry_in_grace";
+	e = issue_and_respond(g, &is);
+out:
+	free(scope);
+	store_token_free(t);
 	return e;
 }
 
 enum status
 oauth_token_handle(struct http_req *req, void *ctx)
 {
-	const struct oauth_env	*env = ctx;
-	struct form		 f;
-	struct oauth_client_auth ca = { 0 };
-	const char		*grant, *why = NULL;
-	enum oauth_error	 e;
+	const struct oauth_env		*env = ctx;
+	struct form			 f;
+	struct oauth_client_auth	 ca = { 0 };
+	struct grant_ctx		 g;
+	const char			*grant = NULL;
+	enum oauth_error		 e;
 
-	e = oauth_params_read(req, &f, &why);
+	memset(&g, 0, sizeof(g));
+	g.env = env;
+	g.req = req;
+	g.f = &f;
+	g.ca = &ca;
+	e = oauth_params_read(req, &f, &g.why);
 	if (e != OAUTH_OK)
 		goto out;
 	grant = form_get(&f, "grant_type");
 	if (grant == NULL) {
-		why = "grant_type missing";
+		g.why = "grant_type missing";
 		e = OAUTH_INVALID_REQUEST;
 		goto out;
 	}
-	e = oauth_client_authenticate(env->st, req, &f, &ca, &why);
+	e = oauth_client_authenticate(env->st, req, &f, &ca, &g.why);
 	if (e != OAUTH_OK)
 		goto out;
-	if (strcmp(grant, "client_credentials") == 0) {
-		e = grant_client_credentials(req, env, &f, &ca, &why);
+	if (strcmp(grant, "authorization_code") == 0) {
+		e = grant_authorization_code(&g);
+	} else if (strcmp(grant, "refresh_token") == 0) {
+		e = grant_refresh_token(&g);
+	} else if (strcmp(grant, "client_credentials") == 0) {
+		e = grant_client_credentials(&g);
 	} else {
-		why = "unsupported grant_type";
+		g.why = "unsupported grant_type";
 		e = OAUTH_UNSUPPORTED_GRANT_TYPE;
 	}
 out:
 	if (e != OAUTH_OK) {
-		log_info("event=token_refused client=%s error=%s reason=\"%s\" "
-		    "from=%s", ca.client != NULL ? ca.client->id : "-",
-		    oauth_error_code(e), why != NULL ? why : "-",
-		    http_req_peer(req));
-		oauth_respond_error(req, e, why, ca.basic_tried);
+		char gbuf[32];
+
+		log_info("event=token_refused client=%s grant=%s error=%s "
+		    "reason=\"%s\" from=%s", ca.client != NULL ?
+		    ca.client->id : "-", log_safe(grant, gbuf, sizeof(gbuf)),
+		    oauth_error_code(e),
+		    g.why != NULL ? g.why : "-", http_req_peer(req));
+		oauth_respond_error(req, e, g.why, ca.basic_tried);
+	}
+	if (grant != NULL && ca.client != NULL &&
+	    strcmp(grant, "client_credentials") != 0) {
+		struct oauth_event_rec r = {
+			.kind = "token",
+			.outcome = e == OAUTH_OK ? "ok" : oauth_error_code(e),
+			.reason = g.reason != NULL ? g.reason : g.why,
+			.client_id = ca.client->id,
+			.user = g.user[0] != '\0' ? g.user : NULL,
+			.peer = http_req_peer(req),
+		};
+
+		oauth_event(env->events, &r);
 	}
 	store_client_free(ca.client);
 	form_free(&f);

@@ -47,7 +47,50 @@ struct store_token {
 	int64_t			 family_id;	/* refresh family; 0 if none */
 	int64_t			 expires_at;
 	int64_t			 revoked_at;	/* 0 if live */
+	int64_t			 rotated_at;	/* refresh: 0 until used */
 	int64_t			 created_at;
+};
+
+struct store_code {
+	uint8_t	 digest[SEC_DIGEST_BYTES];
+	char	*client_id;
+	int64_t	 user_id;
+	char	*redirect_uri;
+	char	*scope;
+	char	*code_challenge;	/* S256 challenge, NULL if none */
+	char	*resource;		/* RFC 8707, NULL if none */
+	int64_t	 family_id;	/* the token family its tokens will join */
+	int64_t	 expires_at;
+	int64_t	 used_at;	/* 0 until redeemed */
+	int64_t	 created_at;
+};
+
+struct store_session {
+	uint8_t	 digest[SEC_DIGEST_BYTES];
+	int64_t	 user_id;	/* 0: not signed in yet */
+	int64_t	 expires_at;
+	int64_t	 created_at;
+};
+
+/* One line of the OAuth event log: what happened, never a secret. */
+struct store_event {
+	int64_t	 id;		/* set by the store */
+	int64_t	 at;
+	char	*kind;		/* "authorize", "login", "token", ... */
+	char	*outcome;	/* "ok" or an error code */
+	char	*reason;	/* reason code / short text, may be NULL */
+	char	*client_id;	/* may be NULL */
+	char	*user;		/* user name, may be NULL */
+	char	*state;		/* the OAuth state parameter, may be NULL */
+	char	*peer;		/* client address, may be NULL */
+};
+
+struct store_event_filter {
+	const char	*client_id;	/* NULL: any */
+	const char	*user;
+	const char	*state;
+	int64_t		 after_id;	/* only events with a larger id */
+	unsigned	 limit;		/* newest limit events, oldest first */
 };
 
 /* Opens the database named by url ("sqlite:PATH", "sqlite::memory:").
@@ -118,6 +161,59 @@ enum status store_token_revoke_client(struct store *, const char *client_id,
 /* Number of live (unrevoked, unexpired) tokens at time now. */
 enum status store_token_count_live(struct store *, int64_t now, uint64_t *n);
 void store_token_free(struct store_token *);
+
+/*
+ * Stores n tokens in one transaction. If rotate is not NULL it is the
+ * digest of a refresh token to mark rotated at now in the same
+ * transaction; *rotated (may be NULL) tells whether this call did so
+ * (false: it was rotated already, e.g. by a concurrent retry).
+ */
+enum status store_tokens_issue(struct store *, const uint8_t *rotate,
+    int64_t now, const struct store_token *v, size_t n, bool *rotated);
+/* Revokes every live token of a family; *n (may be NULL) counts them. */
+enum status store_token_revoke_family(struct store *, int64_t family_id,
+    int64_t now, unsigned *n);
+/* Revokes one token (and, for a refresh token, its whole family). */
+enum status store_token_revoke(struct store *,
+    const uint8_t digest[SEC_DIGEST_BYTES], int64_t now);
+
+/* Authorization codes. */
+enum status store_code_add(struct store *, const struct store_code *);
+/*
+ * Marks the code used at now and returns it as it was before (*out is new,
+ * store_code_free()): used_at != 0 means it had been redeemed already
+ * (a replay). Atomic: of two concurrent takes only one sees used_at == 0.
+ * ST_NOTFOUND if there is no such code.
+ */
+enum status store_code_take(struct store *,
+    const uint8_t digest[SEC_DIGEST_BYTES], int64_t now,
+    struct store_code **out);
+void store_code_free(struct store_code *);
+
+/* Consents: the scope a user granted a client. *scope is new (free()). */
+enum status store_consent_get(struct store *, int64_t user_id,
+    const char *client_id, char **scope);
+/* Replaces the granted scope. */
+enum status store_consent_set(struct store *, int64_t user_id,
+    const char *client_id, const char *scope, int64_t now);
+
+/* Sign-in sessions, looked up by the digest of the cookie value. */
+enum status store_session_add(struct store *, const struct store_session *);
+/* *out is new (free()); ST_NOTFOUND if absent or expired at now. */
+enum status store_session_get(struct store *,
+    const uint8_t digest[SEC_DIGEST_BYTES], int64_t now,
+    struct store_session **out);
+enum status store_session_delete(struct store *,
+    const uint8_t digest[SEC_DIGEST_BYTES]);
+
+/* Events: appends n in one transaction. */
+enum status store_events_add(struct store *, const struct store_event *v,
+    size_t n);
+/* *out is a new array of *n new events matching f, oldest first
+ * (store_event_list_free()). */
+enum status store_events_list(struct store *, const struct store_event_filter *f,
+    struct store_event ***out, size_t *n);
+void store_event_list_free(struct store_event **, size_t n);
 
 /* Deletes rows that expired before now, at most batch rows per table per
  * call; *deleted (may be NULL) counts them. */

@@ -1,0 +1,46 @@
+/*
+ * Sign-in sessions: an HttpOnly, SameSite=Lax cookie holding a random
+ * token (stored as its digest), and CSRF tokens bound to it.
+ */
+#ifndef PLUGAUTH_AUTH_SESSION_H
+#define PLUGAUTH_AUTH_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto/sec.h"
+#include "http/http.h"
+#include "store/store.h"
+
+/* Under https the cookie gets Secure and the __Host- prefix. */
+#define AUTH_COOKIE		"plugauth_session"
+#define AUTH_COOKIE_SECURE	"__Host-plugauth_session"
+
+struct auth_session {
+	char	token[SEC_TOKEN_STRLEN];	/* the cookie value: secret */
+	int64_t	user_id;			/* 0: not signed in */
+};
+
+/* The request's live session: ST_NOTFOUND when there is no cookie or it
+ * names no live session; ST_STORE on storage failure. */
+enum status auth_session_find(struct store *, const struct http_req *,
+    bool secure, int64_t now, struct auth_session *out);
+
+/* Starts a new session for user_id (0: anonymous) lasting ttl_s, and sets
+ * its cookie on the answer. */
+enum status auth_session_start(struct store *, struct http_req *, bool secure,
+    int64_t user_id, unsigned ttl_s, int64_t now, struct auth_session *out);
+
+/* Deletes the session (e.g. the anonymous one replaced at sign-in). */
+enum status auth_session_end(struct store *, const struct auth_session *);
+
+/* The CSRF token of a session: HMAC of its cookie value, for forms. */
+void auth_csrf_token(const struct auth_session *, char out[SEC_TOKEN_STRLEN]);
+
+/* True if submitted (may be NULL) is the session's CSRF token. */
+bool auth_csrf_ok(const struct auth_session *, const char *submitted);
+
+/* Wipes the secret token. */
+void auth_session_wipe(struct auth_session *);
+
+#endif

@@ -1,0 +1,637 @@
+/*
+ * The authorization endpoint (RFC 6749 §4.1, RFC 7636, RFC 9207): checks
+ * the client and redirect_uri first (failures get an error page, never a
+ * redirect), then the rest of the request (failures redirect back with an
+ * error), then signs the user in, asks for consent once per client and
+ * scope, and redirects back with a single-use code, the state and iss.
+ *
+ * Every form posts back here carrying the original request as hidden
+ * fields, so each POST is checked again from scratch: no flow state is
+ * kept on the server but the session.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth/login.h"
+#include "auth/page.h"
+#include "auth/ratelimit.h"
+#include "auth/session.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "crypto/sec.h"
+#include "oauth/oauth_int.h"
+
+#define AUTHZ_PARAMS_MAX	32
+#define STATE_MAX_BYTES		1024
+#define RESOURCE_MAX_BYTES	2048
+#define CREDENTIAL_MAX_BYTES	1024
+
+/* One authorization request, as checked. */
+struct authz {
+	struct form		 f;
+	struct store_client	*client;	/* new */
+	const char		*redirect;	/* effective redirect_uri */
+	const char		*state;
+	const char		*challenge;
+	const char		*resource;
+	char			*scope;		/* resolved, new */
+	bool			 is_post;
+};
+
+/* What went wrong, and whether it may be told to the client by redirect. */
+struct authz_err {
+	enum oauth_error	 e;
+	const char		*why;
+	bool			 page;	/* true: error page, no redirect */
+};
+
+static const struct {
+	const char *scope, *words;
+} scope_words[] = {
+	{ "todo.read", "See the items on your TODO list" },
+	{ "todo.write", "Add, change and remove items on your TODO list" },
+};
+
+static void
+authz_free(struct authz *a)
+{
+	store_client_free(a->client);
+	free(a->scope);
+	form_free(&a->f);
+}
+
+static void
+event(const struct oauth_env *env, const struct http_req *req,
+    const struct authz *a, const char *kind, const char *outcome,
+    const char *reason, const char *user)
+{
+	struct oauth_event_rec r = {
+		.kind = kind,
+		.outcome = outcome,
+		.reason = reason,
+		.client_id = a->client != NULL ? a->client->id : NULL,
+		.user = user,
+		.state = a->state,
+		.peer = http_req_peer(req),
+	};
+
+	oauth_event(env->events, &r);
+}
+
+/* Reads the parameters: the query of a GET, the form body of a POST. */
+static bool
+authz_read(struct http_req *req, struct authz *a, struct authz_err *err)
+{
+	const char	*ct;
+	enum status	 rc;
+
+	form_init(&a->f, AUTHZ_PARAMS_MAX);
+	a->is_post = strcmp(http_req_method(req), "POST") == 0;
+	if (a->is_post) {
+		ct = http_req_header(req, "Content-Type");
+		if (ct == NULL || strncasecmp(ct,
+		    "application/x-www-form-urlencoded", 33) != 0) {
+			err->why = "the form must be "
+			    "application/x-www-form-urlencoded";
+			return false;
+		}
+		rc = form_parse(&a->f, http_req_body(req));
+	} else {
+		rc = http_req_query_form(req, &a->f);
+	}
+	if (rc != ST_OK) {
+		err->why = rc == ST_TOOBIG ? "too many parameters" :
+		    "a parameter is repeated or malformed";
+		return false;
+	}
+	return true;
+}
+
+/* Checks client_id and redirect_uri: anything wrong here is shown on an
+ * error page, since the redirect target cannot be trusted. */
+static bool
+authz_check_client(const struct oauth_env *env, struct authz *a,
+    struct authz_err *err)
+{
+	const char	*id = form_get(&a->f, "client_id");
+	const char	*uri = form_get(&a->f, "redirect_uri");
+	enum status	 rc;
+
+	err->page = true;
+	err->e = OAUTH_INVALID_REQUEST;
+	if (id == NULL) {
+		err->why = "The request has no client_id.";
+		return false;
+	}
+	rc = store_client_get(env->st, id, &a->client);
+	if (rc == ST_STORE) {
+		err->e = OAUTH_TEMPORARILY_UNAVAILABLE;
+		err->why = "The service is unavailable. Try again shortly.";
+		return false;
+	}
+	if (rc != ST_OK) {
+		err->e = OAUTH_INVALID_CLIENT;
+		err->why = "This app is not registered here (unknown "
+		    "client_id).";
+		return false;
+	}
+	if (uri == NULL) {
+		/* RFC 6749 §3.1.2.3: optional when exactly one is registered. */
+		if (a->client->chatgpt || a->client->redirect_uris[0] == '\0' ||
+		    strchr(a->client->redirect_uris, '\n') != NULL) {
+			err->why = "The request has no redirect_uri.";
+			return false;
+		}
+		a->redirect = a->client->redirect_uris;
+	} else if (!oauth_redirect_allowed(a->client, uri)) {
+		err->why = "The redirect_uri is not registered for this app.";
+		return false;
+	} else {
+		a->redirect = uri;
+	}
+	a->state = form_get(&a->f, "state");
+	if (a->state != NULL && strlen(a->state) > STATE_MAX_BYTES) {
+		a->state = NULL;
+		err->why = "The state parameter is too long.";
+		return false;
+	}
+	return true;
+}
+
+/* The rest of the request: errors here go back to the client. */
+static bool
+authz_check_request(const struct oauth_env *env, struct authz *a,
+    struct authz_err *err)
+{
+	const char *rt = form_get(&a->f, "response_type");
+	const char *method = form_get(&a->f, "code_challenge_method");
+
+	err->page = false;
+	err->e = OAUTH_INVALID_REQUEST;
+	if (rt == NULL) {
+		err->why = "response_type missing";
+		return false;
+	}
+	if (strcmp(rt, "code") != 0) {
+		err->e = OAUTH_UNSUPPORTED_RESPONSE_TYPE;
+		err->why = "only response_type=code is supported";
+		return false;
+	}
+	a->challenge = form_get(&a->f, "code_challenge");
+	if (a->challenge != NULL) {
+		if (method == NULL || strcmp(method, "S256") != 0) {
+			err->why = "code_challenge_method must be S256";
+			return false;
+		}
+		if (!oauth_pkce_challenge_ok(a->challenge)) {
+			err->why = "malformed code_challenge";
+			return false;
+		}
+	} else if (method != NULL) {
+		err->why = "code_challenge_method without code_challenge";
+		return false;
+	} else if (a->client->is_public) {
+		err->why = "PKCE (code_challenge, S256) is required for public "
+		    "clients";
+		return false;
+	}
+	a->resource = form_get(&a->f, "resource");
+	if (a->resource != NULL && (strlen(a->resource) > RESOURCE_MAX_BYTES ||
+	    strchr(a->resource, '#') != NULL ||
+	    (strncmp(a->resource, "https://", 8) != 0 &&
+	    strncmp(a->resource, "http://", 7) != 0))) {
+		err->e = OAUTH_INVALID_REQUEST;
+		err->why = "resource must be an absolute URI without a fragment";
+		return false;
+	}
+	err->e = oauth_scope_resolve(form_get(&a->f, "scope"),
+	    env->cfg->oauth.scopes, env->cfg->oauth.default_scope,
+	    a->client->scope, &a->scope, &err->why);
+	return err->e == OAUTH_OK;
+}
+
+/* redirect_uri + code or error, state and iss (RFC 9207). */
+static enum status
+redirect_back(const struct oauth_env *env, struct http_req *req,
+    const struct authz *a, const char *code, const struct authz_err *err)
+{
+	struct buf	b;
+	enum status	rc;
+
+	buf_init(&b, 16384);
+	rc = buf_adds(&b, a->redirect);
+	if (rc == ST_OK)
+		rc = buf_adds(&b, strchr(a->redirect, '?') != NULL ? "&" : "?");
+	if (rc == ST_OK && code != NULL)
+		rc = form_append(&b, "code", code);
+	if (rc == ST_OK && err != NULL) {
+		rc = form_append(&b, "error", oauth_error_code(err->e));
+		if (rc == ST_OK && err->why != NULL)
+			rc = form_append(&b, "error_description", err->why);
+	}
+	if (rc == ST_OK && a->state != NULL)
+		rc = form_append(&b, "state", a->state);
+	if (rc == ST_OK)
+		rc = form_append(&b, "iss", env->cfg->server.issuer);
+	if (rc == ST_OK) {
+		http_resp_header(req, "Cache-Control", "no-store");
+		http_resp_header(req, "Referrer-Policy", "no-referrer");
+		rc = http_respond_redirect(req, a->is_post ? 303 : 302, b.p);
+	}
+	buf_wipe_free(&b);	/* holds the code */
+	return rc;
+}
+
+static enum status
+page_respond(const struct oauth_env *env, struct http_req *req,
+    unsigned status, enum auth_page which, const struct page_var *vars,
+    size_t n, const struct authz *a)
+{
+	struct buf	html;
+	enum status	rc;
+
+	buf_init(&html, PAGE_OUTPUT_MAX_BYTES);
+	rc = auth_page_render(env->pages, which, vars, n, &html);
+	if (rc == ST_OK)
+		rc = auth_page_respond(req, status, &html,
+		    a != NULL ? a->redirect : NULL);
+	buf_free(&html);
+	return rc;
+}
+
+static enum status
+error_page(const struct oauth_env *env, struct http_req *req,
+    unsigned status, const char *title, const char *message)
+{
+	const struct page_var vars[] = {
+		{ "plugin_name", env->cfg->plugin.name_for_human },
+		{ "logo_url", env->cfg->plugin.logo_url },
+		{ "title", title },
+		{ "message", message },
+	};
+
+	return page_respond(env, req, status, AUTH_PAGE_ERROR, vars,
+	    ARRAY_LEN(vars), NULL);
+}
+
+/* The original request and the CSRF token, as hidden form fields. */
+static enum status
+hidden_fields(const struct authz *a, const struct auth_session *s,
+    struct buf *b)
+{
+	static const char *const carried[] = { "response_type", "client_id",
+		"redirect_uri", "state", "code_challenge",
+		"code_challenge_method", "resource" };
+	char		csrf[SEC_TOKEN_STRLEN];
+	enum status	rc = ST_OK;
+
+	for (size_t i = 0; i < ARRAY_LEN(carried) && rc == ST_OK; i++)
+		rc = auth_hidden_add(b, carried[i], form_get(&a->f,
+		    carried[i]));
+	if (rc == ST_OK)
+		rc = auth_hidden_add(b, "scope", a->scope);
+	auth_csrf_token(s, csrf);
+	if (rc == ST_OK)
+		rc = auth_hidden_add(b, "csrf", csrf);
+	sec_wipe(csrf, sizeof(csrf));
+	return rc;
+}
+
+static enum status
+login_page(const struct oauth_env *env, struct http_req *req,
+    unsigned status, const struct authz *a, const struct auth_session *s,
+    const char *error, const char *username)
+{
+	struct buf	hidden;
+	enum status	rc;
+
+	buf_init(&hidden, 16384);
+	rc = hidden_fields(a, s, &hidden);
+	if (rc == ST_OK) {
+		const struct page_var vars[] = {
+			{ "plugin_name", env->cfg->plugin.name_for_human },
+			{ "logo_url", env->cfg->plugin.logo_url },
+			{ "client_name", a->client->name },
+			{ "action", "/oauth/authorize" },
+			{ "hidden", hidden.p },
+			{ "error", error },
+			{ "username", username },
+		};
+
+		rc = page_respond(env, req, status, AUTH_PAGE_LOGIN, vars,
+		    ARRAY_LEN(vars), a);
+	}
+	buf_wipe_free(&hidden);
+	return rc;
+}
+
+static enum status
+consent_page(const struct oauth_env *env, struct http_req *req,
+    const struct authz *a, const struct auth_session *s, const char *user)
+{
+	struct buf	hidden, items;
+	enum status	rc;
+
+	buf_init(&hidden, 16384);
+	buf_init(&items, 16384);
+	rc = hidden_fields(a, s, &hidden);
+	for (const char *p = a->scope; rc == ST_OK && *p != '\0';) {
+		size_t		 n = strcspn(p, " ");
+		const char	*words = NULL;
+		char		 tok[256];
+
+		for (size_t i = 0; i < ARRAY_LEN(scope_words); i++)
+			if (strlen(scope_words[i].scope) == n &&
+			    memcmp(scope_words[i].scope, p, n) == 0)
+				words = scope_words[i].words;
+		if (words == NULL) {
+			if (n >= sizeof(tok))
+				n = sizeof(tok) - 1;
+			memcpy(tok, p, n);
+			tok[n] = '\0';
+			words = tok;
+		}
+		rc = auth_item_add(&items, words);
+		p += strcspn(p, " ");
+		while (*p == ' ')
+			p++;
+	}
+	if (rc == ST_OK) {
+		const struct page_var vars[] = {
+			{ "plugin_name", env->cfg->plugin.name_for_human },
+			{ "logo_url", env->cfg->plugin.logo_url },
+			{ "client_name", a->client->name },
+			{ "username", user },
+			{ "scopes", items.p },
+			{ "action", "/oauth/authorize" },
+			{ "hidden", hidden.p },
+		};
+
+		rc = page_respond(env, req, 200, AUTH_PAGE_CONSENT, vars,
+		    ARRAY_LEN(vars), a);
+	}
+	buf_wipe_free(&hidden);
+	buf_free(&items);
+	return rc;
+}
+
+/* True if every scope-token of want is in have. */
+static bool
+scope_covers(const char *have, const char *want)
+{
+	for (const char *p = want; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && !oauth_scope_has(have, p, n))
+			return false;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
+/* Mints a code bound to everything the token request must match. */
+static enum status
+code_issue(const struct oauth_env *env, struct http_req *req,
+    const struct authz *a, const struct store_user *u)
+{
+	struct store_code	c;
+	char			code[SEC_TOKEN_STRLEN];
+	int64_t			now = clk_now_s();
+	enum status		rc;
+
+	memset(&c, 0, sizeof(c));
+	rc = sec_token_mint(SEC_PREFIX_CODE, code, c.digest);
+	if (rc != ST_OK)
+		return rc;
+	c.client_id = a->client->id;
+	c.user_id = u->id;
+	c.redirect_uri = (char *)(uintptr_t)a->redirect;
+	c.scope = a->scope;
+	c.code_challenge = (char *)(uintptr_t)a->challenge;
+	c.resource = (char *)(uintptr_t)a->resource;
+	c.family_id = sec_random_i64();
+	c.created_at = now;
+	c.expires_at = now + env->cfg->oauth.code_ttl;
+	rc = store_code_add(env->st, &c);
+	if (rc == ST_OK) {
+		event(env, req, a, "code", "ok", "code_issued", u->name);
+		rc = redirect_back(env, req, a, code, NULL);
+	}
+	sec_wipe(code, sizeof(code));
+	return rc;
+}
+
+/* A signed-in user: redirect at once if consent covers the scope, else
+ * ask. */
+static enum status
+authz_signed_in(const struct oauth_env *env, struct http_req *req,
+    const struct authz *a, const struct auth_session *s,
+    const struct store_user *u)
+{
+	char		*granted = NULL;
+	bool		 covered;
+	enum status	 rc;
+
+	rc = store_consent_get(env->st, u->id, a->client->id, &granted);
+	if (rc != ST_OK && rc != ST_NOTFOUND)
+		return rc;
+	covered = granted != NULL && scope_covers(granted, a->scope);
+	free(granted);
+	if (covered)
+		return code_issue(env, req, a, u);
+	return consent_page(env, req, a, s, u->name);
+}
+
+/* A login form was posted: check the rate limits and the password. On
+ * success *s becomes a fresh signed-in session (no fixation). */
+static enum status
+authz_login(const struct oauth_env *env, struct http_req *req,
+    const struct authz *a, struct auth_session *s, struct store_user **u)
+{
+	const char	*name = form_get(&a->f, "username");
+	const char	*pw = form_get(&a->f, "password");
+	const char	*peer = http_req_peer(req);
+	char		 ukey[128], akey[128], retry[64];
+	unsigned	 wait_s = 0, wait2_s = 0;
+	int64_t		 now = clk_now_s();
+	enum status	 rc;
+	bool		 blocked;
+
+	if (name == NULL || pw == NULL || strlen(name) > CREDENTIAL_MAX_BYTES ||
+	    strlen(pw) > CREDENTIAL_MAX_BYTES) {
+		event(env, req, a, "login", "denied", "credentials_missing",
+		    NULL);
+		return login_page(env, req, 400, a, s,
+		    "Enter your username and password.", name);
+	}
+	snprintf(ukey, sizeof(ukey), "u:%.120s", name);
+	snprintf(akey, sizeof(akey), "a:%.120s", peer);
+	blocked = auth_limiter_blocked(env->lim_user, ukey, now, &wait_s);
+	blocked |= auth_limiter_blocked(env->lim_addr, akey, now, &wait2_s);
+	if (blocked) {
+		if (wait2_s > wait_s)
+			wait_s = wait2_s;
+		snprintf(retry, sizeof(retry), "%u", wait_s);
+		http_resp_header(req, "Retry-After", retry);
+		event(env, req, a, "login", "denied", "rate_limited", name);
+		log_info("event=login_rate_limited user=%s from=%s",
+		    log_safe(name, ukey, sizeof(ukey)), peer);
+		return login_page(env, req, 429, a, s, "Too many failed "
+		    "sign-ins. Wait a few minutes, then try again.", name);
+	}
+	rc = auth_login_verify(env->st, name, pw, u);
+	if (rc == ST_DENIED) {
+		auth_limiter_fail(env->lim_user, ukey, now);
+		auth_limiter_fail(env->lim_addr, akey, now);
+		event(env, req, a, "login", "denied", "bad_credentials", name);
+		log_info("event=login_failed user=%s from=%s",
+		    log_safe(name, ukey, sizeof(ukey)), peer);
+		return login_page(env, req, 401, a, s,
+		    "Wrong username or password.", name);
+	}
+	if (rc != ST_OK)
+		return rc;
+	auth_limiter_reset(env->lim_user, ukey);
+	auth_session_end(env->st, s);
+	auth_session_wipe(s);
+	rc = auth_session_start(env->st, req, env->secure, (*u)->id,
+	    env->cfg->auth.session_ttl, now, s);
+	if (rc != ST_OK)
+		return rc;
+	event(env, req, a, "login", "ok", "signed_in", name);
+	return ST_OK;
+}
+
+/* A consent form was posted. */
+static enum status
+authz_decide(const struct oauth_env *env, struct http_req *req,
+    const struct authz *a, const struct store_user *u)
+{
+	const char		*d = form_get(&a->f, "decision");
+	char			*granted = NULL;
+	struct buf		 merged;
+	struct authz_err	 err = { OAUTH_ACCESS_DENIED,
+		"the user denied the request", false };
+	enum status		 rc;
+
+	if (strcmp(d, "deny") == 0) {
+		event(env, req, a, "consent", "denied", "user_denied",
+		    u->name);
+		return redirect_back(env, req, a, NULL, &err);
+	}
+	if (strcmp(d, "allow") != 0)
+		return error_page(env, req, 400, "Bad request",
+		    "The decision must be allow or deny.");
+	/* Remember the union of what was granted before and now. */
+	rc = store_consent_get(env->st, u->id, a->client->id, &granted);
+	if (rc != ST_OK && rc != ST_NOTFOUND)
+		return rc;
+	buf_init(&merged, 4096);
+	rc = buf_adds(&merged, a->scope);
+	for (const char *p = granted; rc == ST_OK && p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && !oauth_scope_has(a->scope, p, n))
+			rc = buf_printf(&merged, " %.*s", (int)n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	free(granted);
+	if (rc == ST_OK)
+		rc = store_consent_set(env->st, u->id, a->client->id, merged.p,
+		    clk_now_s());
+	buf_free(&merged);
+	if (rc != ST_OK)
+		return rc;
+	event(env, req, a, "consent", "ok", "user_allowed", u->name);
+	return code_issue(env, req, a, u);
+}
+
+static enum status
+authz_run(const struct oauth_env *env, struct http_req *req, struct authz *a)
+{
+	struct auth_session	 s;
+	struct store_user	*u = NULL;
+	int64_t			 now = clk_now_s();
+	enum status		 rc;
+
+	rc = auth_session_find(env->st, req, env->secure, now, &s);
+	if (rc == ST_STORE)
+		goto out;
+	if (a->is_post && (rc != ST_OK ||
+	    !auth_csrf_ok(&s, form_get(&a->f, "csrf")))) {
+		event(env, req, a, "authorize", "denied", "csrf_mismatch",
+		    NULL);
+		rc = error_page(env, req, 403, "This page has expired",
+		    "Your sign-in form is no longer valid. Go back to the app "
+		    "and start again.");
+		goto out;
+	}
+	if (rc == ST_NOTFOUND) {
+		rc = auth_session_start(env->st, req, env->secure, 0,
+		    env->cfg->auth.session_ttl, now, &s);
+		if (rc != ST_OK)
+			goto out;
+	}
+	if (a->is_post && form_get(&a->f, "username") != NULL) {
+		rc = authz_login(env, req, a, &s, &u);
+		if (rc != ST_OK || u == NULL)
+			goto out;	/* answered: the login page again */
+	} else if (s.user_id != 0) {
+		rc = store_user_get_by_id(env->st, s.user_id, &u);
+		if (rc == ST_NOTFOUND)
+			s.user_id = 0;	/* the user was removed */
+		else if (rc != ST_OK)
+			goto out;
+	}
+	if (u == NULL) {
+		event(env, req, a, "authorize", "ok", "login_required", NULL);
+		rc = login_page(env, req, 200, a, &s, NULL, NULL);
+		goto out;
+	}
+	if (a->is_post && form_get(&a->f, "decision") != NULL)
+		rc = authz_decide(env, req, a, u);
+	else
+		rc = authz_signed_in(env, req, a, &s, u);
+out:
+	store_user_free(u);
+	auth_session_wipe(&s);
+	return rc;
+}
+
+enum status
+oauth_authorize_handle(struct http_req *req, void *ctx)
+{
+	const struct oauth_env	*env = ctx;
+	struct authz		 a;
+	struct authz_err	 err = { OAUTH_INVALID_REQUEST, NULL, true };
+	enum status		 rc;
+
+	memset(&a, 0, sizeof(a));
+	if (!authz_read(req, &a, &err) ||
+	    !authz_check_client(env, &a, &err)) {
+		event(env, req, &a, "authorize", oauth_error_code(err.e),
+		    err.why, NULL);
+		rc = error_page(env, req, err.e == OAUTH_TEMPORARILY_UNAVAILABLE ?
+		    503 : 400, "This sign-in link is not valid", err.why);
+		goto out;
+	}
+	if (!authz_check_request(env, &a, &err)) {
+		event(env, req, &a, "authorize", oauth_error_code(err.e),
+		    err.why, NULL);
+		rc = redirect_back(env, req, &a, NULL, &err);
+		goto out;
+	}
+	rc = authz_run(env, req, &a);
+	if (rc == ST_STORE)
+		rc = error_page(env, req, 503, "Temporarily unavailable",
+		    "The service cannot reach its database. Try again "
+		    "shortly.");
+out:
+	authz_free(&a);
+	return rc;
+}

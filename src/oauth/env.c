@@ -1,0 +1,45 @@
+/* The shared state of the OAuth handlers, built once at start-up. */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/page.h"
+#include "auth/ratelimit.h"
+#include "oauth/oauth_int.h"
+
+enum status
+oauth_env_init(struct oauth_env *env, const struct config *cfg,
+    struct store *st, char *err, size_t errlen)
+{
+	enum status rc;
+
+	memset(env, 0, sizeof(*env));
+	env->cfg = cfg;
+	env->st = st;
+	env->secure = strncmp(cfg->server.issuer, "https://", 8) == 0;
+	rc = auth_pages_load(cfg->server.templates_dir, &env->pages, err,
+	    errlen);
+	if (rc != ST_OK)
+		goto fail;
+	if ((rc = auth_limiter_new(cfg->auth.login_max_failures,
+	    cfg->auth.login_window, &env->lim_user)) != ST_OK ||
+	    (rc = auth_limiter_new(cfg->auth.login_max_failures_per_address,
+	    cfg->auth.login_window, &env->lim_addr)) != ST_OK ||
+	    (rc = oauth_events_new(st, &env->events)) != ST_OK) {
+		snprintf(err, errlen, "cannot start: %s", status_str(rc));
+		goto fail;
+	}
+	return ST_OK;
+fail:
+	oauth_env_free(env);
+	return rc;
+}
+
+void
+oauth_env_free(struct oauth_env *env)
+{
+	oauth_events_free(env->events);
+	auth_limiter_free(env->lim_user);
+	auth_limiter_free(env->lim_addr);
+	auth_pages_free(env->pages);
+	memset(env, 0, sizeof(*env));
+}
