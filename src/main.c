@@ -29,6 +29,8 @@ static const char usage[] =
     "  client    add, list, remove clients; rotate a client's secret\n"
     "  user      add, list, remove users; change a password\n"
     "  manifest  print the ai-plugin.json the server serves\n"
+    "  token     revoke every token of a user or a client\n"
+    "  events    show recent OAuth events: why a flow failed\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -42,6 +44,8 @@ static const struct {
 	{ "migrate", cli_migrate },
 	{ "client", cli_client },
 	{ "user", cli_user },
+	{ "token", cli_token },
+	{ "events", cli_events },
 	{ "manifest", cli_manifest },
 };
 

@@ -1,9 +1,12 @@
 /* plugauth serve, demo and migrate: run the server, or prepare its store. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -67,17 +70,20 @@ run_until_signal(const sigset_t *set, struct store *st)
 /* Called once the server listens, before waiting for a signal. */
 typedef void (*serve_ready_fn)(const struct config *, void *arg);
 
-/* Starts the server on cfg and st, prints where it listens, runs until a
- * stop signal, drains. With a ready callback (the demo), an issuer on
- * port 0 is set to the bound port first. */
+/* Starts the server on cfg and st, prints where it listens, calls ready
+ * (may be NULL), runs until a stop signal, drains. */
 static int
-serve_run(struct config *cfg, struct store *st, serve_ready_fn ready,
+serve_run(const struct config *cfg, struct store *st, serve_ready_fn ready,
     void *arg)
 {
-	struct oauth_env	env = { .cfg = cfg, .st = st };
+	struct oauth_env	env;
 	struct plug_env		penv;
 	struct http_route	routes[] = {
 		{ "GET", "/healthz", false, healthz, NULL },
+		{ "GET", "/oauth/authorize", false, oauth_authorize_handle,
+		    &env },
+		{ "POST", "/oauth/authorize", false, oauth_authorize_handle,
+		    &env },
 		{ "POST", "/oauth/token", false, oauth_token_handle, &env },
 		{ "GET", "/.well-known/ai-plugin.json", false,
 		    plug_manifest_handle, &penv },
@@ -96,6 +102,7 @@ serve_run(struct config *cfg, struct store *st, serve_ready_fn ready,
 	sigset_t		 set;
 	char			 host[256], err[512];
 	unsigned		 port;
+	int			 rc = CLI_FAIL;
 
 	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
 		cli_err("bad listen address \"%s\"", cfg->server.listen);
@@ -106,23 +113,19 @@ serve_run(struct config *cfg, struct store *st, serve_ready_fn ready,
 		cli_err("%s", err);
 		return CLI_FAIL;
 	}
+	/* Signals are blocked before any thread starts, so that all inherit
+	 * the mask and only run_until_signal() takes them. */
 	signals_block(&set);
+	if (oauth_env_init(&env, cfg, st, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		goto out_plug;
+	}
 	if (http_server_start(&opts, routes, ARRAY_LEN(routes), &srv, err,
 	    sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
-		plug_env_free(&penv);
-		return CLI_FAIL;
+		goto out;
 	}
 	port = http_server_port(srv);
-	if (ready != NULL) {
-		char issuer[300];
-		int n = snprintf(issuer, sizeof(issuer), "http://%s:%u", host,
-		    port);
-
-		if (n > 0 && (size_t)n < sizeof(issuer))
-			cfg_set(cfg, "server", "issuer", issuer, err,
-			    sizeof(err));
-	}
 	printf("listening on %s://%s%s%s:%u\n",
 	    cfg->server.tls_cert != NULL ? "https" : "http",
 	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
@@ -134,9 +137,13 @@ serve_run(struct config *cfg, struct store *st, serve_ready_fn ready,
 		ready(cfg, arg);
 	run_until_signal(&set, st);
 	http_server_stop(srv, DRAIN_S);
-	plug_env_free(&penv);
 	log_info("event=stopped");
-	return CLI_OK;
+	rc = CLI_OK;
+out:
+	oauth_env_free(&env);
+out_plug:
+	plug_env_free(&penv);
+	return rc;
 }
 
 int
@@ -257,6 +264,34 @@ demo_ready(const struct config *cfg, void *arg)
 	fflush(stdout);
 }
 
+/* A port the kernel considers free on host right now. */
+static int
+free_port(const char *host, unsigned *port)
+{
+	struct addrinfo		 hints, *ai = NULL;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	int			 fd = -1, rc = -1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if (getaddrinfo(host, "0", &hints, &ai) != 0 || ai == NULL)
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		*port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+		rc = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return rc;
+}
+
 static void
 demo_cleanup(const char *dir)
 {
@@ -280,7 +315,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	struct store	*st = NULL;
 	const char	*listen = "127.0.0.1:8080";
 	char		 dir[] = "/tmp/plugauth-demo-XXXXXX";
-	char		 url[4200], issuer[300], err[512];
+	char		 url[4200], issuer[300], err[512], listen_buf[300];
 	char		 secret[SEC_TOKEN_STRLEN];
 	char		 host[256];
 	unsigned	 port;
@@ -307,6 +342,11 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	}
 	if (!cfg_listen_split(listen, host, sizeof(host), &port))
 		return cli_usage_err("demo", "bad listen address '%s'", listen);
+	/* The issuer must name the real port: pick a free one now. */
+	if (port == 0 && free_port(host, &port) != 0) {
+		cli_err("cannot find a free port on %s", host);
+		return CLI_FAIL;
+	}
 	if (mkdtemp(dir) == NULL) {
 		cli_err("cannot make a temporary directory: %s",
 		    strerror(errno));
@@ -320,8 +360,13 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	    port);
 	if (n < 0 || (size_t)n >= sizeof(issuer))
 		goto out;
+	n = snprintf(listen_buf, sizeof(listen_buf), "%s%s%s:%u",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port);
+	if (n < 0 || (size_t)n >= sizeof(listen_buf))
+		goto out;
 	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
-	    cfg_set(cfg, "server", "listen", listen, err, sizeof(err)) !=
+	    cfg_set(cfg, "server", "listen", listen_buf, err, sizeof(err)) !=
 	    ST_OK ||
 	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
 	    ST_OK ||

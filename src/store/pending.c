@@ -43,3 +43,65 @@ store_events_add(struct store *st, const struct store_event *v, size_t n)
 	(void)st, (void)v, (void)n;
 	return ST_INTERNAL;
 }
+
+enum status
+store_code_add(struct store *st, const struct store_code *c)
+{
+	(void)st, (void)c;
+	return ST_INTERNAL;
+}
+
+enum status
+store_consent_get(struct store *st, int64_t user_id, const char *client_id,
+    char **scope)
+{
+	(void)st, (void)user_id, (void)client_id, (void)scope;
+	return ST_INTERNAL;
+}
+
+enum status
+store_consent_set(struct store *st, int64_t user_id, const char *client_id,
+    const char *scope, int64_t now)
+{
+	(void)st, (void)user_id, (void)client_id, (void)scope, (void)now;
+	return ST_INTERNAL;
+}
+
+enum status
+store_session_add(struct store *st, const struct store_session *s)
+{
+	(void)st, (void)s;
+	return ST_INTERNAL;
+}
+
+enum status
+store_session_get(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES],
+    int64_t now, struct store_session **out)
+{
+	(void)st, (void)digest, (void)now, (void)out;
+	return ST_NOTFOUND;
+}
+
+enum status
+store_session_delete(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES])
+{
+	(void)st, (void)digest;
+	return ST_INTERNAL;
+}
+
+enum status
+store_events_list(struct store *st, const struct store_event_filter *f,
+    struct store_event ***out, size_t *n)
+{
+	(void)st, (void)f;
+	*out = NULL;
+	*n = 0;
+	return ST_OK;
+}
+
+void
+store_event_list_free(struct store_event **v, size_t n)
+{
+	(void)n;
+	free(v);
+}

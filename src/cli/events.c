@@ -1,0 +1,161 @@
+/* plugauth events: the recent OAuth events, to see why a flow failed. */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+
+#define EVENTS_DEFAULT		50
+#define EVENTS_MAX		10000
+#define FOLLOW_POLL_US		500000
+
+static const char usage[] =
+    "usage: plugauth [-c FILE] events [--client ID] [--user NAME]\n"
+    "                [--state S] [-n COUNT] [--follow] [--json]\n"
+    "\n"
+    "Shows the recent OAuth events, oldest first: authorize, login,\n"
+    "consent, code issued, token attempts and their outcome, each with a\n"
+    "reason code. No secret is ever recorded. When ChatGPT says\n"
+    "\"Missing access token\" or a sign-in fails, this tells you why.\n"
+    "  --client ID   only this client's events\n"
+    "  --user NAME   only this user's events\n"
+    "  --state S     only the flow with this OAuth state value\n"
+    "  -n COUNT      how many (default 50)\n"
+    "  --follow      keep printing new events until interrupted\n"
+    "  --json        one JSON object per line\n";
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+event_print(const struct store_event *e, bool json)
+{
+	char		when[32];
+	char		s[7][96];
+	time_t		t = (time_t)e->at;
+	struct tm	tm;
+
+	if (json) {
+		json_t *o = json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:s?, "
+		    "s:s?, s:s?, s:s?}", "id", (json_int_t)e->id, "at",
+		    (json_int_t)e->at, "kind", e->kind, "outcome", e->outcome,
+		    "reason", e->reason, "client_id", e->client_id, "user",
+		    e->user, "state", e->state, "peer", e->peer);
+		char *txt = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+		if (txt != NULL)
+			puts(txt);
+		free(txt);
+		json_decref(o);
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	/* Values came from the network: printed through log_safe(). */
+	printf("%s  %-9s %-22s %s client=%s user=%s state=%s from=%s\n", when,
+	    log_safe(e->kind, s[0], sizeof(s[0])),
+	    log_safe(e->outcome, s[1], sizeof(s[1])),
+	    log_safe(e->reason, s[2], sizeof(s[2])),
+	    log_safe(e->client_id, s[3], sizeof(s[3])),
+	    log_safe(e->user, s[4], sizeof(s[4])),
+	    log_safe(e->state, s[5], sizeof(s[5])),
+	    log_safe(e->peer, s[6], sizeof(s[6])));
+}
+
+int
+cli_events(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "client", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "state", required_argument, NULL, 's' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct store_event_filter	  f = { .limit = EVENTS_DEFAULT };
+	struct config			 *cfg = NULL;
+	struct store			 *st = NULL;
+	struct store_event		**v = NULL;
+	size_t				  n = 0;
+	unsigned long long		  count;
+	bool				  follow = false, json = false;
+	int				  ch, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			f.client_id = optarg;
+			break;
+		case 'u':
+			f.user = optarg;
+			break;
+		case 's':
+			f.state = optarg;
+			break;
+		case 'n':
+			if (!str_to_u64(str_of(optarg), 1, EVENTS_MAX, &count))
+				return cli_usage_err("events", "-n takes 1 to "
+				    "%d", EVENTS_MAX);
+			f.limit = (unsigned)count;
+			break;
+		case 'f':
+			follow = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			return cli_usage_err("events", "unknown or incomplete "
+			    "option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_err("events", "unexpected argument '%s'",
+		    argv[optind]);
+	rc = cli_open(cli, &cfg, &st);
+	if (rc != CLI_OK)
+		return rc;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	do {
+		if (store_events_list(st, &f, &v, &n) != ST_OK) {
+			cli_err("cannot read events");
+			rc = CLI_FAIL;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			event_print(v[i], json);
+			f.after_id = v[i]->id;
+		}
+		if (n == 0 && !follow && f.after_id == 0 && !json)
+			printf("no events yet\n");
+		fflush(stdout);
+		store_event_list_free(v, n);
+		v = NULL;
+		f.limit = EVENTS_MAX;	/* following: everything new */
+		if (follow && !stop)
+			usleep(FOLLOW_POLL_US);
+	} while (follow && !stop);
+	store_close(st);
+	cfg_free(cfg);
+	return rc;
+}
