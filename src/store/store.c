@@ -1,1 +1,371 @@
-/* stub: being written */
+/*
+ * The backend-neutral front of the store: picks a backend from the URL,
+ * checks arguments, dispatches through the backend's ops, and frees (and
+ * wipes) the objects the backends hand out.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "crypto/sec.h"
+#include "store/store_int.h"
+
+#define URL_SQLITE "sqlite:"
+#define URL_PG "postgresql://"
+#define URL_PG_SHORT "postgres://"
+
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void
+set_err(char *err, size_t errlen, const char *msg)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", msg);
+}
+
+/* True if id is a NUL-terminated string that fits a client id. */
+static bool
+client_id_ok(const char *id)
+{
+	return id != NULL && id[0] != '\0' &&
+	       strnlen(id, sizeof(((struct store_client *)0)->id)) <
+	           sizeof(((struct store_client *)0)->id);
+}
+
+enum status
+store_open(const char *url, struct store **out, char *err, size_t errlen)
+{
+	const struct store_ops *ops;
+	const char *target;
+	char dummy[1];
+	size_t n;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	set_err(err, errlen, "");
+	if (url == NULL || out == NULL) {
+		set_err(err, errlen, "no database URL");
+		return ST_INVALID;
+	}
+	if (has_prefix(url, URL_SQLITE)) {
+		ops = &sqlite_store_ops;
+		target = url + strlen(URL_SQLITE);
+	} else if (has_prefix(url, URL_PG) || has_prefix(url, URL_PG_SHORT)) {
+		set_err(err, errlen, "PostgreSQL support is not built yet");
+		return ST_INVALID;
+	} else {
+		/* Name only the scheme: the rest may hold a password. */
+		n = strcspn(url, ":/");
+		if (err != NULL && errlen > 0) {
+			if (url[n] == ':' && n > 0 && n < 32)
+				snprintf(
+				    err, errlen,
+				    "unknown database URL scheme \"%.*s:\" "
+				    "(use sqlite:PATH)",
+				    (int)n, url);
+			else
+				snprintf(err, errlen,
+				         "database URL has no known scheme "
+				         "(use sqlite:PATH)");
+		}
+		return ST_INVALID;
+	}
+	if (target[0] == '\0') {
+		set_err(err, errlen,
+		        "database URL has an empty path "
+		        "(use sqlite:PATH)");
+		return ST_INVALID;
+	}
+	return ops->open(target, out, err, errlen);
+}
+
+enum status
+store_migrate(struct store *st, unsigned *applied)
+{
+	unsigned n = 0;
+	enum status rc;
+
+	if (st == NULL)
+		return ST_INVALID;
+	rc = st->ops->migrate(st, &n);
+	if (rc == ST_OK && applied != NULL)
+		*applied = n;
+	return rc;
+}
+
+enum status
+store_schema_version(struct store *st, unsigned *have, unsigned *want)
+{
+	unsigned h = 0, w = 0;
+	enum status rc;
+
+	if (st == NULL)
+		return ST_INVALID;
+	rc = st->ops->schema_version(st, &h, &w);
+	if (rc != ST_OK)
+		return rc;
+	if (have != NULL)
+		*have = h;
+	if (want != NULL)
+		*want = w;
+	return ST_OK;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+const char *
+store_backend(const struct store *st)
+{
+	return st != NULL ? st->ops->name : "none";
+}
+
+enum status
+store_client_add(struct store *st, const struct store_client *c)
+{
+	if (st == NULL || c == NULL || !client_id_ok(c->id) || c->name == NULL)
+		return ST_INVALID;
+	return st->ops->client_add(st, c);
+}
+
+enum status
+store_client_get(struct store *st, const char *id, struct store_client **out)
+{
+	if (st == NULL || id == NULL || out == NULL)
+		return ST_INVALID;
+	if (!client_id_ok(id))
+		return ST_NOTFOUND;
+	return st->ops->client_get(st, id, out);
+}
+
+enum status
+store_client_list(struct store *st, struct store_client ***out, size_t *n)
+{
+	if (st == NULL || out == NULL || n == NULL)
+		return ST_INVALID;
+	return st->ops->client_list(st, out, n);
+}
+
+enum status
+store_client_remove(struct store *st, const char *id)
+{
+	if (st == NULL || id == NULL)
+		return ST_INVALID;
+	if (!client_id_ok(id))
+		return ST_NOTFOUND;
+	return st->ops->client_remove(st, id);
+}
+
+enum status
+store_client_set_secret(struct store *st, const char *id,
+                        const uint8_t digest[SEC_DIGEST_BYTES])
+{
+	if (st == NULL || id == NULL || digest == NULL)
+		return ST_INVALID;
+	if (!client_id_ok(id))
+		return ST_NOTFOUND;
+	return st->ops->client_set_secret(st, id, digest);
+}
+
+void
+store_client_free(struct store_client *c)
+{
+	if (c == NULL)
+		return;
+	free(c->name);
+	free(c->redirect_uris);
+	free(c->scope);
+	sec_wipe(c, sizeof(*c));
+	free(c);
+}
+
+void
+store_client_list_free(struct store_client **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_client_free(v[i]);
+	free(v);
+}
+
+enum status
+store_user_add(struct store *st, const char *name, const char *password_hash,
+               int64_t *id)
+{
+	int64_t uid = 0;
+	enum status rc;
+
+	if (st == NULL || name == NULL || name[0] == '\0' ||
+	    password_hash == NULL || password_hash[0] == '\0')
+		return ST_INVALID;
+	rc = st->ops->user_add(st, name, password_hash, &uid);
+	if (rc == ST_OK && id != NULL)
+		*id = uid;
+	return rc;
+}
+
+enum status
+store_user_get(struct store *st, const char *name, struct store_user **out)
+{
+	if (st == NULL || name == NULL || out == NULL)
+		return ST_INVALID;
+	return st->ops->user_get(st, name, out);
+}
+
+enum status
+store_user_get_by_id(struct store *st, int64_t id, struct store_user **out)
+{
+	if (st == NULL || out == NULL)
+		return ST_INVALID;
+	if (id <= 0)
+		return ST_NOTFOUND;
+	return st->ops->user_get_by_id(st, id, out);
+}
+
+enum status
+store_user_list(struct store *st, struct store_user ***out, size_t *n)
+{
+	if (st == NULL || out == NULL || n == NULL)
+		return ST_INVALID;
+	return st->ops->user_list(st, out, n);
+}
+
+enum status
+store_user_remove(struct store *st, const char *name)
+{
+	if (st == NULL || name == NULL)
+		return ST_INVALID;
+	return st->ops->user_remove(st, name);
+}
+
+enum status
+store_user_set_password(struct store *st, const char *name,
+                        const char *password_hash)
+{
+	if (st == NULL || name == NULL || password_hash == NULL ||
+	    password_hash[0] == '\0')
+		return ST_INVALID;
+	return st->ops->user_set_password(st, name, password_hash);
+}
+
+void
+store_user_free(struct store_user *u)
+{
+	if (u == NULL)
+		return;
+	free(u->name);
+	if (u->password_hash != NULL) {
+		sec_wipe(u->password_hash, strlen(u->password_hash));
+		free(u->password_hash);
+	}
+	sec_wipe(u, sizeof(*u));
+	free(u);
+}
+
+void
+store_user_list_free(struct store_user **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_user_free(v[i]);
+	free(v);
+}
+
+enum status
+store_token_add(struct store *st, const struct store_token *t)
+{
+	if (st == NULL || t == NULL || t->client_id == NULL ||
+	    t->scope == NULL || t->user_id < 0 ||
+	    (t->kind != STORE_TOKEN_ACCESS && t->kind != STORE_TOKEN_REFRESH))
+		return ST_INVALID;
+	return st->ops->token_add(st, t);
+}
+
+enum status
+store_token_get(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES],
+                struct store_token **out)
+{
+	if (st == NULL || digest == NULL || out == NULL)
+		return ST_INVALID;
+	return st->ops->token_get(st, digest, out);
+}
+
+enum status
+store_token_revoke_user(struct store *st, int64_t user_id, int64_t now,
+                        unsigned *n)
+{
+	unsigned k = 0;
+	enum status rc;
+
+	/* revoked_at = 0 means live, so now must be after the epoch. */
+	if (st == NULL || now <= 0)
+		return ST_INVALID;
+	if (user_id > 0)
+		rc = st->ops->token_revoke_user(st, user_id, now, &k);
+	else
+		rc = ST_OK; /* no user has id <= 0 */
+	if (rc == ST_OK && n != NULL)
+		*n = k;
+	return rc;
+}
+
+enum status
+store_token_revoke_client(struct store *st, const char *client_id, int64_t now,
+                          unsigned *n)
+{
+	unsigned k = 0;
+	enum status rc;
+
+	if (st == NULL || client_id == NULL || now <= 0)
+		return ST_INVALID;
+	rc = st->ops->token_revoke_client(st, client_id, now, &k);
+	if (rc == ST_OK && n != NULL)
+		*n = k;
+	return rc;
+}
+
+enum status
+store_token_count_live(struct store *st, int64_t now, uint64_t *n)
+{
+	if (st == NULL || n == NULL)
+		return ST_INVALID;
+	return st->ops->token_count_live(st, now, n);
+}
+
+void
+store_token_free(struct store_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->client_id);
+	free(t->scope);
+	free(t->audience);
+	sec_wipe(t, sizeof(*t));
+	free(t);
+}
+
+enum status
+store_gc(struct store *st, int64_t now, unsigned batch, unsigned *deleted)
+{
+	unsigned k = 0;
+	enum status rc;
+
+	if (st == NULL || batch == 0)
+		return ST_INVALID;
+	rc = st->ops->gc(st, now, batch, &k);
+	if (rc == ST_OK && deleted != NULL)
+		*deleted = k;
+	return rc;
+}

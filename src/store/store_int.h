@@ -1,0 +1,77 @@
+/*
+ * Shared by the store's own files only: the backend interface and the
+ * embedded migrations. store.c checks arguments and dispatches; a backend
+ * gets only well-formed input (non-NULL pointers, NUL-terminated ids).
+ */
+#ifndef PLUGAUTH_STORE_INT_H
+#define PLUGAUTH_STORE_INT_H
+
+#include "store/store.h"
+
+/*
+ * A backend: name and one function per public call, same contracts as in
+ * store.h. A backend embeds struct store as the first member of its own
+ * handle and converts with its own helper.
+ */
+struct store_ops {
+	const char *name;
+
+	/* target is the URL without its scheme ("PATH", ":memory:"). */
+	enum status (*open)(const char *target, struct store **out, char *err,
+	                    size_t errlen);
+	enum status (*migrate)(struct store *, unsigned *applied);
+	enum status (*schema_version)(struct store *, unsigned *have,
+	                              unsigned *want);
+	void (*close)(struct store *);
+
+	enum status (*client_add)(struct store *, const struct store_client *);
+	enum status (*client_get)(struct store *, const char *id,
+	                          struct store_client **out);
+	enum status (*client_list)(struct store *, struct store_client ***out,
+	                           size_t *n);
+	enum status (*client_remove)(struct store *, const char *id);
+	enum status (*client_set_secret)(
+	    struct store *, const char *id,
+	    const uint8_t digest[SEC_DIGEST_BYTES]);
+
+	enum status (*user_add)(struct store *, const char *name,
+	                        const char *password_hash, int64_t *id);
+	enum status (*user_get)(struct store *, const char *name,
+	                        struct store_user **out);
+	enum status (*user_get_by_id)(struct store *, int64_t id,
+	                              struct store_user **out);
+	enum status (*user_list)(struct store *, struct store_user ***out,
+	                         size_t *n);
+	enum status (*user_remove)(struct store *, const char *name);
+	enum status (*user_set_password)(struct store *, const char *name,
+	                                 const char *password_hash);
+
+	enum status (*token_add)(struct store *, const struct store_token *);
+	enum status (*token_get)(struct store *,
+	                         const uint8_t digest[SEC_DIGEST_BYTES],
+	                         struct store_token **out);
+	enum status (*token_revoke_user)(struct store *, int64_t user_id,
+	                                 int64_t now, unsigned *n);
+	enum status (*token_revoke_client)(struct store *,
+	                                   const char *client_id, int64_t now,
+	                                   unsigned *n);
+	enum status (*token_count_live)(struct store *, int64_t now,
+	                                uint64_t *n);
+
+	enum status (*gc)(struct store *, int64_t now, unsigned batch,
+	                  unsigned *deleted);
+};
+
+/* The common head of every backend's handle. */
+struct store {
+	const struct store_ops *ops;
+};
+
+extern const struct store_ops sqlite_store_ops;
+
+/* Migrations embedded by scripts/embed-sql.py, 001 first: applying
+ * sqlite_migrations[i] brings the schema to version i + 1. */
+extern const char *const sqlite_migrations[];
+extern const unsigned sqlite_migrations_count;
+
+#endif
