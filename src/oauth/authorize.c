@@ -243,6 +243,26 @@ redirect_back(const struct oauth_env *env, struct http_req *req,
 	return rc;
 }
 
+/* The host of the redirect target, shown on the pages ("chatgpt.com"). */
+static void
+redirect_host(const struct authz *a, char *out, size_t outsz)
+{
+	const char	*p = strstr(a->redirect, "://");
+	size_t		 n;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += 3;
+	n = strcspn(p, "/?#:@");
+	if (p[n] == '@')	/* userinfo: show nothing rather than mislead */
+		return;
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
 static enum status
 page_respond(const struct oauth_env *env, struct http_req *req,
     unsigned status, enum auth_page which, const struct page_var *vars,
@@ -304,9 +324,11 @@ login_page(const struct oauth_env *env, struct http_req *req,
     const char *error, const char *username)
 {
 	struct buf	hidden;
+	char		host[256];
 	enum status	rc;
 
 	buf_init(&hidden, 16384);
+	redirect_host(a, host, sizeof(host));
 	rc = hidden_fields(a, s, &hidden);
 	if (rc == ST_OK) {
 		const struct page_var vars[] = {
@@ -317,6 +339,7 @@ login_page(const struct oauth_env *env, struct http_req *req,
 			{ "hidden", hidden.p },
 			{ "error", error },
 			{ "username", username },
+			{ "redirect_host", host },
 		};
 
 		rc = page_respond(env, req, status, AUTH_PAGE_LOGIN, vars,
@@ -331,10 +354,12 @@ consent_page(const struct oauth_env *env, struct http_req *req,
     const struct authz *a, const struct auth_session *s, const char *user)
 {
 	struct buf	hidden, items;
+	char		host[256];
 	enum status	rc;
 
 	buf_init(&hidden, 16384);
 	buf_init(&items, 16384);
+	redirect_host(a, host, sizeof(host));
 	rc = hidden_fields(a, s, &hidden);
 	for (const char *p = a->scope; rc == ST_OK && *p != '\0';) {
 		size_t		 n = strcspn(p, " ");
@@ -366,6 +391,7 @@ consent_page(const struct oauth_env *env, struct http_req *req,
 			{ "scopes", items.p },
 			{ "action", "/oauth/authorize" },
 			{ "hidden", hidden.p },
+			{ "redirect_host", host },
 		};
 
 		rc = page_respond(env, req, 200, AUTH_PAGE_CONSENT, vars,
