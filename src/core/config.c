@@ -171,37 +171,6 @@ struct load_ctx {
 	char err[MSG_MAX]; /* "[section] key: what" */
 };
 
-static void err_set(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Diagnostics may be cut short; a truncated message is still useful. */
-static void
-err_set(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		err[0] = '\0';
-}
-
-/* Copies s into dst for a message, '?' for anything not printable ASCII. */
-static const char *
-printable(char *dst, size_t dstsz, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < dstsz && s[i] != '\0'; i++)
-		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	dst[i] = '\0';
-	return dst;
-}
-
 static char **
 key_str(struct config *cfg, const struct cfg_key *k)
 {
@@ -471,21 +440,21 @@ key_set(struct config *cfg, const struct cfg_key *k, const char *text,
 	while (v.len > 0 && isspace((unsigned char)v.p[v.len - 1]))
 		v.len--;
 	if (!value_fits_ini(v, &why)) {
-		err_set(msg, msglen, "%s", why);
+		str_errf(msg, msglen, "%s", why);
 		return ST_INVALID;
 	}
 	if (k->flags & CFG_NOSLASH)
 		while (v.len > 0 && v.p[v.len - 1] == '/')
 			v.len--;
 	if (v.len == 0 && !(k->flags & CFG_OPTIONAL)) {
-		err_set(msg, msglen, "must not be empty");
+		str_errf(msg, msglen, "must not be empty");
 		return ST_INVALID;
 	}
 	if (k->type == CFG_UINT) {
 		if (!str_to_u64(v, 0, ULLONG_MAX, &n)) {
 			for (i = 0; i < v.len; i++) {
 				if (!isdigit((unsigned char)v.p[i])) {
-					err_set(msg, msglen,
+					str_errf(msg, msglen,
 					        "must be a number");
 					return ST_INVALID;
 				}
@@ -493,7 +462,7 @@ key_set(struct config *cfg, const struct cfg_key *k, const char *text,
 			n = ULLONG_MAX; /* digits only: too many of them */
 		}
 		if (n < k->min || n > k->max) {
-			err_set(msg, msglen, "must be %u..%u", k->min, k->max);
+			str_errf(msg, msglen, "must be %u..%u", k->min, k->max);
 			return ST_INVALID;
 		}
 		*key_uint(cfg, k) = (unsigned)n;
@@ -502,7 +471,7 @@ key_set(struct config *cfg, const struct cfg_key *k, const char *text,
 	if (v.len > 0) {
 		s = str_dup(v);
 		if (s == NULL) {
-			err_set(msg, msglen, "out of memory");
+			str_errf(msg, msglen, "out of memory");
 			return ST_NOMEM;
 		}
 	}
@@ -511,13 +480,13 @@ key_set(struct config *cfg, const struct cfg_key *k, const char *text,
 			if (strcmp(s, k->choices[i]) == 0)
 				break;
 		if (k->choices[i] == NULL) {
-			err_set(msg, msglen, "must be one of %s",
+			str_errf(msg, msglen, "must be one of %s",
 			        choices_join(k->choices, list, sizeof(list)));
 			goto bad;
 		}
 	}
 	if (s != NULL && k->type == CFG_URL && !url_split(s, &u)) {
-		err_set(msg, msglen,
+		str_errf(msg, msglen,
 		        "must be an absolute http:// or https:// URL");
 		goto bad;
 	}
@@ -541,15 +510,15 @@ cfg_set(struct config *cfg, const char *section, const char *key,
 
 	k = key_find(section, key, &known);
 	if (k == NULL) {
-		err_set(err, errlen, "[%s] %s: unknown %s",
-		        printable(s, sizeof(s), section),
-		        printable(n, sizeof(n), key),
+		str_errf(err, errlen, "[%s] %s: unknown %s",
+		        str_printable(s, sizeof(s), section),
+		        str_printable(n, sizeof(n), key),
 		        known ? "key" : "section");
 		return ST_NOTFOUND;
 	}
 	rc = key_set(cfg, k, value, msg, sizeof(msg));
 	if (rc != ST_OK)
-		err_set(err, errlen, "[%s] %s: %s", k->section, k->key, msg);
+		str_errf(err, errlen, "[%s] %s: %s", k->section, k->key, msg);
 	return rc;
 }
 
@@ -593,14 +562,14 @@ scopes_ok(const char *list, const char *known, char *msg, size_t msglen)
 		tok = (struct str){p, (size_t)(e - p)};
 		shown = tok.len < 40 ? (int)tok.len : 40;
 		if (tok.len == 0) {
-			err_set(
+			str_errf(
 			    msg, msglen,
 			    "must be scope tokens separated by single spaces");
 			return false;
 		}
 		for (size_t i = 0; i < tok.len; i++) {
 			if (!scope_char_ok((unsigned char)tok.p[i])) {
-				err_set(msg, msglen,
+				str_errf(msg, msglen,
 				        "'%.*s' is not a valid scope token "
 				        "(RFC 6749 section 3.3)",
 				        shown, tok.p);
@@ -608,13 +577,13 @@ scopes_ok(const char *list, const char *known, char *msg, size_t msglen)
 			}
 		}
 		if (known != NULL && !scope_in(str_of(known), tok)) {
-			err_set(msg, msglen, "'%.*s' is not in [oauth] scopes",
+			str_errf(msg, msglen, "'%.*s' is not in [oauth] scopes",
 			        shown, tok.p);
 			return false;
 		}
 		if (known == NULL && p > list &&
 		    scope_in((struct str){list, (size_t)(p - list - 1)}, tok)) {
-			err_set(msg, msglen, "'%.*s' is listed twice", shown,
+			str_errf(msg, msglen, "'%.*s' is listed twice", shown,
 			        tok.p);
 			return false;
 		}
@@ -655,7 +624,7 @@ validate_keys(const struct config *cfg, const struct cfg_key **bad,
 		if (k->type == CFG_UINT) {
 			v = key_cuint(cfg, k);
 			if (v < k->min || v > k->max) {
-				err_set(msg, msglen, "must be %u..%u", k->min,
+				str_errf(msg, msglen, "must be %u..%u", k->min,
 				        k->max);
 				return ST_INVALID;
 			}
@@ -665,11 +634,11 @@ validate_keys(const struct config *cfg, const struct cfg_key **bad,
 		if (s == NULL && (k->flags & CFG_OPTIONAL))
 			continue;
 		if (s == NULL || *s == '\0') {
-			err_set(msg, msglen, "must be set");
+			str_errf(msg, msglen, "must be set");
 			return ST_INVALID;
 		}
 		if (!value_fits_ini(str_of(s), &why)) {
-			err_set(msg, msglen, "%s", why);
+			str_errf(msg, msglen, "%s", why);
 			return ST_INVALID;
 		}
 		if (k->type == CFG_ENUM) {
@@ -679,14 +648,14 @@ validate_keys(const struct config *cfg, const struct cfg_key **bad,
 				if (strcmp(s, k->choices[j]) == 0)
 					break;
 			if (k->choices[j] == NULL) {
-				err_set(msg, msglen, "must be one of %s",
+				str_errf(msg, msglen, "must be one of %s",
 				        choices_join(k->choices, list,
 				                     sizeof(list)));
 				return ST_INVALID;
 			}
 		}
 		if (k->type == CFG_URL && !url_split(s, &u)) {
-			err_set(msg, msglen,
+			str_errf(msg, msglen,
 			        "must be an absolute http:// or https:// URL");
 			return ST_INVALID;
 		}
@@ -697,19 +666,19 @@ validate_keys(const struct config *cfg, const struct cfg_key **bad,
 	s = cfg->server.issuer;
 	url_split(s, &u);
 	if (u.userinfo) {
-		err_set(msg, msglen, "must not contain user info");
+		str_errf(msg, msglen, "must not contain user info");
 		return ST_INVALID;
 	}
 	if (u.query || u.fragment) {
-		err_set(msg, msglen, "must not have a query or fragment");
+		str_errf(msg, msglen, "must not have a query or fragment");
 		return ST_INVALID;
 	}
 	if (s[strlen(s) - 1] == '/') {
-		err_set(msg, msglen, "must not end with '/'");
+		str_errf(msg, msglen, "must not end with '/'");
 		return ST_INVALID;
 	}
 	if (!u.https && !cfg_url_is_loopback(s)) {
-		err_set(msg, msglen,
+		str_errf(msg, msglen,
 		        "must use https unless the host is "
 		        "loopback (127.0.0.0/8, [::1], localhost)");
 		return ST_INVALID;
@@ -717,7 +686,7 @@ validate_keys(const struct config *cfg, const struct cfg_key **bad,
 
 	*bad = key_at(OFF(server.listen));
 	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
-		err_set(msg, msglen,
+		str_errf(msg, msglen,
 		        "must be host:port with port 0..65535 (IPv6 as "
 		        "[::1]:8080)");
 		return ST_INVALID;
@@ -736,10 +705,10 @@ validate_keys(const struct config *cfg, const struct cfg_key **bad,
 	if ((cfg->server.tls_cert == NULL) != (cfg->server.tls_key == NULL)) {
 		if (cfg->server.tls_cert != NULL) {
 			*bad = key_at(OFF(server.tls_cert));
-			err_set(msg, msglen, "needs [server] tls_key as well");
+			str_errf(msg, msglen, "needs [server] tls_key as well");
 		} else {
 			*bad = key_at(OFF(server.tls_key));
-			err_set(msg, msglen, "needs [server] tls_cert as well");
+			str_errf(msg, msglen, "needs [server] tls_cert as well");
 		}
 		return ST_INVALID;
 	}
@@ -747,7 +716,7 @@ validate_keys(const struct config *cfg, const struct cfg_key **bad,
 	*bad = key_at(OFF(gateway.path));
 	s = cfg->gateway.path;
 	if (s[0] != '/' || s[strlen(s) - 1] != '/') {
-		err_set(msg, msglen, "must start and end with '/'");
+		str_errf(msg, msglen, "must start and end with '/'");
 		return ST_INVALID;
 	}
 	return ST_OK;
@@ -760,7 +729,7 @@ cfg_validate(const struct config *cfg, char *err, size_t errlen)
 	char msg[MSG_MAX];
 
 	if (validate_keys(cfg, &bad, &alt, msg, sizeof(msg)) != ST_OK) {
-		err_set(err, errlen, "[%s] %s: %s", bad->section, bad->key,
+		str_errf(err, errlen, "[%s] %s: %s", bad->section, bad->key,
 		        msg);
 		return ST_INVALID;
 	}
@@ -866,8 +835,8 @@ ini_on_value(void *user, const char *section, const char *name,
 
 	if (lc->err_line != 0)
 		return 0;
-	printable(s, sizeof(s), section);
-	printable(n, sizeof(n), name);
+	str_printable(s, sizeof(s), section);
+	str_printable(n, sizeof(n), name);
 	k = key_find(section, name, &known);
 	if (k == NULL) {
 		if (section[0] == '\0')
@@ -920,12 +889,12 @@ load_file(struct load_ctx *lc, const char *path, bool must_exist, char *err,
 		e = errno;
 		if (e == ENOENT && !must_exist)
 			return ST_OK;
-		err_set(err, errlen, "%s: %s", path, strerror(e));
+		str_errf(err, errlen, "%s: %s", path, strerror(e));
 		return e == ENOENT ? ST_NOTFOUND : ST_INVALID;
 	}
 	r = ini_parse_stream(ini_read, lc, ini_on_value, lc);
 	if (r == -2) {
-		err_set(err, errlen, "%s: out of memory", path);
+		str_errf(err, errlen, "%s: out of memory", path);
 		return ST_NOMEM;
 	}
 	/*
@@ -933,18 +902,18 @@ load_file(struct load_ctx *lc, const char *path, bool must_exist, char *err,
 	 * refused something) or libinih's own (a line it cannot parse).
 	 */
 	if (r > 0 && (lc->err_line == 0 || r < lc->err_line)) {
-		err_set(err, errlen,
+		str_errf(err, errlen,
 		        "%s:%d: syntax error (expected [section], "
 		        "key = value or a ; comment)",
 		        path, r);
 		return ST_INVALID;
 	}
 	if (lc->err_line != 0) {
-		err_set(err, errlen, "%s:%d: %s", path, lc->err_line, lc->err);
+		str_errf(err, errlen, "%s:%d: %s", path, lc->err_line, lc->err);
 		return lc->err_st;
 	}
 	if (r != 0) {
-		err_set(err, errlen, "%s: libinih error %d", path, r);
+		str_errf(err, errlen, "%s: libinih error %d", path, r);
 		return ST_INTERNAL;
 	}
 	return ST_OK;
@@ -964,10 +933,10 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 	int at;
 
 	memset(&lc, 0, sizeof(lc));
-	err_set(err, errlen, "%s", "");
+	str_errf(err, errlen, "%s", "");
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL) {
-		err_set(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 		return ST_NOMEM;
 	}
 	lc.cfg = cfg;
@@ -976,7 +945,7 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 			continue;
 		rc = key_set(cfg, &keys[i], keys[i].def, msg, sizeof(msg));
 		if (rc != ST_OK) {
-			err_set(err, errlen, "default of [%s] %s: %s",
+			str_errf(err, errlen, "default of [%s] %s: %s",
 			        keys[i].section, keys[i].key, msg);
 			rc = rc == ST_NOMEM ? ST_NOMEM : ST_INTERNAL;
 			goto out;
@@ -989,7 +958,7 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 	}
 	for (i = 0; i < NKEYS; i++) {
 		if (!env_name(&keys[i], var, sizeof(var))) {
-			err_set(err, errlen, "[%s] %s: name too long",
+			str_errf(err, errlen, "[%s] %s: name too long",
 			        keys[i].section, keys[i].key);
 			rc = ST_INTERNAL;
 			goto out;
@@ -999,7 +968,7 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 			continue;
 		rc = key_set(cfg, &keys[i], val, msg, sizeof(msg));
 		if (rc != ST_OK) {
-			err_set(err, errlen, "environment %s: %s", var, msg);
+			str_errf(err, errlen, "environment %s: %s", var, msg);
 			goto out;
 		}
 		lc.origin[i] = ORIGIN_ENV;
@@ -1011,16 +980,16 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 		if (at == ORIGIN_DEFAULT && alt != NULL)
 			at = lc.origin[alt - keys];
 		if (at > 0)
-			err_set(err, errlen, "%s:%d: [%s] %s: %s", path, at,
+			str_errf(err, errlen, "%s:%d: [%s] %s: %s", path, at,
 			        k->section, k->key, msg);
 		else if (at == ORIGIN_ENV && env_name(k, var, sizeof(var)) &&
 		         lc.origin[k - keys] == ORIGIN_ENV)
-			err_set(err, errlen, "environment %s: %s", var, msg);
+			str_errf(err, errlen, "environment %s: %s", var, msg);
 		else if (at == ORIGIN_ENV && env_name(alt, var, sizeof(var)))
-			err_set(err, errlen, "environment %s: [%s] %s: %s", var,
+			str_errf(err, errlen, "environment %s: [%s] %s: %s", var,
 			        k->section, k->key, msg);
 		else
-			err_set(err, errlen, "[%s] %s: %s", k->section, k->key,
+			str_errf(err, errlen, "[%s] %s: %s", k->section, k->key,
 			        msg);
 		goto out;
 	}

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/status.h"
@@ -82,4 +84,34 @@ str_to_u64(struct str s, unsigned long long min, unsigned long long max,
 		return false;
 	*out = v;
 	return true;
+}
+
+void
+str_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		err[0] = '\0';
+}
+
+const char *
+str_printable(char *dst, size_t dstsz, const char *s)
+{
+	size_t i;
+
+	if (dstsz == 0)
+		return "";
+	for (i = 0; i + 1 < dstsz && s[i] != '\0'; i++)
+		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	dst[i] = '\0';
+	if (s[i] != '\0' && i >= 3)
+		memcpy(dst + i - 3, "...", 3);
+	return dst;
 }

@@ -45,4 +45,13 @@ bool str_copy(char *dst, size_t dstsz, const char *src);
 bool str_to_u64(struct str s, unsigned long long min, unsigned long long max,
     unsigned long long *out);
 
+/* Formats a one-line diagnostic into err[errlen]; cutting it short is
+ * fine. NULL or zero-sized err is ignored. */
+void str_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Copies s into dst[dstsz] for a message: '?' for anything but printable
+ * ASCII, "..." at the end when cut. Returns dst. */
+const char *str_printable(char *dst, size_t dstsz, const char *s);
+
 #endif

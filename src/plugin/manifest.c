@@ -29,40 +29,6 @@
 /* How much of a bad value an error message quotes. */
 #define QUOTE_MAX 64
 
-static void plug_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Diagnostics may be cut short; a truncated message is still useful. */
-static void
-plug_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		err[0] = '\0';
-}
-
-/* Copies s into dst for a message: '?' for anything but printable ASCII,
- * "..." when cut. */
-static const char *
-quote(char dst[QUOTE_MAX], const char *s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < QUOTE_MAX && s[i] != '\0'; i++)
-		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	dst[i] = '\0';
-	if (s[i] != '\0' && i >= 3)
-		memcpy(dst + i - 3, "...", 3);
-	return dst;
-}
-
 /* True if s is valid UTF-8 (no overlong forms, surrogates or code points
  * past U+10FFFF); *chars gets its number of code points. */
 static bool
@@ -113,15 +79,15 @@ check_text(const char *what, const char *s, size_t max, char *err,
 	size_t n;
 
 	if (s == NULL || s[0] == '\0') {
-		plug_err(err, errlen, "%s: must be set", what);
+		str_errf(err, errlen, "%s: must be set", what);
 		return ST_INVALID;
 	}
 	if (!utf8_count(s, &n)) {
-		plug_err(err, errlen, "%s: must be valid UTF-8", what);
+		str_errf(err, errlen, "%s: must be valid UTF-8", what);
 		return ST_INVALID;
 	}
 	if (n > max) {
-		plug_err(err, errlen,
+		str_errf(err, errlen,
 		         "%s: must be at most %zu characters (has %zu)", what,
 		         max, n);
 		return ST_INVALID;
@@ -144,10 +110,10 @@ check_name_for_model(const char *s, char *err, size_t errlen)
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9'))
 			continue;
-		plug_err(err, errlen,
+		str_errf(err, errlen,
 		         "[plugin] name_for_model: must be ASCII letters and "
 		         "digits only, no spaces (\"%s\")",
-		         quote(q, s));
+		         str_printable(q, QUOTE_MAX, s));
 		return ST_INVALID;
 	}
 	return ST_OK;
@@ -202,10 +168,10 @@ check_url(const char *what, const char *s, char *err, size_t errlen)
 	char q[QUOTE_MAX];
 
 	if (s == NULL || !url_ok(s)) {
-		plug_err(
+		str_errf(
 		    err, errlen,
 		    "%s: must be an absolute http:// or https:// URL (\"%s\")",
-		    what, s == NULL ? "" : quote(q, s));
+		    what, s == NULL ? "" : str_printable(q, QUOTE_MAX, s));
 		return ST_INVALID;
 	}
 	return ST_OK;
@@ -220,7 +186,7 @@ issuer_url(const struct config *cfg, const char *path, char url[URL_MAX_BYTES],
 
 	n = snprintf(url, URL_MAX_BYTES, "%s%s", cfg->server.issuer, path);
 	if (n < 0 || (size_t)n >= URL_MAX_BYTES) {
-		plug_err(err, errlen, "[server] issuer: too long for a URL");
+		str_errf(err, errlen, "[server] issuer: too long for a URL");
 		return ST_TOOBIG;
 	}
 	return check_url("[server] issuer", url, err, errlen);
@@ -279,13 +245,13 @@ file_err(const char *key, const char *path, enum status rc, size_t max,
 	char q[QUOTE_MAX];
 
 	if (rc == ST_TOOBIG)
-		plug_err(err, errlen, "%s: %s is larger than %zu bytes", key,
-		         quote(q, path), max);
+		str_errf(err, errlen, "%s: %s is larger than %zu bytes", key,
+		         str_printable(q, QUOTE_MAX, path), max);
 	else if (rc == ST_NOMEM)
-		plug_err(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 	else
-		plug_err(err, errlen, "%s: cannot read %s: %s", key,
-		         quote(q, path), strerror(errno));
+		str_errf(err, errlen, "%s: cannot read %s: %s", key,
+		         str_printable(q, QUOTE_MAX, path), strerror(errno));
 }
 
 /* description_for_model: the file's text without trailing whitespace if
@@ -308,7 +274,7 @@ desc_for_model(const struct config *cfg, char **out, char *err, size_t errlen)
 			return rc;
 		text = strdup(cfg->plugin.description_for_model);
 		if (text == NULL) {
-			plug_err(err, errlen, "out of memory");
+			str_errf(err, errlen, "out of memory");
 			return ST_NOMEM;
 		}
 		*out = text;
@@ -320,7 +286,7 @@ desc_for_model(const struct config *cfg, char **out, char *err, size_t errlen)
 		return rc;
 	}
 	if (strlen(text) != len) {
-		plug_err(err, errlen, "%s: %s holds a NUL byte", key, path);
+		str_errf(err, errlen, "%s: %s holds a NUL byte", key, path);
 		rc = ST_INVALID;
 		goto out;
 	}
@@ -330,7 +296,7 @@ desc_for_model(const struct config *cfg, char **out, char *err, size_t errlen)
 	 * comes from the file. */
 	n = snprintf(what, sizeof(what), "%s (description_for_model)", key);
 	if (n < 0 || (size_t)n >= sizeof(what)) {
-		plug_err(err, errlen, "%s: message too long", key);
+		str_errf(err, errlen, "%s: message too long", key);
 		rc = ST_INTERNAL;
 		goto out;
 	}
@@ -366,10 +332,10 @@ check_plugin(const struct config *c, char *err, size_t errlen)
 		                c->plugin.description_for_human,
 		                PLUG_DESC_FOR_HUMAN_MAX, err, errlen);
 	if (rc == ST_OK && (email == NULL || !email_ok(email))) {
-		plug_err(err, errlen,
+		str_errf(err, errlen,
 		         "[plugin] contact_email: must be an email address "
 		         "(\"%s\")",
-		         email == NULL ? "" : quote(q, email));
+		         email == NULL ? "" : str_printable(q, QUOTE_MAX, email));
 		rc = ST_INVALID;
 	}
 	if (rc == ST_OK && c->plugin.logo_url != NULL)
@@ -455,7 +421,7 @@ plug_manifest_build(const struct config *cfg, json_t **out, char *err,
 	    "legal_info_url", OR(c->plugin.legal_info_url, legal_url));
 	/* clang-format on */
 	if (m == NULL) {
-		plug_err(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 		rc = ST_NOMEM;
 		goto out;
 	}
@@ -481,7 +447,7 @@ plug_manifest_text(const struct config *cfg, char **out, char *err,
 	text = json_dumps(m, JSON_INDENT(2));
 	if (text == NULL || buf_adds(&b, text) != ST_OK ||
 	    buf_adds(&b, "\n") != ST_OK || (p = buf_take(&b)) == NULL) {
-		plug_err(err, errlen, "out of memory");
+		str_errf(err, errlen, "out of memory");
 		rc = ST_NOMEM;
 		goto out;
 	}
@@ -525,7 +491,7 @@ plug_env_init(struct plug_env *env, const struct config *cfg, char *err,
 			goto out;
 		}
 		if (e.openapi_len == 0) {
-			plug_err(err, errlen, "%s: %s is empty", key, path);
+			str_errf(err, errlen, "%s: %s is empty", key, path);
 			rc = ST_INVALID;
 			goto out;
 		}
@@ -534,7 +500,7 @@ plug_env_init(struct plug_env *env, const struct config *cfg, char *err,
 	} else {
 		rc = plug_openapi_builtin(cfg, &e.openapi, &e.openapi_len);
 		if (rc != ST_OK) {
-			plug_err(
+			str_errf(
 			    err, errlen,
 			    "cannot build the built-in OpenAPI document: %s",
 			    status_str(rc));
