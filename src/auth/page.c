@@ -39,6 +39,7 @@
 "<html lang=\"en\">\n" \
 "<head>\n" \
 "<meta charset=\"utf-8\">\n" \
+"<link rel=\"icon\" href=\"data:,\">\n" \
 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n" \
 "<meta name=\"color-scheme\" content=\"light dark\">\n" \
 "<meta name=\"referrer\" content=\"no-referrer\">\n" \

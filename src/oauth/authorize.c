@@ -254,7 +254,7 @@ redirect_host(const struct authz *a, char *out, size_t outsz)
 	if (p == NULL)
 		return;
 	p += 3;
-	n = strcspn(p, "/?#:@");
+	n = strcspn(p, "/?#@");
 	if (p[n] == '@')	/* userinfo: show nothing rather than mislead */
 		return;
 	if (n >= outsz)
@@ -515,7 +515,8 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 		event(env, req, a, "login", "denied", "bad_credentials", name);
 		log_info("event=login_failed user=%s from=%s",
 		    log_safe(name, ukey, sizeof(ukey)), peer);
-		return login_page(env, req, 401, a, s,
+		/* 400, not 401: this is no HTTP authentication challenge. */
+		return login_page(env, req, 400, a, s,
 		    "Wrong username or password.", name);
 	}
 	if (rc != ST_OK)
