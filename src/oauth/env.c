@@ -1,5 +1,6 @@
 /* The shared state of the OAuth handlers, built once at start-up. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/page.h"
@@ -24,7 +25,9 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	    cfg->auth.login_window, &env->lim_user)) != ST_OK ||
 	    (rc = auth_limiter_new(cfg->auth.login_max_failures_per_address,
 	    cfg->auth.login_window, &env->lim_addr)) != ST_OK ||
-	    (rc = oauth_events_new(st, &env->events)) != ST_OK) {
+	    (rc = oauth_events_new(st, &env->events)) != ST_OK ||
+	    (rc = oauth_metadata_build(cfg, &env->as_metadata,
+	    &env->pr_metadata)) != ST_OK) {
 		snprintf(err, errlen, "cannot start: %s", status_str(rc));
 		goto fail;
 	}
@@ -41,5 +44,7 @@ oauth_env_free(struct oauth_env *env)
 	auth_limiter_free(env->lim_user);
 	auth_limiter_free(env->lim_addr);
 	auth_pages_free(env->pages);
+	free(env->as_metadata);
+	free(env->pr_metadata);
 	memset(env, 0, sizeof(*env));
 }

@@ -25,6 +25,8 @@ struct oauth_env {
 	struct auth_limiter	*lim_addr;	/* ... per client address */
 	struct oauth_events	*events;	/* background event writer */
 	bool			 secure;	/* issuer is https */
+	char			*as_metadata;	/* RFC 8414 document (JSON) */
+	char			*pr_metadata;	/* RFC 9728 document (JSON) */
 };
 
 /* Builds env over cfg and st (borrowed: must outlive env). On error writes
@@ -44,6 +46,28 @@ enum status oauth_authorize_handle(struct http_req *, void *ctx);
 
 /* POST /oauth/token (RFC 6749 §3.2). ctx is a struct oauth_env. */
 enum status oauth_token_handle(struct http_req *, void *ctx);
+
+/* GET /.well-known/oauth-authorization-server (RFC 8414). Public, cached
+ * for 5 minutes. ctx is a struct oauth_env. */
+enum status oauth_metadata_handle(struct http_req *, void *ctx);
+
+/* GET /.well-known/oauth-protected-resource (RFC 9728): the API behind the
+ * gateway, whose resource identifier is the issuer. ctx: oauth_env. */
+enum status oauth_resource_metadata_handle(struct http_req *, void *ctx);
+
+/* Builds both discovery documents from cfg (oauth_env_init() does this
+ * once). *as_json and *pr_json are new (free()); untouched on error. */
+enum status oauth_metadata_build(const struct config *, char **as_json,
+    char **pr_json);
+
+/* POST /oauth/introspect (RFC 7662): any confidential client may ask about
+ * any token; public clients may not. ctx is a struct oauth_env. */
+enum status oauth_introspect_handle(struct http_req *, void *ctx);
+
+/* POST /oauth/revoke (RFC 7009): a client revokes its own token (a refresh
+ * token with its family); anything else answers 200 and changes nothing.
+ * ctx is a struct oauth_env. */
+enum status oauth_revoke_handle(struct http_req *, void *ctx);
 
 /* True if the space-separated list has the scope-token tok[toklen]. */
 bool oauth_scope_has(const char *list, const char *tok, size_t toklen);
