@@ -86,14 +86,25 @@ store_open(const char *url, struct store **out, char *err, size_t errlen)
 }
 
 enum status
-store_migrate(struct store *st, unsigned *applied)
+store_migrate(struct store *st, unsigned *applied, char *err, size_t errlen)
 {
 	unsigned n = 0;
+	char dummy[1];
 	enum status rc;
 
-	if (st == NULL)
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (st == NULL) {
+		set_err(err, errlen, "no database");
 		return ST_INVALID;
-	rc = st->ops->migrate(st, &n);
+	}
+	rc = st->ops->migrate(st, &n, err, errlen);
+	if (rc != ST_OK && err[0] == '\0')
+		snprintf(err, errlen, "cannot migrate the database: %s",
+		         status_str(rc));
 	if (rc == ST_OK && applied != NULL)
 		*applied = n;
 	return rc;
@@ -283,14 +294,42 @@ store_user_list_free(struct store_user **v, size_t n)
 	free(v);
 }
 
+static bool
+token_ok(const struct store_token *t)
+{
+	return t->client_id != NULL && t->scope != NULL && t->user_id >= 0 &&
+	       (t->kind == STORE_TOKEN_ACCESS ||
+	        t->kind == STORE_TOKEN_REFRESH);
+}
+
 enum status
 store_token_add(struct store *st, const struct store_token *t)
 {
-	if (st == NULL || t == NULL || t->client_id == NULL ||
-	    t->scope == NULL || t->user_id < 0 ||
-	    (t->kind != STORE_TOKEN_ACCESS && t->kind != STORE_TOKEN_REFRESH))
+	if (st == NULL || t == NULL || !token_ok(t))
 		return ST_INVALID;
-	return st->ops->token_add(st, t);
+	return st->ops->tokens_issue(st, NULL, 0, t, 1, NULL);
+}
+
+enum status
+store_tokens_issue(struct store *st, const uint8_t *rotate, int64_t now,
+                   const struct store_token *v, size_t n, bool *rotated)
+{
+	bool r = false;
+	enum status rc;
+
+	/* rotated_at = 0 means not rotated, so now must be after the epoch. */
+	if (st == NULL || (n > 0 && v == NULL) || (rotate != NULL && now <= 0))
+		return ST_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (!token_ok(&v[i]))
+			return ST_INVALID;
+	if (n == 0 && rotate == NULL)
+		rc = ST_OK;
+	else
+		rc = st->ops->tokens_issue(st, rotate, now, v, n, &r);
+	if (rc == ST_OK && rotated != NULL)
+		*rotated = r;
+	return rc;
 }
 
 enum status
@@ -344,6 +383,33 @@ store_token_count_live(struct store *st, int64_t now, uint64_t *n)
 	return st->ops->token_count_live(st, now, n);
 }
 
+enum status
+store_token_revoke_family(struct store *st, int64_t family_id, int64_t now,
+                          unsigned *n)
+{
+	unsigned k = 0;
+	enum status rc;
+
+	if (st == NULL || now <= 0)
+		return ST_INVALID;
+	if (family_id != 0)
+		rc = st->ops->token_revoke_family(st, family_id, now, &k);
+	else
+		rc = ST_OK; /* 0 is no family: nothing belongs to it */
+	if (rc == ST_OK && n != NULL)
+		*n = k;
+	return rc;
+}
+
+enum status
+store_token_revoke(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES],
+                   int64_t now)
+{
+	if (st == NULL || digest == NULL || now <= 0)
+		return ST_INVALID;
+	return st->ops->token_revoke(st, digest, now);
+}
+
 void
 store_token_free(struct store_token *t)
 {
@@ -354,6 +420,134 @@ store_token_free(struct store_token *t)
 	free(t->audience);
 	sec_wipe(t, sizeof(*t));
 	free(t);
+}
+
+enum status
+store_code_add(struct store *st, const struct store_code *c)
+{
+	if (st == NULL || c == NULL || c->client_id == NULL ||
+	    c->user_id <= 0 || c->redirect_uri == NULL || c->scope == NULL)
+		return ST_INVALID;
+	return st->ops->code_add(st, c);
+}
+
+enum status
+store_code_take(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES],
+                int64_t now, struct store_code **out)
+{
+	/* used_at = 0 means unused, so now must be after the epoch. */
+	if (st == NULL || digest == NULL || out == NULL || now <= 0)
+		return ST_INVALID;
+	return st->ops->code_take(st, digest, now, out);
+}
+
+void
+store_code_free(struct store_code *c)
+{
+	if (c == NULL)
+		return;
+	free(c->client_id);
+	free(c->redirect_uri);
+	free(c->scope);
+	free(c->code_challenge);
+	free(c->resource);
+	sec_wipe(c, sizeof(*c));
+	free(c);
+}
+
+enum status
+store_consent_get(struct store *st, int64_t user_id, const char *client_id,
+                  char **scope)
+{
+	if (st == NULL || client_id == NULL || scope == NULL)
+		return ST_INVALID;
+	if (user_id <= 0)
+		return ST_NOTFOUND;
+	return st->ops->consent_get(st, user_id, client_id, scope);
+}
+
+enum status
+store_consent_set(struct store *st, int64_t user_id, const char *client_id,
+                  const char *scope, int64_t now)
+{
+	if (st == NULL || client_id == NULL || scope == NULL)
+		return ST_INVALID;
+	if (user_id <= 0)
+		return ST_NOTFOUND;
+	return st->ops->consent_set(st, user_id, client_id, scope, now);
+}
+
+enum status
+store_session_add(struct store *st, const struct store_session *s)
+{
+	if (st == NULL || s == NULL || s->user_id < 0)
+		return ST_INVALID;
+	return st->ops->session_add(st, s);
+}
+
+enum status
+store_session_get(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES],
+                  int64_t now, struct store_session **out)
+{
+	if (st == NULL || digest == NULL || out == NULL)
+		return ST_INVALID;
+	return st->ops->session_get(st, digest, now, out);
+}
+
+enum status
+store_session_delete(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES])
+{
+	if (st == NULL || digest == NULL)
+		return ST_INVALID;
+	return st->ops->session_delete(st, digest);
+}
+
+enum status
+store_events_add(struct store *st, const struct store_event *v, size_t n)
+{
+	if (st == NULL || (n > 0 && v == NULL))
+		return ST_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].kind == NULL || v[i].outcome == NULL)
+			return ST_INVALID;
+	if (n == 0)
+		return ST_OK;
+	return st->ops->events_add(st, v, n);
+}
+
+enum status
+store_events_list(struct store *st, const struct store_event_filter *f,
+                  struct store_event ***out, size_t *n)
+{
+	if (st == NULL || f == NULL || out == NULL || n == NULL ||
+	    f->limit == 0 || f->limit > STORE_EVENT_LIST_MAX)
+		return ST_INVALID;
+	return st->ops->events_list(st, f, out, n);
+}
+
+static void
+event_free(struct store_event *e)
+{
+	if (e == NULL)
+		return;
+	free(e->kind);
+	free(e->outcome);
+	free(e->reason);
+	free(e->client_id);
+	free(e->user);
+	free(e->state);
+	free(e->peer);
+	free(e);
+}
+
+void
+store_event_list_free(struct store_event **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		event_free(v[i]);
+	free(v);
 }
 
 enum status

@@ -4,6 +4,10 @@
  * PostgreSQL. Secrets are kept only as SHA-256 digests. Every call is safe
  * from any thread; each thread gets its own database connection.
  * Every write is committed before the call returns.
+ *
+ * Times are seconds since the epoch. A token (or code, or session) is live
+ * at now while expires_at > now and, for a token, revoked_at == 0; calls
+ * that take now must get now > 0, since 0 marks "not revoked / not used".
  */
 #ifndef PLUGAUTH_STORE_H
 #define PLUGAUTH_STORE_H
@@ -18,93 +22,99 @@
 struct store;
 
 struct store_client {
-	char	 id[SEC_ID_STRLEN + 32];	/* client_id */
-	char	*name;
-	bool	 is_public;	/* no secret: PKCE required */
-	uint8_t	 secret_digest[SEC_DIGEST_BYTES];	/* unused if public */
-	bool	 chatgpt;	/* redirect URIs: the ChatGPT callback family */
-	char	*redirect_uris;	/* newline-separated, exact strings */
-	char	*scope;		/* allowed scopes, space-separated; "" = all */
-	int64_t	 created_at;
+	char id[SEC_ID_STRLEN + 32]; /* client_id */
+	char *name;
+	bool is_public;                          /* no secret: PKCE required */
+	uint8_t secret_digest[SEC_DIGEST_BYTES]; /* unused if public */
+	bool chatgpt;        /* redirect URIs: the ChatGPT callback family */
+	char *redirect_uris; /* newline-separated, exact strings */
+	char *scope;         /* allowed scopes, space-separated; "" = all */
+	int64_t created_at;
 };
 
 struct store_user {
-	int64_t	 id;
-	char	*name;
-	char	*password_hash;	/* argon2id string */
-	int64_t	 created_at;
+	int64_t id;
+	char *name;
+	char *password_hash; /* argon2id string */
+	int64_t created_at;
 };
 
 enum store_token_kind { STORE_TOKEN_ACCESS = 1, STORE_TOKEN_REFRESH = 2 };
 
 struct store_token {
-	uint8_t			digest[SEC_DIGEST_BYTES];
-	enum store_token_kind	kind;
-	char			*client_id;
-	int64_t			 user_id;	/* 0: no user (client_credentials) */
-	char			*scope;
-	char			*audience;	/* RFC 8707 resource, NULL if none */
-	int64_t			 family_id;	/* refresh family; 0 if none */
-	int64_t			 expires_at;
-	int64_t			 revoked_at;	/* 0 if live */
-	int64_t			 rotated_at;	/* refresh: 0 until used */
-	int64_t			 created_at;
+	uint8_t digest[SEC_DIGEST_BYTES];
+	enum store_token_kind kind;
+	char *client_id;
+	int64_t user_id; /* 0: no user (client_credentials) */
+	char *scope;
+	char *audience;    /* RFC 8707 resource, NULL if none */
+	int64_t family_id; /* refresh family; 0 if none */
+	int64_t expires_at;
+	int64_t revoked_at; /* 0 if live */
+	int64_t rotated_at; /* refresh: 0 until used */
+	int64_t created_at;
 };
 
 struct store_code {
-	uint8_t	 digest[SEC_DIGEST_BYTES];
-	char	*client_id;
-	int64_t	 user_id;
-	char	*redirect_uri;
-	char	*scope;
-	char	*code_challenge;	/* S256 challenge, NULL if none */
-	char	*resource;		/* RFC 8707, NULL if none */
-	int64_t	 family_id;	/* the token family its tokens will join */
-	int64_t	 expires_at;
-	int64_t	 used_at;	/* 0 until redeemed */
-	int64_t	 created_at;
+	uint8_t digest[SEC_DIGEST_BYTES];
+	char *client_id;
+	int64_t user_id;
+	char *redirect_uri;
+	char *scope;
+	char *code_challenge; /* S256 challenge, NULL if none */
+	char *resource;       /* RFC 8707, NULL if none */
+	int64_t family_id;    /* the token family its tokens will join */
+	int64_t expires_at;
+	int64_t used_at; /* 0 until redeemed */
+	int64_t created_at;
 };
 
 struct store_session {
-	uint8_t	 digest[SEC_DIGEST_BYTES];
-	int64_t	 user_id;	/* 0: not signed in yet */
-	int64_t	 expires_at;
-	int64_t	 created_at;
+	uint8_t digest[SEC_DIGEST_BYTES];
+	int64_t user_id; /* 0: not signed in yet */
+	int64_t expires_at;
+	int64_t created_at;
 };
 
 /* One line of the OAuth event log: what happened, never a secret. */
 struct store_event {
-	int64_t	 id;		/* set by the store */
-	int64_t	 at;
-	char	*kind;		/* "authorize", "login", "token", ... */
-	char	*outcome;	/* "ok" or an error code */
-	char	*reason;	/* reason code / short text, may be NULL */
-	char	*client_id;	/* may be NULL */
-	char	*user;		/* user name, may be NULL */
-	char	*state;		/* the OAuth state parameter, may be NULL */
-	char	*peer;		/* client address, may be NULL */
+	int64_t id; /* set by the store */
+	int64_t at;
+	char *kind;      /* "authorize", "login", "token", ... */
+	char *outcome;   /* "ok" or an error code */
+	char *reason;    /* reason code / short text, may be NULL */
+	char *client_id; /* may be NULL */
+	char *user;      /* user name, may be NULL */
+	char *state;     /* the OAuth state parameter, may be NULL */
+	char *peer;      /* client address, may be NULL */
 };
 
+/* Most events one store_events_list() call returns. */
+#define STORE_EVENT_LIST_MAX 10000
+
 struct store_event_filter {
-	const char	*client_id;	/* NULL: any */
-	const char	*user;
-	const char	*state;
-	int64_t		 after_id;	/* only events with a larger id */
-	unsigned	 limit;		/* newest limit events, oldest first */
+	const char *client_id; /* NULL: any */
+	const char *user;      /* NULL: any */
+	const char *state;     /* NULL: any */
+	int64_t after_id;      /* only events with a larger id */
+	unsigned limit;        /* newest limit events, oldest first;
+	                        * 1 to STORE_EVENT_LIST_MAX */
 };
 
 /* Opens the database named by url ("sqlite:PATH", "sqlite::memory:").
  * Does not migrate. *out is new (store_close()). */
 enum status store_open(const char *url, struct store **out, char *err,
-    size_t errlen);
+                       size_t errlen);
 
 /* Applies pending schema migrations in one transaction each; *applied
- * (may be NULL) counts them. */
-enum status store_migrate(struct store *, unsigned *applied);
+ * (may be NULL) counts them. On error writes one line for the user to err
+ * (may be NULL), e.g. that the schema is newer than this build. */
+enum status store_migrate(struct store *, unsigned *applied, char *err,
+                          size_t errlen);
 
 /* Schema version now in the database, and the newest this build knows. */
 enum status store_schema_version(struct store *, unsigned *have,
-    unsigned *want);
+                                 unsigned *want);
 
 /* Closes every connection. NULL-safe. */
 void store_close(struct store *);
@@ -116,69 +126,88 @@ const char *store_backend(const struct store *);
 enum status store_client_add(struct store *, const struct store_client *);
 /* *out is new (store_client_free()); ST_NOTFOUND if absent. */
 enum status store_client_get(struct store *, const char *id,
-    struct store_client **out);
+                             struct store_client **out);
 /* *out is a new array of *n new clients, oldest first
  * (store_client_list_free()). */
 enum status store_client_list(struct store *, struct store_client ***out,
-    size_t *n);
+                              size_t *n);
 /* Deletes the client and everything issued to it. ST_NOTFOUND if absent. */
 enum status store_client_remove(struct store *, const char *id);
 /* Replaces the secret digest. ST_NOTFOUND if absent. */
 enum status store_client_set_secret(struct store *, const char *id,
-    const uint8_t digest[SEC_DIGEST_BYTES]);
+                                    const uint8_t digest[SEC_DIGEST_BYTES]);
 void store_client_free(struct store_client *);
 void store_client_list_free(struct store_client **, size_t n);
 
 /* Users. ST_EXISTS if the name is taken; *id (may be NULL) gets the id. */
 enum status store_user_add(struct store *, const char *name,
-    const char *password_hash, int64_t *id);
+                           const char *password_hash, int64_t *id);
 /* *out is new (store_user_free()); ST_NOTFOUND if absent. */
 enum status store_user_get(struct store *, const char *name,
-    struct store_user **out);
+                           struct store_user **out);
+/* The same by id: *out is new (store_user_free()); ST_NOTFOUND if absent
+ * (and for id <= 0). */
 enum status store_user_get_by_id(struct store *, int64_t id,
-    struct store_user **out);
+                                 struct store_user **out);
+/* *out is a new array of *n new users, in id order: oldest first
+ * (store_user_list_free()). */
 enum status store_user_list(struct store *, struct store_user ***out,
-    size_t *n);
-/* Deletes the user and everything issued to them. */
+                            size_t *n);
+/* Deletes the user and everything issued to them. ST_NOTFOUND if absent. */
 enum status store_user_remove(struct store *, const char *name);
+/* Replaces the password hash. ST_NOTFOUND if absent. */
 enum status store_user_set_password(struct store *, const char *name,
-    const char *password_hash);
+                                    const char *password_hash);
 void store_user_free(struct store_user *);
 void store_user_list_free(struct store_user **, size_t n);
 
-/* Tokens. Stores t (digest, not the token). */
+/* Tokens. Stores t (digest, not the token): store_tokens_issue() of one.
+ * ST_EXISTS if the digest is taken; ST_NOTFOUND if the client or the user
+ * (when user_id != 0) does not exist. */
 enum status store_token_add(struct store *, const struct store_token *t);
 /* *out is new (store_token_free()); ST_NOTFOUND if absent. Returns
  * expired and revoked tokens too: the caller decides. */
 enum status store_token_get(struct store *,
-    const uint8_t digest[SEC_DIGEST_BYTES], struct store_token **out);
+                            const uint8_t digest[SEC_DIGEST_BYTES],
+                            struct store_token **out);
 /* Revokes every live token of a user or a client at time now; *n (may be
- * NULL) counts them. */
+ * NULL) counts them: only tokens live at now are revoked and counted
+ * (expired or already revoked ones keep their revoked_at). */
 enum status store_token_revoke_user(struct store *, int64_t user_id,
-    int64_t now, unsigned *n);
+                                    int64_t now, unsigned *n);
 enum status store_token_revoke_client(struct store *, const char *client_id,
-    int64_t now, unsigned *n);
+                                      int64_t now, unsigned *n);
 /* Number of live (unrevoked, unexpired) tokens at time now. */
 enum status store_token_count_live(struct store *, int64_t now, uint64_t *n);
 void store_token_free(struct store_token *);
 
 /*
- * Stores n tokens in one transaction. If rotate is not NULL it is the
- * digest of a refresh token to mark rotated at now in the same
- * transaction; *rotated (may be NULL) tells whether this call did so
- * (false: it was rotated already, e.g. by a concurrent retry).
+ * Stores n tokens in one transaction: all of them or, on error, none. If
+ * rotate is not NULL it is the digest of a refresh token to mark rotated
+ * at now in the same transaction; *rotated (may be NULL) tells whether
+ * this call did so (false: it was rotated already, e.g. by a concurrent
+ * retry, or does not exist); the tokens are stored either way. Errors as
+ * store_token_add(). Concurrent calls share commits; each returns once its
+ * own rows are committed.
  */
 enum status store_tokens_issue(struct store *, const uint8_t *rotate,
-    int64_t now, const struct store_token *v, size_t n, bool *rotated);
-/* Revokes every live token of a family; *n (may be NULL) counts them. */
+                               int64_t now, const struct store_token *v,
+                               size_t n, bool *rotated);
+/* Revokes every live token of a family (family_id != 0) at now; *n (may be
+ * NULL) counts them. */
 enum status store_token_revoke_family(struct store *, int64_t family_id,
-    int64_t now, unsigned *n);
-/* Revokes one token (and, for a refresh token, its whole family). */
+                                      int64_t now, unsigned *n);
+/* Revokes one token at now (if live): a refresh token with its whole
+ * family, an access token alone. ST_NOTFOUND if there is no such token. */
 enum status store_token_revoke(struct store *,
-    const uint8_t digest[SEC_DIGEST_BYTES], int64_t now);
+                               const uint8_t digest[SEC_DIGEST_BYTES],
+                               int64_t now);
 
-/* Authorization codes. */
-enum status store_code_add(struct store *, const struct store_code *);
+/* Authorization codes. Stores c (digest, not the code). ST_EXISTS if the
+ * digest is taken; ST_NOTFOUND if the client or user does not exist. A
+ * code is kept, used or not, until store_gc() runs a day after it expired,
+ * so that a late replay is still recognised. */
+enum status store_code_add(struct store *, const struct store_code *c);
 /*
  * Marks the code used at now and returns it as it was before (*out is new,
  * store_code_free()): used_at != 0 means it had been redeemed already
@@ -186,38 +215,56 @@ enum status store_code_add(struct store *, const struct store_code *);
  * ST_NOTFOUND if there is no such code.
  */
 enum status store_code_take(struct store *,
-    const uint8_t digest[SEC_DIGEST_BYTES], int64_t now,
-    struct store_code **out);
+                            const uint8_t digest[SEC_DIGEST_BYTES], int64_t now,
+                            struct store_code **out);
+/* NULL-safe; wipes. */
 void store_code_free(struct store_code *);
 
-/* Consents: the scope a user granted a client. *scope is new (free()). */
+/* Consents: the scope a user granted a client. *scope is new (free());
+ * ST_NOTFOUND if the user never consented to the client. */
 enum status store_consent_get(struct store *, int64_t user_id,
-    const char *client_id, char **scope);
-/* Replaces the granted scope. */
+                              const char *client_id, char **scope);
+/* Inserts or replaces the granted scope. ST_NOTFOUND if the client or
+ * user does not exist. */
 enum status store_consent_set(struct store *, int64_t user_id,
-    const char *client_id, const char *scope, int64_t now);
+                              const char *client_id, const char *scope,
+                              int64_t now);
 
-/* Sign-in sessions, looked up by the digest of the cookie value. */
+/* Sign-in sessions, looked up by the digest of the cookie value.
+ * ST_EXISTS if the digest is taken; ST_NOTFOUND if user_id != 0 names no
+ * user. */
 enum status store_session_add(struct store *, const struct store_session *);
 /* *out is new (free()); ST_NOTFOUND if absent or expired at now. */
 enum status store_session_get(struct store *,
-    const uint8_t digest[SEC_DIGEST_BYTES], int64_t now,
-    struct store_session **out);
+                              const uint8_t digest[SEC_DIGEST_BYTES],
+                              int64_t now, struct store_session **out);
+/* Deletes a session. ST_NOTFOUND if there was none. */
 enum status store_session_delete(struct store *,
-    const uint8_t digest[SEC_DIGEST_BYTES]);
+                                 const uint8_t digest[SEC_DIGEST_BYTES]);
 
-/* Events: appends n in one transaction. */
+/* Events: appends n in one transaction (each needs kind and outcome; the
+ * store sets the ids, in order). */
 enum status store_events_add(struct store *, const struct store_event *v,
-    size_t n);
-/* *out is a new array of *n new events matching f, oldest first
- * (store_event_list_free()). */
-enum status store_events_list(struct store *, const struct store_event_filter *f,
-    struct store_event ***out, size_t *n);
+                             size_t n);
+/* *out is a new array of *n new events matching f: the newest f->limit of
+ * those with id > f->after_id, returned oldest first
+ * (store_event_list_free()). ST_INVALID if f->limit is out of range. */
+enum status store_events_list(struct store *,
+                              const struct store_event_filter *f,
+                              struct store_event ***out, size_t *n);
 void store_event_list_free(struct store_event **, size_t n);
 
-/* Deletes rows that expired before now, at most batch rows per table per
- * call; *deleted (may be NULL) counts them. */
+/* How long store_gc() keeps what has expired or happened. */
+#define STORE_CODE_KEEP_S 86400         /* codes: a day past expiry */
+#define STORE_EVENT_KEEP_S (30 * 86400) /* events: 30 days */
+
+/*
+ * Deletes, at most batch rows per table per call: tokens and sessions
+ * expired at now (expires_at <= now), codes that expired more than
+ * STORE_CODE_KEEP_S before now, events older than STORE_EVENT_KEEP_S.
+ * *deleted (may be NULL) counts them.
+ */
 enum status store_gc(struct store *, int64_t now, unsigned batch,
-    unsigned *deleted);
+                     unsigned *deleted);
 
 #endif

@@ -19,7 +19,9 @@ struct store_ops {
 	/* target is the URL without its scheme ("PATH", ":memory:"). */
 	enum status (*open)(const char *target, struct store **out, char *err,
 	                    size_t errlen);
-	enum status (*migrate)(struct store *, unsigned *applied);
+	/* err is never NULL here and errlen > 0. */
+	enum status (*migrate)(struct store *, unsigned *applied, char *err,
+	                       size_t errlen);
 	enum status (*schema_version)(struct store *, unsigned *have,
 	                              unsigned *want);
 	void (*close)(struct store *);
@@ -46,7 +48,10 @@ struct store_ops {
 	enum status (*user_set_password)(struct store *, const char *name,
 	                                 const char *password_hash);
 
-	enum status (*token_add)(struct store *, const struct store_token *);
+	/* Also store_token_add(): one token, no rotate. */
+	enum status (*tokens_issue)(struct store *, const uint8_t *rotate,
+	                            int64_t now, const struct store_token *v,
+	                            size_t n, bool *rotated);
 	enum status (*token_get)(struct store *,
 	                         const uint8_t digest[SEC_DIGEST_BYTES],
 	                         struct store_token **out);
@@ -57,6 +62,36 @@ struct store_ops {
 	                                   unsigned *n);
 	enum status (*token_count_live)(struct store *, int64_t now,
 	                                uint64_t *n);
+	enum status (*token_revoke_family)(struct store *, int64_t family_id,
+	                                   int64_t now, unsigned *n);
+	enum status (*token_revoke)(struct store *,
+	                            const uint8_t digest[SEC_DIGEST_BYTES],
+	                            int64_t now);
+
+	enum status (*code_add)(struct store *, const struct store_code *);
+	enum status (*code_take)(struct store *,
+	                         const uint8_t digest[SEC_DIGEST_BYTES],
+	                         int64_t now, struct store_code **out);
+
+	enum status (*consent_get)(struct store *, int64_t user_id,
+	                           const char *client_id, char **scope);
+	enum status (*consent_set)(struct store *, int64_t user_id,
+	                           const char *client_id, const char *scope,
+	                           int64_t now);
+
+	enum status (*session_add)(struct store *,
+	                           const struct store_session *);
+	enum status (*session_get)(struct store *,
+	                           const uint8_t digest[SEC_DIGEST_BYTES],
+	                           int64_t now, struct store_session **out);
+	enum status (*session_delete)(struct store *,
+	                              const uint8_t digest[SEC_DIGEST_BYTES]);
+
+	enum status (*events_add)(struct store *, const struct store_event *v,
+	                          size_t n);
+	enum status (*events_list)(struct store *,
+	                           const struct store_event_filter *f,
+	                           struct store_event ***out, size_t *n);
 
 	enum status (*gc)(struct store *, int64_t now, unsigned batch,
 	                  unsigned *deleted);

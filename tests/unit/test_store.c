@@ -96,7 +96,7 @@ setup(void **state)
 	assert_non_null(f);
 	fx_init(f, *t);
 	f->st = open_ok(f->url);
-	assert_int_equal(store_migrate(f->st, &applied), ST_OK);
+	assert_int_equal(store_migrate(f->st, &applied, NULL, 0), ST_OK);
 	assert_true(applied >= 1);
 	*state = f;
 	return 0;
@@ -209,16 +209,16 @@ test_migrate(void **state)
 	assert_true(want >= 1);
 	assert_int_not_equal(store_client_get(st, "x", &c), ST_OK);
 
-	assert_int_equal(store_migrate(st, &applied), ST_OK);
+	assert_int_equal(store_migrate(st, &applied, NULL, 0), ST_OK);
 	assert_int_equal(applied, want);
 	assert_int_equal(store_schema_version(st, &have, NULL), ST_OK);
 	assert_int_equal(have, want);
 
 	/* Again: nothing to do. */
 	applied = 99;
-	assert_int_equal(store_migrate(st, &applied), ST_OK);
+	assert_int_equal(store_migrate(st, &applied, NULL, 0), ST_OK);
 	assert_int_equal(applied, 0);
-	assert_int_equal(store_migrate(st, NULL), ST_OK);
+	assert_int_equal(store_migrate(st, NULL, NULL, 0), ST_OK);
 	assert_int_equal(store_schema_version(st, &have, &want), ST_OK);
 	assert_int_equal(have, want);
 
@@ -736,6 +736,995 @@ test_concurrent_duplicates(void **state)
 	assert_int_equal(live(f->st, NOW), DUPS);
 }
 
+/* Issue, rotate, revoke. */
+
+/* Fills t as a token of label-i; strings borrowed from literals. */
+static void
+token_of(struct store_token *t, const char *label, int i,
+         enum store_token_kind kind, const char *client, int64_t user,
+         int64_t family, int64_t expires_at)
+{
+	memset(t, 0, sizeof(*t));
+	digest_of(label, i, t->digest);
+	t->kind = kind;
+	t->client_id = (char *)(uintptr_t)client;
+	t->user_id = user;
+	t->scope = (char *)(uintptr_t) "todo.read";
+	t->family_id = family;
+	t->expires_at = expires_at;
+	t->created_at = NOW;
+}
+
+/* The token label-i, which must exist: *out is new. */
+static struct store_token *
+token_must(struct store *st, const char *label, int i)
+{
+	struct store_token *g = NULL;
+
+	assert_int_equal(token_status(st, label, i, &g), ST_OK);
+	assert_non_null(g);
+	return g;
+}
+
+static int64_t
+revoked_at(struct store *st, const char *label, int i)
+{
+	struct store_token *g = token_must(st, label, i);
+	int64_t r = g->revoked_at;
+
+	store_token_free(g);
+	return r;
+}
+
+static int64_t
+rotated_at(struct store *st, const char *label, int i)
+{
+	struct store_token *g = token_must(st, label, i);
+	int64_t r = g->rotated_at;
+
+	store_token_free(g);
+	return r;
+}
+
+static bool
+token_exists(struct store *st, const char *label, int i)
+{
+	struct store_token *g = NULL;
+	enum status rc;
+
+	rc = token_status(st, label, i, &g);
+	assert_true(rc == ST_OK || rc == ST_NOTFOUND);
+	store_token_free(g);
+	return rc == ST_OK;
+}
+
+static void
+test_tokens_issue(void **state)
+{
+	struct fx *f = *state;
+	struct store_token v[2], *g;
+	uint8_t rt[SEC_DIGEST_BYTES], nope[SEC_DIGEST_BYTES];
+	int64_t alice;
+	bool rotated;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+
+	/* The code exchange: an access and a refresh token, no rotate. */
+	token_of(&v[0], "at", 1, STORE_TOKEN_ACCESS, "c1", alice, 7,
+	         NOW + HOUR_S);
+	token_of(&v[1], "rt", 1, STORE_TOKEN_REFRESH, "c1", alice, 7,
+	         NOW + 30 * HOUR_S);
+	rotated = true;
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 2, &rotated),
+	                 ST_OK);
+	assert_false(rotated);
+	g = token_must(f->st, "rt", 1);
+	assert_int_equal(g->kind, STORE_TOKEN_REFRESH);
+	assert_int_equal(g->family_id, 7);
+	assert_int_equal(g->user_id, alice);
+	assert_int_equal(g->rotated_at, 0);
+	store_token_free(g);
+	assert_int_equal(live(f->st, NOW), 2);
+
+	/* A refresh: rt-1 is spent, rt-2 and at-2 issued. */
+	digest_of("rt", 1, rt);
+	token_of(&v[0], "at", 2, STORE_TOKEN_ACCESS, "c1", alice, 7,
+	         NOW + HOUR_S);
+	token_of(&v[1], "rt", 2, STORE_TOKEN_REFRESH, "c1", alice, 7,
+	         NOW + 30 * HOUR_S);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 5, v, 2, &rotated),
+	                 ST_OK);
+	assert_true(rotated);
+	assert_int_equal(rotated_at(f->st, "rt", 1), NOW + 5);
+	assert_int_equal(rotated_at(f->st, "rt", 2), 0);
+	assert_int_equal(live(f->st, NOW), 4);
+
+	/* The same refresh again (a retry): stored, but not rotated again. */
+	token_of(&v[0], "at", 3, STORE_TOKEN_ACCESS, "c1", alice, 7,
+	         NOW + HOUR_S);
+	token_of(&v[1], "rt", 3, STORE_TOKEN_REFRESH, "c1", alice, 7,
+	         NOW + 30 * HOUR_S);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 9, v, 2, &rotated),
+	                 ST_OK);
+	assert_false(rotated);
+	assert_int_equal(rotated_at(f->st, "rt", 1), NOW + 5); /* kept */
+	assert_true(token_exists(f->st, "at", 3));
+	assert_true(token_exists(f->st, "rt", 3));
+	assert_int_equal(live(f->st, NOW), 6);
+
+	/* An access token is never rotated; an unknown digest neither. */
+	digest_of("at", 1, nope);
+	assert_int_equal(
+	    store_tokens_issue(f->st, nope, NOW, NULL, 0, &rotated), ST_OK);
+	assert_false(rotated);
+	assert_int_equal(rotated_at(f->st, "at", 1), 0);
+	digest_of("nope", 1, nope);
+	assert_int_equal(
+	    store_tokens_issue(f->st, nope, NOW, NULL, 0, &rotated), ST_OK);
+	assert_false(rotated);
+	/* Rotating alone, without issuing. */
+	digest_of("rt", 2, rt);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 20, NULL, 0, NULL),
+	                 ST_OK);
+	assert_int_equal(rotated_at(f->st, "rt", 2), NOW + 20);
+
+	/* Invalid input never reaches the database. */
+	assert_int_equal(store_tokens_issue(f->st, rt, 0, v, 2, NULL),
+	                 ST_INVALID);
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, NULL, 1, NULL),
+	                 ST_INVALID);
+	v[1].kind = (enum store_token_kind)9;
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 2, NULL),
+	                 ST_INVALID);
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, NULL, 0, NULL),
+	                 ST_OK);
+	assert_int_equal(live(f->st, NOW), 6);
+}
+
+/* A call's rows and its rotate are stored together or not at all. */
+static void
+test_tokens_issue_atomic(void **state)
+{
+	struct fx *f = *state;
+	struct store_token v[3];
+	uint8_t rt[SEC_DIGEST_BYTES];
+	int64_t alice;
+	bool rotated = true;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	token_of(&v[0], "rt", 1, STORE_TOKEN_REFRESH, "c1", alice, 7,
+	         NOW + HOUR_S);
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 1, NULL),
+	                 ST_OK);
+	digest_of("rt", 1, rt);
+
+	/* The last row is a duplicate: nothing of the call stays. */
+	token_of(&v[0], "new", 1, STORE_TOKEN_ACCESS, "c1", alice, 7,
+	         NOW + HOUR_S);
+	token_of(&v[1], "new", 2, STORE_TOKEN_REFRESH, "c1", alice, 7,
+	         NOW + HOUR_S);
+	token_of(&v[2], "rt", 1, STORE_TOKEN_REFRESH, "c1", alice, 7,
+	         NOW + HOUR_S);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 3, &rotated),
+	                 ST_EXISTS);
+	assert_true(rotated); /* untouched on error */
+	assert_false(token_exists(f->st, "new", 1));
+	assert_false(token_exists(f->st, "new", 2));
+	assert_int_equal(rotated_at(f->st, "rt", 1), 0);
+
+	/* Unknown client or user: ST_NOTFOUND, nothing stored. */
+	token_of(&v[1], "new", 2, STORE_TOKEN_REFRESH, "nope", alice, 7,
+	         NOW + HOUR_S);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2, NULL),
+	                 ST_NOTFOUND);
+	token_of(&v[1], "new", 2, STORE_TOKEN_REFRESH, "c1", alice + 50, 7,
+	         NOW + HOUR_S);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2, NULL),
+	                 ST_NOTFOUND);
+	assert_false(token_exists(f->st, "new", 1));
+	assert_int_equal(rotated_at(f->st, "rt", 1), 0);
+	assert_int_equal(live(f->st, NOW), 1);
+
+	/* The same call, fixed, goes through. */
+	token_of(&v[1], "new", 2, STORE_TOKEN_REFRESH, "c1", alice, 7,
+	         NOW + HOUR_S);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2, &rotated),
+	                 ST_OK);
+	assert_true(rotated);
+	assert_int_equal(rotated_at(f->st, "rt", 1), NOW + 1);
+	assert_int_equal(live(f->st, NOW), 3);
+}
+
+#define ROUNDS 50
+
+struct rot_worker {
+	struct store *st;
+	pthread_barrier_t *start;
+	int id;
+	int rotated; /* rounds in which this thread rotated */
+	int wins[ROUNDS];
+	int failures;
+};
+
+/* Each round, every thread spends the same refresh token round-r. */
+static void *
+rot_main(void *p)
+{
+	struct rot_worker *w = p;
+	struct store_token v[2];
+	uint8_t rt[SEC_DIGEST_BYTES];
+	bool rotated;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		digest_of("round", r, rt);
+		token_of(&v[0], "rot-at", w->id * ROUNDS + r,
+		         STORE_TOKEN_ACCESS, "c1", 0, 7, NOW + HOUR_S);
+		token_of(&v[1], "rot-rt", w->id * ROUNDS + r,
+		         STORE_TOKEN_REFRESH, "c1", 0, 7, NOW + HOUR_S);
+		pthread_barrier_wait(w->start);
+		rotated = false;
+		if (store_tokens_issue(w->st, rt, NOW + 1 + r, v, 2,
+		                       &rotated) != ST_OK)
+			w->failures++;
+		w->wins[r] = rotated;
+		w->rotated += rotated;
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_rotate(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[THREADS];
+	struct rot_worker w[THREADS];
+	pthread_barrier_t start;
+	struct store_token t;
+	int total = 0;
+
+	add_client(f->st, "c1", ST_OK);
+	for (int r = 0; r < ROUNDS; r++) {
+		token_of(&t, "round", r, STORE_TOKEN_REFRESH, "c1", 0, 7,
+		         NOW + HOUR_S);
+		assert_int_equal(store_token_add(f->st, &t), ST_OK);
+	}
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].st = f->st;
+		w[i].start = &start;
+		w[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, rot_main, &w[i]),
+		                 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+		total += w[i].rotated;
+	}
+	pthread_barrier_destroy(&start);
+	/* Exactly one rotate per round, and every call's tokens stored. */
+	for (int r = 0; r < ROUNDS; r++) {
+		int wins = 0;
+
+		for (int i = 0; i < THREADS; i++)
+			wins += w[i].wins[r];
+		assert_int_equal(wins, 1);
+		assert_true(rotated_at(f->st, "round", r) >= NOW + 1);
+	}
+	assert_int_equal(total, ROUNDS);
+	assert_int_equal(live(f->st, NOW), ROUNDS + THREADS * ROUNDS * 2);
+}
+
+struct atomic_worker {
+	struct store *st;
+	pthread_barrier_t *start;
+	int id;
+	int ok, exists, other;
+};
+
+/* Each round, every thread issues [its own token, the round's shared
+ * token]: one call wins, and the others' own tokens must not stay. */
+static void *
+atomic_main(void *p)
+{
+	struct atomic_worker *w = p;
+	struct store_token v[2];
+	enum status rc;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		token_of(&v[0], "own", w->id * ROUNDS + r, STORE_TOKEN_ACCESS,
+		         "c1", 0, 0, NOW + HOUR_S);
+		token_of(&v[1], "shared", r, STORE_TOKEN_REFRESH, "c1", 0, 7,
+		         NOW + HOUR_S);
+		pthread_barrier_wait(w->start);
+		rc = store_tokens_issue(w->st, NULL, NOW, v, 2, NULL);
+		if (rc == ST_OK)
+			w->ok++;
+		else if (rc == ST_EXISTS)
+			w->exists++;
+		else
+			w->other++;
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_issue_atomic(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[THREADS];
+	struct atomic_worker w[THREADS];
+	pthread_barrier_t start;
+	int ok = 0, own = 0;
+
+	add_client(f->st, "c1", ST_OK);
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct atomic_worker){
+		    .st = f->st, .start = &start, .id = i};
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, atomic_main, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].other, 0);
+		assert_int_equal(w[i].ok + w[i].exists, ROUNDS);
+		ok += w[i].ok;
+	}
+	pthread_barrier_destroy(&start);
+	assert_int_equal(ok, ROUNDS);
+	for (int i = 0; i < THREADS * ROUNDS; i++)
+		own += token_exists(f->st, "own", i);
+	assert_int_equal(own, ROUNDS);
+	assert_int_equal(live(f->st, NOW), 2 * ROUNDS);
+}
+
+static void
+test_revoke_family(void **state)
+{
+	struct fx *f = *state;
+	struct store_token t;
+	int64_t alice;
+	unsigned n = 99;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	for (int i = 0; i < 3; i++) {
+		token_of(&t, "fam-a", i,
+		         i % 2 ? STORE_TOKEN_REFRESH : STORE_TOKEN_ACCESS, "c1",
+		         alice, 1001, NOW + HOUR_S);
+		assert_int_equal(store_token_add(f->st, &t), ST_OK);
+		token_of(&t, "fam-b", i, STORE_TOKEN_ACCESS, "c1", alice, 1002,
+		         NOW + HOUR_S);
+		assert_int_equal(store_token_add(f->st, &t), ST_OK);
+		token_of(&t, "no-fam", i, STORE_TOKEN_ACCESS, "c1", 0, 0,
+		         NOW + HOUR_S);
+		assert_int_equal(store_token_add(f->st, &t), ST_OK);
+	}
+	token_of(&t, "fam-a-old", 0, STORE_TOKEN_ACCESS, "c1", alice, 1001,
+	         NOW - 1);
+	assert_int_equal(store_token_add(f->st, &t), ST_OK);
+	token_of(&t, "fam-a-revoked", 0, STORE_TOKEN_ACCESS, "c1", alice, 1001,
+	         NOW + HOUR_S);
+	t.revoked_at = NOW - 50;
+	assert_int_equal(store_token_add(f->st, &t), ST_OK);
+	assert_int_equal(live(f->st, NOW), 9);
+
+	/* Only family a's live tokens are revoked and counted. */
+	assert_int_equal(store_token_revoke_family(f->st, 1001, NOW, &n),
+	                 ST_OK);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(revoked_at(f->st, "fam-a", i), NOW);
+		assert_int_equal(revoked_at(f->st, "fam-b", i), 0);
+		assert_int_equal(revoked_at(f->st, "no-fam", i), 0);
+	}
+	assert_int_equal(revoked_at(f->st, "fam-a-old", 0), 0);
+	assert_int_equal(revoked_at(f->st, "fam-a-revoked", 0), NOW - 50);
+	assert_int_equal(live(f->st, NOW), 6);
+
+	/* Again: nothing left. Family 0 is no family. Unknown: nothing. */
+	assert_int_equal(store_token_revoke_family(f->st, 1001, NOW + 1, &n),
+	                 ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_token_revoke_family(f->st, 0, NOW, &n), ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_token_revoke_family(f->st, 999, NOW, NULL),
+	                 ST_OK);
+	assert_int_equal(live(f->st, NOW), 6);
+	assert_int_equal(store_token_revoke_family(f->st, 1002, 0, &n),
+	                 ST_INVALID);
+}
+
+static void
+test_token_revoke_one(void **state)
+{
+	struct fx *f = *state;
+	struct store_token t;
+	uint8_t d[SEC_DIGEST_BYTES];
+	int64_t alice;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	for (int fam = 1; fam <= 2; fam++) {
+		token_of(&t, "at", fam, STORE_TOKEN_ACCESS, "c1", alice, fam,
+		         NOW + HOUR_S);
+		assert_int_equal(store_token_add(f->st, &t), ST_OK);
+		token_of(&t, "rt", fam, STORE_TOKEN_REFRESH, "c1", alice, fam,
+		         NOW + HOUR_S);
+		assert_int_equal(store_token_add(f->st, &t), ST_OK);
+	}
+	token_of(&t, "at", 3, STORE_TOKEN_ACCESS, "c1", alice, 1, NOW + HOUR_S);
+	assert_int_equal(store_token_add(f->st, &t), ST_OK);
+
+	/* An access token: just itself, not its family's refresh token. */
+	digest_of("at", 1, d);
+	assert_int_equal(store_token_revoke(f->st, d, NOW), ST_OK);
+	assert_int_equal(revoked_at(f->st, "at", 1), NOW);
+	assert_int_equal(revoked_at(f->st, "rt", 1), 0);
+	assert_int_equal(revoked_at(f->st, "at", 3), 0);
+
+	/* A refresh token: its whole family, and only it. */
+	digest_of("rt", 1, d);
+	assert_int_equal(store_token_revoke(f->st, d, NOW + 5), ST_OK);
+	assert_int_equal(revoked_at(f->st, "rt", 1), NOW + 5);
+	assert_int_equal(revoked_at(f->st, "at", 3), NOW + 5);
+	assert_int_equal(revoked_at(f->st, "at", 1), NOW); /* kept */
+	assert_int_equal(revoked_at(f->st, "at", 2), 0);
+	assert_int_equal(revoked_at(f->st, "rt", 2), 0);
+
+	/* Again: nothing live, still ST_OK. Unknown: ST_NOTFOUND. */
+	assert_int_equal(store_token_revoke(f->st, d, NOW + 9), ST_OK);
+	assert_int_equal(revoked_at(f->st, "rt", 1), NOW + 5);
+	digest_of("nope", 1, d);
+	assert_int_equal(store_token_revoke(f->st, d, NOW), ST_NOTFOUND);
+	assert_int_equal(store_token_revoke(f->st, d, 0), ST_INVALID);
+	assert_int_equal(live(f->st, NOW + 10), 2);
+}
+
+/* Codes. */
+
+static void
+code_of(struct store_code *c, const char *label, int i, const char *client,
+        int64_t user, int64_t expires_at)
+{
+	memset(c, 0, sizeof(*c));
+	digest_of(label, i, c->digest);
+	c->client_id = (char *)(uintptr_t)client;
+	c->user_id = user;
+	c->redirect_uri = (char *)(uintptr_t) "https://a.example/cb";
+	c->scope = (char *)(uintptr_t) "todo.read todo.write";
+	c->family_id = 4242;
+	c->expires_at = expires_at;
+	c->created_at = NOW;
+}
+
+static enum status
+take(struct store *st, const char *label, int i, int64_t now,
+     struct store_code **out)
+{
+	uint8_t d[SEC_DIGEST_BYTES];
+
+	digest_of(label, i, d);
+	return store_code_take(st, d, now, out);
+}
+
+static void
+test_code(void **state)
+{
+	struct fx *f = *state;
+	struct store_code c, *g = NULL;
+	int64_t alice;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	code_of(&c, "code", 1, "c1", alice, NOW + 120);
+	c.code_challenge =
+	    (char *)(uintptr_t) "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+	c.resource = (char *)(uintptr_t) "https://api.example/mcp";
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	assert_int_equal(store_code_add(f->st, &c), ST_EXISTS);
+	code_of(&c, "code", 2, "c1", alice, NOW + 120);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+
+	/* First take: as it was, unused. */
+	assert_int_equal(take(f->st, "code", 1, NOW + 3, &g), ST_OK);
+	assert_non_null(g);
+	digest_of("code", 1, c.digest);
+	assert_memory_equal(g->digest, c.digest, SEC_DIGEST_BYTES);
+	assert_string_equal(g->client_id, "c1");
+	assert_int_equal(g->user_id, alice);
+	assert_string_equal(g->redirect_uri, "https://a.example/cb");
+	assert_string_equal(g->scope, "todo.read todo.write");
+	assert_string_equal(g->code_challenge,
+	                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+	assert_string_equal(g->resource, "https://api.example/mcp");
+	assert_int_equal(g->family_id, 4242);
+	assert_int_equal(g->expires_at, NOW + 120);
+	assert_int_equal(g->used_at, 0);
+	assert_int_equal(g->created_at, NOW);
+	store_code_free(g);
+	g = NULL;
+
+	/* A replay sees when it was used, and the time stays the first. */
+	assert_int_equal(take(f->st, "code", 1, NOW + 7, &g), ST_OK);
+	assert_int_equal(g->used_at, NOW + 3);
+	assert_int_equal(g->family_id, 4242);
+	store_code_free(g);
+	g = NULL;
+	assert_int_equal(take(f->st, "code", 1, NOW + 8, &g), ST_OK);
+	assert_int_equal(g->used_at, NOW + 3);
+	store_code_free(g);
+	g = NULL;
+
+	/* The other code is untouched; no challenge or resource: NULL. */
+	assert_int_equal(take(f->st, "code", 2, NOW + 9, &g), ST_OK);
+	assert_int_equal(g->used_at, 0);
+	assert_null(g->code_challenge);
+	assert_null(g->resource);
+	store_code_free(g);
+	g = NULL;
+
+	/* Expired codes are still taken: the caller checks expires_at. */
+	code_of(&c, "old", 1, "c1", alice, NOW - 1);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	assert_int_equal(take(f->st, "old", 1, NOW, &g), ST_OK);
+	assert_int_equal(g->used_at, 0);
+	store_code_free(g);
+	g = NULL;
+
+	assert_int_equal(take(f->st, "code", 3, NOW, &g), ST_NOTFOUND);
+	assert_null(g);
+	assert_int_equal(take(f->st, "code", 1, 0, &g), ST_INVALID);
+	store_code_free(NULL);
+
+	/* Unknown client or user. */
+	code_of(&c, "orphan", 1, "nope", alice, NOW + 120);
+	assert_int_equal(store_code_add(f->st, &c), ST_NOTFOUND);
+	code_of(&c, "orphan", 1, "c1", alice + 9, NOW + 120);
+	assert_int_equal(store_code_add(f->st, &c), ST_NOTFOUND);
+	assert_int_equal(take(f->st, "orphan", 1, NOW, &g), ST_NOTFOUND);
+
+	/* Codes go with their client. */
+	assert_int_equal(store_client_remove(f->st, "c1"), ST_OK);
+	assert_int_equal(take(f->st, "code", 2, NOW, &g), ST_NOTFOUND);
+}
+
+#define CODES 100
+
+struct take_worker {
+	struct store *st;
+	pthread_barrier_t *start;
+	int first[CODES]; /* 1 if this thread saw code i unused */
+	int failures;
+};
+
+static void *
+take_main(void *p)
+{
+	struct take_worker *w = p;
+	struct store_code *g;
+
+	for (int i = 0; i < CODES; i++) {
+		pthread_barrier_wait(w->start);
+		g = NULL;
+		if (take(w->st, "race", i, NOW + 1, &g) != ST_OK) {
+			w->failures++;
+			continue;
+		}
+		w->first[i] = g->used_at == 0;
+		store_code_free(g);
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_code_take(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[THREADS];
+	struct take_worker w[THREADS];
+	pthread_barrier_t start;
+	struct store_code c;
+	int64_t alice;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	for (int i = 0; i < CODES; i++) {
+		code_of(&c, "race", i, "c1", alice, NOW + 120);
+		assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	}
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].st = f->st;
+		w[i].start = &start;
+		assert_int_equal(pthread_create(&th[i], NULL, take_main, &w[i]),
+		                 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+	pthread_barrier_destroy(&start);
+	for (int i = 0; i < CODES; i++) {
+		int firsts = 0;
+
+		for (int k = 0; k < THREADS; k++)
+			firsts += w[k].first[i];
+		assert_int_equal(firsts, 1);
+	}
+}
+
+/* Consents and sessions. */
+
+static void
+test_consent(void **state)
+{
+	struct fx *f = *state;
+	char *scope = NULL;
+	int64_t alice, bob;
+
+	add_client(f->st, "c1", ST_OK);
+	add_client(f->st, "c2", ST_OK);
+	alice = add_user(f->st, "alice");
+	bob = add_user(f->st, "bob");
+
+	assert_int_equal(store_consent_get(f->st, alice, "c1", &scope),
+	                 ST_NOTFOUND);
+	assert_null(scope);
+	assert_int_equal(
+	    store_consent_set(f->st, alice, "c1", "todo.read", NOW), ST_OK);
+	assert_int_equal(store_consent_get(f->st, alice, "c1", &scope), ST_OK);
+	assert_string_equal(scope, "todo.read");
+	free(scope);
+	scope = NULL;
+
+	/* Overwrite: the new scope replaces the old one. */
+	assert_int_equal(store_consent_set(f->st, alice, "c1",
+	                                   "todo.write todo.read", NOW + 1),
+	                 ST_OK);
+	assert_int_equal(store_consent_get(f->st, alice, "c1", &scope), ST_OK);
+	assert_string_equal(scope, "todo.write todo.read");
+	free(scope);
+	scope = NULL;
+	assert_int_equal(store_consent_set(f->st, alice, "c1", "", NOW + 2),
+	                 ST_OK);
+	assert_int_equal(store_consent_get(f->st, alice, "c1", &scope), ST_OK);
+	assert_string_equal(scope, "");
+	free(scope);
+	scope = NULL;
+
+	/* Per user and client. */
+	assert_int_equal(store_consent_get(f->st, alice, "c2", &scope),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_consent_get(f->st, bob, "c1", &scope),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_consent_set(f->st, bob, "c1", "x", NOW), ST_OK);
+	assert_int_equal(store_consent_set(f->st, bob, "c2", "y", NOW), ST_OK);
+
+	/* Unknown user or client. */
+	assert_int_equal(store_consent_set(f->st, bob + 7, "c1", "x", NOW),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_consent_set(f->st, bob, "nope", "x", NOW),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_consent_get(f->st, 0, "c1", &scope),
+	                 ST_NOTFOUND);
+
+	/* Removing a user or a client takes its consents along. */
+	assert_int_equal(store_user_remove(f->st, "alice"), ST_OK);
+	assert_int_equal(store_consent_get(f->st, alice, "c1", &scope),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_client_remove(f->st, "c2"), ST_OK);
+	assert_int_equal(store_consent_get(f->st, bob, "c2", &scope),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_consent_get(f->st, bob, "c1", &scope), ST_OK);
+	assert_string_equal(scope, "x");
+	free(scope);
+}
+
+static void
+session_of(struct store_session *s, int i, int64_t user, int64_t expires_at)
+{
+	memset(s, 0, sizeof(*s));
+	digest_of("session", i, s->digest);
+	s->user_id = user;
+	s->expires_at = expires_at;
+	s->created_at = NOW;
+}
+
+static void
+test_session(void **state)
+{
+	struct fx *f = *state;
+	struct store_session s, *g = NULL;
+	int64_t alice;
+
+	alice = add_user(f->st, "alice");
+	session_of(&s, 1, 0, NOW + 100); /* not signed in yet */
+	assert_int_equal(store_session_add(f->st, &s), ST_OK);
+	assert_int_equal(store_session_add(f->st, &s), ST_EXISTS);
+	session_of(&s, 2, alice, NOW + 200);
+	assert_int_equal(store_session_add(f->st, &s), ST_OK);
+	session_of(&s, 3, alice + 5, NOW + 200);
+	assert_int_equal(store_session_add(f->st, &s), ST_NOTFOUND);
+
+	digest_of("session", 1, s.digest);
+	assert_int_equal(store_session_get(f->st, s.digest, NOW, &g), ST_OK);
+	assert_memory_equal(g->digest, s.digest, SEC_DIGEST_BYTES);
+	assert_int_equal(g->user_id, 0);
+	assert_int_equal(g->expires_at, NOW + 100);
+	assert_int_equal(g->created_at, NOW);
+	free(g);
+	g = NULL;
+
+	digest_of("session", 2, s.digest);
+	assert_int_equal(store_session_get(f->st, s.digest, NOW + 199, &g),
+	                 ST_OK);
+	assert_int_equal(g->user_id, alice);
+	free(g);
+	g = NULL;
+	/* Expired at expires_at. */
+	assert_int_equal(store_session_get(f->st, s.digest, NOW + 200, &g),
+	                 ST_NOTFOUND);
+	assert_null(g);
+
+	assert_int_equal(store_session_delete(f->st, s.digest), ST_OK);
+	assert_int_equal(store_session_get(f->st, s.digest, NOW, &g),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_session_delete(f->st, s.digest), ST_NOTFOUND);
+	digest_of("session", 3, s.digest);
+	assert_int_equal(store_session_get(f->st, s.digest, NOW, &g),
+	                 ST_NOTFOUND);
+
+	/* The other session is still there; a removed user's are not. */
+	digest_of("session", 1, s.digest);
+	assert_int_equal(store_session_get(f->st, s.digest, NOW, &g), ST_OK);
+	free(g);
+	g = NULL;
+	session_of(&s, 4, alice, NOW + 200);
+	assert_int_equal(store_session_add(f->st, &s), ST_OK);
+	assert_int_equal(store_user_remove(f->st, "alice"), ST_OK);
+	assert_int_equal(store_session_get(f->st, s.digest, NOW, &g),
+	                 ST_NOTFOUND);
+}
+
+/* Events. */
+
+static void
+event_of(struct store_event *e, int64_t at, const char *kind,
+         const char *client, const char *user, const char *state)
+{
+	memset(e, 0, sizeof(*e));
+	e->at = at;
+	e->kind = (char *)(uintptr_t)kind;
+	e->outcome = (char *)(uintptr_t) "ok";
+	e->reason = (char *)(uintptr_t) "because";
+	e->client_id = (char *)(uintptr_t)client;
+	e->user = (char *)(uintptr_t)user;
+	e->state = (char *)(uintptr_t)state;
+	e->peer = (char *)(uintptr_t) "127.0.0.1";
+}
+
+/* Lists with f and checks the events' at values, in order. */
+static void
+list_expect(struct store *st, const struct store_event_filter *f,
+            const int64_t *want, size_t nwant, int64_t *last_id)
+{
+	struct store_event **v = NULL;
+	size_t n = 999;
+
+	assert_int_equal(store_events_list(st, f, &v, &n), ST_OK);
+	assert_non_null(v);
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(v[i]->at, want[i]);
+		if (i > 0)
+			assert_true(v[i]->id > v[i - 1]->id);
+	}
+	if (last_id != NULL && n > 0)
+		*last_id = v[n - 1]->id;
+	store_event_list_free(v, n);
+}
+
+static void
+test_events(void **state)
+{
+	struct fx *f = *state;
+	struct store_event e[8], **v = NULL;
+	struct store_event_filter flt;
+	int64_t last = 0;
+	size_t n = 0;
+
+	/* at = NOW + i tells the events apart. */
+	event_of(&e[0], NOW + 0, "authorize", "c1", NULL, "s1");
+	event_of(&e[1], NOW + 1, "login", "c1", "alice", "s1");
+	event_of(&e[2], NOW + 2, "authorize", "c2", NULL, "s2");
+	event_of(&e[3], NOW + 3, "code", "c1", "alice", "s1");
+	event_of(&e[4], NOW + 4, "token", "c1", "alice", NULL);
+	event_of(&e[5], NOW + 5, "login", "c2", "bob", "s2");
+	event_of(&e[6], NOW + 6, "token", "c2", "bob", NULL);
+	event_of(&e[7], NOW + 7, "token", NULL, NULL, NULL);
+	e[7].outcome = (char *)(uintptr_t) "invalid_client";
+	e[7].reason = NULL;
+	e[7].peer = NULL;
+	assert_int_equal(store_events_add(f->st, e, 5), ST_OK);
+	assert_int_equal(store_events_add(f->st, e + 5, 3), ST_OK);
+
+	/* Everything, oldest first. */
+	memset(&flt, 0, sizeof(flt));
+	flt.limit = 100;
+	list_expect(f->st, &flt,
+	            (const int64_t[]){NOW, NOW + 1, NOW + 2, NOW + 3, NOW + 4,
+	                              NOW + 5, NOW + 6, NOW + 7},
+	            8, &last);
+
+	/* Fields come back, NULLs as NULL. */
+	assert_int_equal(store_events_list(f->st, &flt, &v, &n), ST_OK);
+	assert_string_equal(v[1]->kind, "login");
+	assert_string_equal(v[1]->outcome, "ok");
+	assert_string_equal(v[1]->reason, "because");
+	assert_string_equal(v[1]->client_id, "c1");
+	assert_string_equal(v[1]->user, "alice");
+	assert_string_equal(v[1]->state, "s1");
+	assert_string_equal(v[1]->peer, "127.0.0.1");
+	assert_null(v[0]->user);
+	assert_string_equal(v[7]->outcome, "invalid_client");
+	assert_null(v[7]->reason);
+	assert_null(v[7]->client_id);
+	assert_null(v[7]->state);
+	assert_null(v[7]->peer);
+	assert_int_equal(v[7]->id, last);
+	store_event_list_free(v, n);
+
+	/* The newest limit, still oldest first. */
+	flt.limit = 3;
+	list_expect(f->st, &flt, (const int64_t[]){NOW + 5, NOW + 6, NOW + 7},
+	            3, NULL);
+
+	/* Each filter, and together. */
+	flt.limit = 100;
+	flt.client_id = "c1";
+	list_expect(f->st, &flt,
+	            (const int64_t[]){NOW, NOW + 1, NOW + 3, NOW + 4}, 4, NULL);
+	flt.limit = 2;
+	list_expect(f->st, &flt, (const int64_t[]){NOW + 3, NOW + 4}, 2, NULL);
+	flt.limit = 100;
+	flt.client_id = NULL;
+	flt.user = "bob";
+	list_expect(f->st, &flt, (const int64_t[]){NOW + 5, NOW + 6}, 2, NULL);
+	flt.user = NULL;
+	flt.state = "s1";
+	list_expect(f->st, &flt, (const int64_t[]){NOW, NOW + 1, NOW + 3}, 3,
+	            NULL);
+	flt.client_id = "c1";
+	flt.user = "alice";
+	list_expect(f->st, &flt, (const int64_t[]){NOW + 1, NOW + 3}, 2, NULL);
+	flt.state = NULL;
+	list_expect(f->st, &flt, (const int64_t[]){NOW + 1, NOW + 3, NOW + 4},
+	            3, NULL);
+	flt.client_id = "c2";
+	list_expect(f->st, &flt, NULL, 0, NULL);
+	flt.client_id = NULL;
+	flt.user = "nobody";
+	list_expect(f->st, &flt, NULL, 0, NULL);
+
+	/* after_id: only newer ones (events --follow). */
+	memset(&flt, 0, sizeof(flt));
+	flt.limit = 100;
+	flt.after_id = last;
+	list_expect(f->st, &flt, NULL, 0, NULL);
+	event_of(&e[0], NOW + 8, "authorize", "c1", NULL, "s3");
+	event_of(&e[1], NOW + 9, "authorize", "c2", NULL, "s4");
+	assert_int_equal(store_events_add(f->st, e, 2), ST_OK);
+	list_expect(f->st, &flt, (const int64_t[]){NOW + 8, NOW + 9}, 2, NULL);
+	flt.client_id = "c2";
+	list_expect(f->st, &flt, (const int64_t[]){NOW + 9}, 1, NULL);
+	flt.client_id = NULL;
+	flt.limit = 1;
+	list_expect(f->st, &flt, (const int64_t[]){NOW + 9}, 1, NULL);
+
+	/* Bad input. */
+	flt.limit = 0;
+	assert_int_equal(store_events_list(f->st, &flt, &v, &n), ST_INVALID);
+	flt.limit = STORE_EVENT_LIST_MAX + 1;
+	assert_int_equal(store_events_list(f->st, &flt, &v, &n), ST_INVALID);
+	event_of(&e[0], NOW, NULL, "c1", NULL, NULL);
+	assert_int_equal(store_events_add(f->st, e, 1), ST_INVALID);
+	assert_int_equal(store_events_add(f->st, NULL, 0), ST_OK);
+	store_event_list_free(NULL, 0);
+}
+
+/* gc of codes, sessions and events, and event ids after it. */
+static void
+test_gc_codes_sessions_events(void **state)
+{
+	struct fx *f = *state;
+	struct store_code c, *g = NULL;
+	struct store_session s, *sg = NULL;
+	struct store_event e;
+	struct store_event_filter flt;
+	int64_t alice, last = 0, first_new = 0;
+	unsigned n = 99;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	/* Codes: kept until STORE_CODE_KEEP_S after expiry, used or not. */
+	code_of(&c, "gone", 0, "c1", alice, NOW - STORE_CODE_KEEP_S - 1);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	code_of(&c, "gone", 1, "c1", alice, NOW - STORE_CODE_KEEP_S);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	code_of(&c, "kept", 0, "c1", alice, NOW - STORE_CODE_KEEP_S + 1);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	assert_int_equal(take(f->st, "kept", 0, NOW - 100, &g), ST_OK);
+	store_code_free(g);
+	g = NULL;
+	code_of(&c, "kept", 1, "c1", alice, NOW + 100);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	/* Sessions: until they expire. */
+	for (int i = 0; i < 3; i++) {
+		session_of(&s, i, alice, NOW - i); /* 0: expires now */
+		assert_int_equal(store_session_add(f->st, &s), ST_OK);
+	}
+	session_of(&s, 3, 0, NOW + 1);
+	assert_int_equal(store_session_add(f->st, &s), ST_OK);
+	/* Events: STORE_EVENT_KEEP_S. */
+	for (int i = 0; i < 5; i++) {
+		event_of(&e, NOW - STORE_EVENT_KEEP_S - i, "old", NULL, NULL,
+		         NULL);
+		assert_int_equal(store_events_add(f->st, &e, 1), ST_OK);
+	}
+	event_of(&e, NOW - STORE_EVENT_KEEP_S + 1, "recent", NULL, NULL, NULL);
+	assert_int_equal(store_events_add(f->st, &e, 1), ST_OK);
+
+	/* Bounded: at most 2 rows per table per call. */
+	assert_int_equal(store_gc(f->st, NOW, 2, &n), ST_OK);
+	assert_int_equal(n, 2 + 2 + 2); /* codes, sessions, events */
+	assert_int_equal(store_gc(f->st, NOW, 2, &n), ST_OK);
+	assert_int_equal(n, 1 + 2); /* a session, two events */
+	assert_int_equal(store_gc(f->st, NOW, 2, &n), ST_OK);
+	assert_int_equal(n, 1); /* the last old event */
+	assert_int_equal(store_gc(f->st, NOW, 2, &n), ST_OK);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(take(f->st, "gone", 0, NOW, &g), ST_NOTFOUND);
+	assert_int_equal(take(f->st, "gone", 1, NOW, &g), ST_NOTFOUND);
+	/* A used code still tells a replay from an unknown code. */
+	assert_int_equal(take(f->st, "kept", 0, NOW, &g), ST_OK);
+	assert_int_equal(g->used_at, NOW - 100);
+	store_code_free(g);
+	g = NULL;
+	assert_int_equal(take(f->st, "kept", 1, NOW, &g), ST_OK);
+	store_code_free(g);
+	for (int i = 0; i < 3; i++) {
+		digest_of("session", i, s.digest);
+		assert_int_equal(
+		    store_session_get(f->st, s.digest, NOW - 100, &sg),
+		    ST_NOTFOUND); /* gone, not just expired */
+	}
+	digest_of("session", 3, s.digest);
+	assert_int_equal(store_session_get(f->st, s.digest, NOW, &sg), ST_OK);
+	free(sg);
+	memset(&flt, 0, sizeof(flt));
+	flt.limit = 100;
+	list_expect(f->st, &flt,
+	            (const int64_t[]){NOW - STORE_EVENT_KEEP_S + 1}, 1, &last);
+
+	/* Ids are never reused, even once gc has emptied the table. */
+	assert_int_equal(store_gc(f->st, NOW + STORE_EVENT_KEEP_S, 100, &n),
+	                 ST_OK);
+	list_expect(f->st, &flt, NULL, 0, NULL);
+	event_of(&e, NOW + STORE_EVENT_KEEP_S, "new", NULL, NULL, NULL);
+	assert_int_equal(store_events_add(f->st, &e, 1), ST_OK);
+	flt.after_id = last;
+	list_expect(f->st, &flt, (const int64_t[]){NOW + STORE_EVENT_KEEP_S}, 1,
+	            &first_new);
+	assert_true(first_new > last);
+}
+
 /* File only. */
 
 static void
@@ -781,7 +1770,7 @@ test_file_wal_and_reopen(void **state)
 	f->st = open_ok(f->url);
 	assert_int_equal(store_schema_version(f->st, &have, &want), ST_OK);
 	assert_int_equal(have, want);
-	assert_int_equal(store_migrate(f->st, &applied), ST_OK);
+	assert_int_equal(store_migrate(f->st, &applied, NULL, 0), ST_OK);
 	assert_int_equal(applied, 0);
 	assert_int_equal(live(f->st, NOW), 1);
 }
@@ -792,6 +1781,7 @@ test_file_newer_schema(void **state)
 	struct fx *f = *state;
 	sqlite3 *db;
 	unsigned have = 0, want = 0, applied = 77;
+	char err[256];
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(
@@ -802,8 +1792,13 @@ test_file_newer_schema(void **state)
 	assert_int_equal(store_schema_version(f->st, &have, &want), ST_OK);
 	assert_int_equal(have, 999);
 	assert_true(want < 999);
-	assert_int_equal(store_migrate(f->st, &applied), ST_STORE);
+	err[0] = '\0';
+	assert_int_equal(store_migrate(f->st, &applied, err, sizeof(err)),
+	                 ST_STORE);
 	assert_int_equal(applied, 77);
+	/* The reason reaches the user. */
+	assert_non_null(strstr(err, "schema version 999 is newer"));
+	assert_non_null(strstr(err, "upgrade plugauth"));
 	/* Nothing was changed. */
 	assert_int_equal(store_schema_version(f->st, &have, NULL), ST_OK);
 	assert_int_equal(have, 999);
@@ -883,8 +1878,8 @@ test_memory_stores_separate(void **state)
 	(void)state;
 	a = open_ok("sqlite::memory:");
 	b = open_ok("sqlite::memory:");
-	assert_int_equal(store_migrate(a, NULL), ST_OK);
-	assert_int_equal(store_migrate(b, NULL), ST_OK);
+	assert_int_equal(store_migrate(a, NULL, NULL, 0), ST_OK);
+	assert_int_equal(store_migrate(b, NULL, NULL, 0), ST_OK);
 	add_client(a, "only-in-a", ST_OK);
 	assert_int_equal(store_client_get(b, "only-in-a", &c), ST_NOTFOUND);
 	assert_int_equal(store_client_get(a, "only-in-a", &c), ST_OK);
@@ -922,6 +1917,18 @@ main(void)
 	    BOTH(test_gc),
 	    BOTH(test_concurrent_inserts),
 	    BOTH(test_concurrent_duplicates),
+	    BOTH(test_tokens_issue),
+	    BOTH(test_tokens_issue_atomic),
+	    BOTH(test_concurrent_rotate),
+	    BOTH(test_concurrent_issue_atomic),
+	    BOTH(test_revoke_family),
+	    BOTH(test_token_revoke_one),
+	    BOTH(test_code),
+	    BOTH(test_concurrent_code_take),
+	    BOTH(test_consent),
+	    BOTH(test_session),
+	    BOTH(test_events),
+	    BOTH(test_gc_codes_sessions_events),
 	    FILE_ONLY(test_file_created_0600),
 	    FILE_ONLY(test_file_wal_and_reopen),
 	    FILE_ONLY(test_file_newer_schema),

@@ -1,0 +1,577 @@
+/*
+ * The SQLite backend: access and refresh tokens, and authorization codes.
+ * See sqlite.c for how the backend works; the token endpoint's hot path,
+ * the group commit of sq_tokens_issue(), is here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "store/sqlite_int.h"
+
+#define TOKEN_BATCH_MAX 64 /* store_tokens_issue() calls per group commit */
+
+#define TOKEN_COLS                                                             \
+	"kind, client_id, user_id, scope, audience, family_id, expires_at, "   \
+	"revoked_at, rotated_at, created_at"
+#define CODE_COLS                                                              \
+	"client_id, user_id, redirect_uri, scope, code_challenge, resource, "  \
+	"family_id, expires_at, used_at, created_at"
+
+/* A token is live at ?2 while "revoked_at = 0 AND expires_at > ?2". */
+static const char *const sql[Q__COUNT] = {
+    [Q_TOKEN_ADD] = "INSERT INTO tokens (digest, " TOKEN_COLS ") "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_TOKEN_ROTATE] = "UPDATE tokens SET rotated_at = ?2 "
+                       "WHERE digest = ?1 AND kind = 2 AND rotated_at = 0",
+    [Q_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE digest = ?1",
+    [Q_TOKEN_REVOKE_USER] = "UPDATE tokens SET revoked_at = ?2 "
+                            "WHERE user_id = ?1 AND revoked_at = 0 "
+                            "AND expires_at > ?2",
+    [Q_TOKEN_REVOKE_CLIENT] = "UPDATE tokens SET revoked_at = ?2 "
+                              "WHERE client_id = ?1 AND revoked_at = 0 "
+                              "AND expires_at > ?2",
+    /* "family_id != 0" lets SQLite use the partial index. */
+    [Q_TOKEN_REVOKE_FAMILY] = "UPDATE tokens SET revoked_at = ?2 "
+                              "WHERE family_id = ?1 AND family_id != 0 "
+                              "AND revoked_at = 0 AND expires_at > ?2",
+    [Q_TOKEN_REVOKE_ONE] = "UPDATE tokens SET revoked_at = ?2 "
+                           "WHERE digest = ?1 AND revoked_at = 0 "
+                           "AND expires_at > ?2",
+    [Q_TOKEN_COUNT_LIVE] = "SELECT count(*) FROM tokens "
+                           "WHERE expires_at > ?1 AND revoked_at = 0",
+    [Q_CODE_ADD] = "INSERT INTO codes (digest, " CODE_COLS ") "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* Of concurrent takes only one matches used_at = 0. */
+    [Q_CODE_TAKE] = "UPDATE codes SET used_at = ?2 "
+                    "WHERE digest = ?1 AND used_at = 0 "
+                    "RETURNING " CODE_COLS,
+    [Q_CODE_GET] = "SELECT " CODE_COLS " FROM codes WHERE digest = ?1",
+};
+
+/* A store_tokens_issue() call waiting in the group commit queue. */
+struct tok_req {
+	const uint8_t *rotate; /* refresh token to mark rotated, or NULL */
+	int64_t now;
+	const struct store_token *v;
+	size_t n;
+	bool rotated;   /* out: this call rotated it */
+	enum status rc; /* out */
+	bool done;
+	pthread_cond_t cv; /* signalled when done or at the head */
+	struct tok_req *next;
+};
+
+/* Binds t to the cached INSERT q and runs it; resets q. */
+static enum status
+token_insert(struct conn *c, sqlite3_stmt *q, const struct store_token *t)
+{
+	sqlite3_bind_blob(q, 1, t->digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, (int)t->kind);
+	sqlite3_bind_text(q, 3, t->client_id, -1, SQLITE_STATIC);
+	if (t->user_id != 0)
+		sqlite3_bind_int64(q, 4, t->user_id);
+	else
+		sqlite3_bind_null(q, 4);
+	sqlite3_bind_text(q, 5, t->scope, -1, SQLITE_STATIC);
+	if (t->audience != NULL)
+		sqlite3_bind_text(q, 6, t->audience, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 6);
+	sqlite3_bind_int64(q, 7, t->family_id);
+	sqlite3_bind_int64(q, 8, t->expires_at);
+	sqlite3_bind_int64(q, 9, t->revoked_at);
+	sqlite3_bind_int64(q, 10, t->rotated_at);
+	sqlite3_bind_int64(q, 11,
+	                   t->created_at != 0 ? t->created_at : clk_now_s());
+	return sq_exec_write(c, q, "token_add", NULL);
+}
+
+/* True for the errors that fail one call of a batch, not all of it. */
+static bool
+fails_alone(enum status rc)
+{
+	return rc == ST_EXISTS || rc == ST_NOTFOUND;
+}
+
+/*
+ * Runs r's statements on the writer c, inside the batch's transaction if
+ * there is one, and sets r->rc and r->rotated. A call of several
+ * statements runs inside a savepoint, so that when one of them breaks a
+ * constraint, the call's earlier statements are undone with it (SQLite
+ * itself undoes only the failing statement) and the rest of the batch
+ * goes on. Returns an error only if the whole batch must fail.
+ */
+static enum status
+issue_one(struct conn *c, struct tok_req *r)
+{
+	sqlite3_stmt *add, *rot = NULL;
+	unsigned changes = 0;
+	bool sp = r->n + (r->rotate != NULL) > 1;
+	enum status rc;
+
+	r->rotated = false;
+	if ((rc = sq_stmt_get(c, sql, Q_TOKEN_ADD, &add)) != ST_OK ||
+	    (r->rotate != NULL &&
+	     (rc = sq_stmt_get(c, sql, Q_TOKEN_ROTATE, &rot)) != ST_OK))
+		return rc;
+	if (sp && (rc = sq_exec(c, Q_SAVEPOINT, "tokens_issue")) != ST_OK)
+		return rc;
+	if (rot != NULL) {
+		sqlite3_bind_blob(rot, 1, r->rotate, SEC_DIGEST_BYTES,
+		                  SQLITE_STATIC);
+		sqlite3_bind_int64(rot, 2, r->now);
+		rc = sq_exec_write(c, rot, "token_rotate", &changes);
+	}
+	for (size_t i = 0; rc == ST_OK && i < r->n; i++)
+		rc = token_insert(c, add, &r->v[i]);
+	r->rc = rc;
+	if (rc == ST_OK) {
+		r->rotated = changes == 1;
+		return sp ? sq_exec(c, Q_RELEASE, "tokens_issue") : ST_OK;
+	}
+	if (!fails_alone(rc))
+		return rc;
+	if (sp && ((rc = sq_exec(c, Q_ROLLBACK_TO, "tokens_issue")) != ST_OK ||
+	           (rc = sq_exec(c, Q_RELEASE, "tokens_issue")) != ST_OK))
+		return rc;
+	return ST_OK;
+}
+
+/*
+ * Runs the n queued calls from first on, commits them, and sets each
+ * one's results. One call of one statement runs in autocommit mode;
+ * anything else in one transaction, in which a call that breaks a
+ * constraint fails alone and any other error fails the whole batch.
+ */
+static void
+tok_batch(struct sq_store *st, struct tok_req *first, unsigned n)
+{
+	struct tok_req *r;
+	struct conn *c;
+	enum status rc;
+	unsigned i;
+
+	c = sq_wr_begin(st);
+	if (n == 1 && first->n + (first->rotate != NULL) == 1) {
+		rc = issue_one(c, first);
+		sq_wr_end(st);
+		if (rc != ST_OK)
+			first->rc = rc;
+		return;
+	}
+	if ((rc = sq_exec(c, Q_BEGIN, "tokens_issue")) != ST_OK)
+		goto fail;
+	/* Not r = r->next after the last: the tail's next may be changing. */
+	for (r = first, i = 0;;) {
+		if ((rc = issue_one(c, r)) != ST_OK)
+			goto fail;
+		if (++i == n)
+			break;
+		r = r->next;
+	}
+	if ((rc = sq_exec(c, Q_COMMIT, "tokens_issue")) != ST_OK)
+		goto fail;
+	sq_wr_end(st);
+	return;
+fail:
+	sq_txn_rollback(c, "tokens_issue");
+	sq_wr_end(st);
+	for (r = first, i = 0;;) {
+		r->rc = rc;
+		r->rotated = false;
+		if (++i == n)
+			break;
+		r = r->next;
+	}
+}
+
+/*
+ * The hot path of the token endpoint. One commit per call would cap the
+ * rate at what the disk does per commit (a few thousand a second with the
+ * tokens indexes), so concurrent calls commit together: each caller
+ * queues its request; the caller at the head of the queue takes up to
+ * TOKEN_BATCH_MAX of them, runs and commits them in one transaction,
+ * wakes their callers with their results and hands the head to the next
+ * in line. Nobody returns before their rows are committed. Alone, a
+ * caller just runs its statements.
+ */
+enum status
+sq_tokens_issue(struct store *s, const uint8_t *rotate, int64_t now,
+                const struct store_token *v, size_t n, bool *rotated)
+{
+	struct sq_store *st = sq(s);
+	struct tok_req me, *r, *next;
+	unsigned k;
+
+	memset(&me, 0, sizeof(me));
+	me.rotate = rotate;
+	me.now = now;
+	me.v = v;
+	me.n = n;
+	if (pthread_cond_init(&me.cv, NULL) != 0)
+		return ST_NOMEM;
+	pthread_mutex_lock(&st->qlock);
+	*st->qtail = &me;
+	st->qtail = &me.next;
+	while (!me.done && st->qhead != &me)
+		pthread_cond_wait(&me.cv, &st->qlock);
+	if (!me.done) {
+		/* At the head: commit a batch for everyone behind. */
+		for (k = 1, r = &me; r->next != NULL && k < TOKEN_BATCH_MAX;
+		     k++)
+			r = r->next;
+		pthread_mutex_unlock(&st->qlock);
+		tok_batch(st, &me, k);
+		pthread_mutex_lock(&st->qlock);
+		for (r = &me; k > 0; k--, r = next) {
+			next = r->next;
+			r->done = true;
+			if (r != &me)
+				pthread_cond_signal(&r->cv);
+		}
+		st->qhead = r;
+		if (r == NULL)
+			st->qtail = &st->qhead;
+		else
+			pthread_cond_signal(&r->cv);
+	}
+	pthread_mutex_unlock(&st->qlock);
+	pthread_cond_destroy(&me.cv);
+	if (me.rc == ST_OK && rotated != NULL)
+		*rotated = me.rotated;
+	return me.rc;
+}
+
+static enum status
+token_row(sqlite3_stmt *s, const uint8_t digest[SEC_DIGEST_BYTES],
+          struct store_token **out)
+{
+	struct store_token *t;
+	enum status rc;
+	int kind;
+
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return ST_NOMEM;
+	memcpy(t->digest, digest, SEC_DIGEST_BYTES);
+	kind = sqlite3_column_int(s, 0);
+	if (kind != STORE_TOKEN_ACCESS && kind != STORE_TOKEN_REFRESH) {
+		log_err("event=store_error backend=sqlite op=token_get "
+		        "error=\"unknown token kind %d\"",
+		        kind);
+		rc = ST_STORE;
+		goto out;
+	}
+	t->kind = (enum store_token_kind)kind;
+	if ((rc = sq_col_text(s, 1, false, &t->client_id)) != ST_OK)
+		goto out;
+	t->user_id = sqlite3_column_int64(s, 2); /* NULL reads as 0 */
+	if ((rc = sq_col_text(s, 3, false, &t->scope)) != ST_OK ||
+	    (rc = sq_col_text(s, 4, true, &t->audience)) != ST_OK)
+		goto out;
+	t->family_id = sqlite3_column_int64(s, 5);
+	t->expires_at = sqlite3_column_int64(s, 6);
+	t->revoked_at = sqlite3_column_int64(s, 7);
+	t->rotated_at = sqlite3_column_int64(s, 8);
+	t->created_at = sqlite3_column_int64(s, 9);
+	*out = t;
+	t = NULL;
+out:
+	store_token_free(t);
+	return rc;
+}
+
+/* Looks a token up on c (a reader with the read lock, or the writer). */
+static enum status
+token_find(struct conn *c, const uint8_t digest[SEC_DIGEST_BYTES],
+           struct store_token **out)
+{
+	sqlite3_stmt *q;
+	enum status rc;
+	int sr;
+
+	if ((rc = sq_stmt_get(c, sql, Q_TOKEN_GET, &q)) != ST_OK)
+		return rc;
+	sqlite3_bind_blob(q, 1, digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	sr = sqlite3_step(q);
+	if (sr == SQLITE_ROW)
+		rc = token_row(q, digest, out);
+	else if (sr == SQLITE_DONE)
+		rc = ST_NOTFOUND;
+	else
+		rc = sq_status(c, sr, "token_get");
+	sq_stmt_done(q);
+	return rc;
+}
+
+enum status
+sq_token_get(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
+             struct store_token **out)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	enum status rc;
+
+	if ((rc = sq_conn_get(st, &c)) != ST_OK)
+		return rc;
+	sq_rd_lock(st);
+	rc = token_find(c, digest, out);
+	sq_rd_unlock(st);
+	return rc;
+}
+
+/* Runs one of the revoking UPDATEs (?1 the key, ?2 now) on the writer. */
+static enum status
+revoke_by(struct sq_store *st, enum stmt qid, const char *op,
+          const char *text_key, int64_t int_key, int64_t now, unsigned *n)
+{
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+
+	c = sq_wr_begin(st);
+	if ((rc = sq_stmt_get(c, sql, qid, &q)) != ST_OK)
+		goto out;
+	if (text_key != NULL)
+		sqlite3_bind_text(q, 1, text_key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(q, 1, int_key);
+	sqlite3_bind_int64(q, 2, now);
+	rc = sq_exec_write(c, q, op, n);
+out:
+	sq_wr_end(st);
+	return rc;
+}
+
+enum status
+sq_token_revoke_user(struct store *s, int64_t user_id, int64_t now, unsigned *n)
+{
+	return revoke_by(sq(s), Q_TOKEN_REVOKE_USER, "token_revoke_user", NULL,
+	                 user_id, now, n);
+}
+
+enum status
+sq_token_revoke_client(struct store *s, const char *client_id, int64_t now,
+                       unsigned *n)
+{
+	return revoke_by(sq(s), Q_TOKEN_REVOKE_CLIENT, "token_revoke_client",
+	                 client_id, 0, now, n);
+}
+
+enum status
+sq_token_revoke_family(struct store *s, int64_t family_id, int64_t now,
+                       unsigned *n)
+{
+	return revoke_by(sq(s), Q_TOKEN_REVOKE_FAMILY, "token_revoke_family",
+	                 NULL, family_id, now, n);
+}
+
+/* Reads the token and revokes it, or its family, in one transaction. */
+enum status
+sq_token_revoke(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
+                int64_t now)
+{
+	struct sq_store *st = sq(s);
+	struct store_token *t = NULL;
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+	bool txn = false;
+
+	c = sq_wr_begin(st);
+	if ((rc = sq_exec(c, Q_BEGIN, "token_revoke")) != ST_OK)
+		goto out;
+	txn = true;
+	if ((rc = token_find(c, digest, &t)) != ST_OK)
+		goto out;
+	if (t->kind == STORE_TOKEN_REFRESH && t->family_id != 0) {
+		if ((rc = sq_stmt_get(c, sql, Q_TOKEN_REVOKE_FAMILY, &q)) !=
+		    ST_OK)
+			goto out;
+		sqlite3_bind_int64(q, 1, t->family_id);
+	} else {
+		if ((rc = sq_stmt_get(c, sql, Q_TOKEN_REVOKE_ONE, &q)) != ST_OK)
+			goto out;
+		sqlite3_bind_blob(q, 1, digest, SEC_DIGEST_BYTES,
+		                  SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(q, 2, now);
+	if ((rc = sq_exec_write(c, q, "token_revoke", NULL)) != ST_OK ||
+	    (rc = sq_exec(c, Q_COMMIT, "token_revoke")) != ST_OK)
+		goto out;
+	txn = false;
+out:
+	if (txn)
+		sq_txn_rollback(c, "token_revoke");
+	sq_wr_end(st);
+	store_token_free(t);
+	return rc;
+}
+
+enum status
+sq_token_count_live(struct store *s, int64_t now, uint64_t *n)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+	int sr;
+
+	if ((rc = sq_conn_get(st, &c)) != ST_OK ||
+	    (rc = sq_stmt_get(c, sql, Q_TOKEN_COUNT_LIVE, &q)) != ST_OK)
+		return rc;
+	sqlite3_bind_int64(q, 1, now);
+	sq_rd_lock(st);
+	sr = sqlite3_step(q);
+	if (sr == SQLITE_ROW) {
+		*n = (uint64_t)sqlite3_column_int64(q, 0);
+		rc = ST_OK;
+	} else {
+		rc = sq_status(c, sr, "token_count_live");
+	}
+	sq_stmt_done(q);
+	sq_rd_unlock(st);
+	return rc;
+}
+
+/* Codes. */
+
+enum status
+sq_code_add(struct store *s, const struct store_code *cd)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+
+	c = sq_wr_begin(st);
+	if ((rc = sq_stmt_get(c, sql, Q_CODE_ADD, &q)) != ST_OK)
+		goto out;
+	sqlite3_bind_blob(q, 1, cd->digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, cd->client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, cd->user_id);
+	sqlite3_bind_text(q, 4, cd->redirect_uri, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, cd->scope, -1, SQLITE_STATIC);
+	if (cd->code_challenge != NULL)
+		sqlite3_bind_text(q, 6, cd->code_challenge, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 6);
+	if (cd->resource != NULL)
+		sqlite3_bind_text(q, 7, cd->resource, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 7);
+	sqlite3_bind_int64(q, 8, cd->family_id);
+	sqlite3_bind_int64(q, 9, cd->expires_at);
+	sqlite3_bind_int64(q, 10, cd->used_at);
+	sqlite3_bind_int64(q, 11,
+	                   cd->created_at != 0 ? cd->created_at : clk_now_s());
+	rc = sq_exec_write(c, q, "code_add", NULL);
+out:
+	sq_wr_end(st);
+	return rc;
+}
+
+static enum status
+code_row(sqlite3_stmt *s, const uint8_t digest[SEC_DIGEST_BYTES],
+         struct store_code **out)
+{
+	struct store_code *cd;
+	enum status rc;
+
+	cd = calloc(1, sizeof(*cd));
+	if (cd == NULL)
+		return ST_NOMEM;
+	memcpy(cd->digest, digest, SEC_DIGEST_BYTES);
+	if ((rc = sq_col_text(s, 0, false, &cd->client_id)) != ST_OK)
+		goto out;
+	cd->user_id = sqlite3_column_int64(s, 1);
+	if ((rc = sq_col_text(s, 2, false, &cd->redirect_uri)) != ST_OK ||
+	    (rc = sq_col_text(s, 3, false, &cd->scope)) != ST_OK ||
+	    (rc = sq_col_text(s, 4, true, &cd->code_challenge)) != ST_OK ||
+	    (rc = sq_col_text(s, 5, true, &cd->resource)) != ST_OK)
+		goto out;
+	cd->family_id = sqlite3_column_int64(s, 6);
+	cd->expires_at = sqlite3_column_int64(s, 7);
+	cd->used_at = sqlite3_column_int64(s, 8);
+	cd->created_at = sqlite3_column_int64(s, 9);
+	*out = cd;
+	cd = NULL;
+out:
+	store_code_free(cd);
+	return rc;
+}
+
+/* Steps q (bound, on c) for at most one row: *out is new, or ST_NOTFOUND.
+ * Runs q to its end, so that an UPDATE ... RETURNING is complete. */
+static enum status
+code_step(struct conn *c, sqlite3_stmt *q,
+          const uint8_t digest[SEC_DIGEST_BYTES], struct store_code **out)
+{
+	struct store_code *cd = NULL;
+	enum status rc;
+	int sr;
+
+	sr = sqlite3_step(q);
+	if (sr == SQLITE_ROW) {
+		if ((rc = code_row(q, digest, &cd)) != ST_OK)
+			goto out;
+		sr = sqlite3_step(q);
+	}
+	if (sr != SQLITE_DONE) {
+		rc = sq_status(c, sr, "code_take");
+		goto out;
+	}
+	if (cd == NULL) {
+		rc = ST_NOTFOUND;
+		goto out;
+	}
+	*out = cd;
+	cd = NULL;
+	rc = ST_OK;
+out:
+	sq_stmt_done(q);
+	store_code_free(cd);
+	return rc;
+}
+
+/*
+ * One UPDATE ... WHERE used_at = 0 RETURNING marks the code used and
+ * tells whether this call did: only one of concurrent takes can. If it
+ * matched nothing, the code is either unknown or used already, which the
+ * SELECT that follows (under the same wlock) tells apart.
+ */
+enum status
+sq_code_take(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
+             int64_t now, struct store_code **out)
+{
+	struct sq_store *st = sq(s);
+	struct store_code *cd = NULL;
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+
+	c = sq_wr_begin(st);
+	if ((rc = sq_stmt_get(c, sql, Q_CODE_TAKE, &q)) != ST_OK)
+		goto out;
+	sqlite3_bind_blob(q, 1, digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now);
+	rc = code_step(c, q, digest, &cd);
+	if (rc == ST_OK) {
+		cd->used_at = 0; /* as it was before this take */
+		goto out;
+	}
+	if (rc != ST_NOTFOUND ||
+	    (rc = sq_stmt_get(c, sql, Q_CODE_GET, &q)) != ST_OK)
+		goto out;
+	sqlite3_bind_blob(q, 1, digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	rc = code_step(c, q, digest, &cd);
+out:
+	sq_wr_end(st);
+	if (rc == ST_OK)
+		*out = cd;
+	else
+		store_code_free(cd);
+	return rc;
+}
