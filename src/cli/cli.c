@@ -60,10 +60,9 @@ cli_store_open(const struct config *cfg, bool migrate, struct store **st)
 		return CLI_FAIL;
 	}
 	if (migrate) {
-		rc = store_migrate(*st, NULL);
+		rc = store_migrate(*st, NULL, err, sizeof(err));
 		if (rc != ST_OK) {
-			cli_err("cannot migrate the database %s: %s",
-			    cfg->database.url, status_str(rc));
+			cli_err("%s", err);
 			goto fail;
 		}
 		return CLI_OK;
@@ -77,6 +76,11 @@ cli_store_open(const struct config *cfg, bool migrate, struct store **st)
 	if (have < want) {
 		cli_err("database schema is at version %u, this build needs %u:"
 		    " run 'plugauth migrate'", have, want);
+		goto fail;
+	}
+	if (have > want) {
+		cli_err("database schema version %u is newer than this build of "
+		    "plugauth knows (%u): upgrade plugauth", have, want);
 		goto fail;
 	}
 	return CLI_OK;
