@@ -100,6 +100,11 @@ issue_and_respond(struct grant_ctx *g, const struct issue *is)
 		    NULL);
 	if (rc != ST_OK) {
 		sec_wipe(&r, sizeof(r));
+		if (rc == ST_NOTFOUND) {
+			/* The client or user was removed meanwhile. */
+			g->why = "the grant's client or user no longer exists";
+			return OAUTH_INVALID_GRANT;
+		}
 		g->why = "could not store the token";
 		return rc == ST_STORE ? OAUTH_TEMPORARILY_UNAVAILABLE :
 		    OAUTH_SERVER_ERROR;
