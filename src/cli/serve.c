@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "gateway/gateway.h"
 #include "http/http.h"
 #include "oauth/oauth.h"
 #include "plugin/plugin.h"
@@ -22,6 +23,7 @@
 #define DEMO_CLIENT_ID	"demo-client"
 #define DEMO_USER	"demo"
 #define DEMO_PASSWORD	"demo"
+#define SERVE_EXTRA_MAX	8	/* routes a command may add (the demo's) */
 
 static enum status
 healthz(struct http_req *req, void *ctx)
@@ -71,9 +73,11 @@ run_until_signal(const sigset_t *set, struct store *st)
 typedef void (*serve_ready_fn)(const struct config *, void *arg);
 
 /* Starts the server on cfg and st, prints where it listens, calls ready
- * (may be NULL), runs until a stop signal, drains. */
+ * (may be NULL), runs until a stop signal, drains. extra[nextra] (borrowed,
+ * at most SERVE_EXTRA_MAX) are routed before the standard routes. */
 static int
-serve_run(const struct config *cfg, struct store *st, serve_ready_fn ready,
+serve_run(const struct config *cfg, struct store *st,
+    const struct http_route *extra, size_t nextra, serve_ready_fn ready,
     void *arg)
 {
 	struct oauth_env	env;
@@ -85,10 +89,33 @@ serve_run(const struct config *cfg, struct store *st, serve_ready_fn ready,
 		{ "POST", "/oauth/authorize", false, oauth_authorize_handle,
 		    &env },
 		{ "POST", "/oauth/token", false, oauth_token_handle, &env },
+		{ "POST", "/oauth/introspect", false, oauth_introspect_handle,
+		    &env },
+		{ "POST", "/oauth/revoke", false, oauth_revoke_handle, &env },
+		{ "GET", "/.well-known/oauth-authorization-server", false,
+		    oauth_metadata_handle, &env },
+		{ "GET", "/.well-known/oauth-protected-resource", false,
+		    oauth_resource_metadata_handle, &env },
 		{ "GET", "/.well-known/ai-plugin.json", false,
 		    plug_manifest_handle, &penv },
 		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv },
 	};
+	struct gw_env		*gw = NULL;
+	/* The gateway's routes come last: exact routes win over its prefix.
+	 * The proxy routes are there only with an upstream. */
+	struct http_route	gw_routes[] = {
+		{ "GET", "/oauth/verify", false, gw_verify_handle, NULL },
+		{ "GET", cfg->gateway.path, true, gw_proxy_handle, NULL },
+		{ "POST", cfg->gateway.path, true, gw_proxy_handle, NULL },
+		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, NULL },
+		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, NULL },
+		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, NULL },
+		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, NULL },
+		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, NULL },
+	};
+	struct http_route	all[ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
+				    ARRAY_LEN(gw_routes)];
+	size_t			nall = 0;
 	struct http_opts	opts = {
 		.listen = cfg->server.listen,
 		.threads = cfg->server.threads,
@@ -108,6 +135,10 @@ serve_run(const struct config *cfg, struct store *st, serve_ready_fn ready,
 		cli_err("bad listen address \"%s\"", cfg->server.listen);
 		return CLI_FAIL;
 	}
+	for (size_t i = 0; i < nextra && nall < SERVE_EXTRA_MAX; i++)
+		all[nall++] = extra[i];
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
+		all[nall++] = routes[i];
 	/* A manifest ChatGPT would refuse stops us before we listen. */
 	if (plug_env_init(&penv, cfg, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
@@ -120,8 +151,18 @@ serve_run(const struct config *cfg, struct store *st, serve_ready_fn ready,
 		cli_err("%s", err);
 		goto out_plug;
 	}
-	if (http_server_start(&opts, routes, ARRAY_LEN(routes), &srv, err,
-	    sizeof(err)) != ST_OK) {
+	if (gw_env_new(cfg, st, env.events, &gw, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
+		if (i > 0 && cfg->gateway.upstream == NULL)
+			break;
+		gw_routes[i].ctx = gw;
+		all[nall++] = gw_routes[i];
+	}
+	if (http_server_start(&opts, all, nall, &srv, err, sizeof(err)) !=
+	    ST_OK) {
 		cli_err("%s", err);
 		goto out;
 	}
@@ -136,10 +177,13 @@ serve_run(const struct config *cfg, struct store *st, serve_ready_fn ready,
 	if (ready != NULL)
 		ready(cfg, arg);
 	run_until_signal(&set, st);
-	http_server_stop(srv, DRAIN_S);
+	http_server_quiesce(srv, DRAIN_S);
+	gw_env_abort(gw);	/* answers proxied requests still waiting */
+	http_server_stop(srv, 1);
 	log_info("event=stopped");
 	rc = CLI_OK;
 out:
+	gw_env_free(gw);
 	oauth_env_free(&env);
 out_plug:
 	plug_env_free(&penv);
@@ -170,7 +214,7 @@ cli_serve(struct cli *cli, int argc, char **argv)
 		return rc;
 	rc = cli_store_open(cfg, true, &st);
 	if (rc == CLI_OK)
-		rc = serve_run(cfg, st, NULL, NULL);
+		rc = serve_run(cfg, st, NULL, 0, NULL, NULL);
 	store_close(st);
 	cfg_free(cfg);
 	return rc;
@@ -200,9 +244,11 @@ cli_migrate(struct cli *cli, int argc, char **argv)
 	if (store_open(cfg->database.url, &st, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
 		rc = CLI_FAIL;
-	} else if (store_migrate(st, &applied) != ST_OK ||
-	    store_schema_version(st, &have, &want) != ST_OK) {
-		cli_err("cannot migrate the database %s", cfg->database.url);
+	} else if (store_migrate(st, &applied, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		rc = CLI_FAIL;
+	} else if (store_schema_version(st, &have, &want) != ST_OK) {
+		cli_err("cannot read the database schema version");
 		rc = CLI_FAIL;
 	} else {
 		printf("schema version %u (%u migration%s applied)\n", have,
@@ -213,16 +259,22 @@ cli_migrate(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/* The demo's data: one user and one confidential client; secret gets the
- * client's secret. */
+/* The demo's data: one user, one confidential client (secret gets its
+ * secret) and the playground's public client, whose redirect URI is
+ * <issuer>/demo/callback. */
 static int
-demo_seed(struct store *st, char secret[SEC_TOKEN_STRLEN])
+demo_seed(const struct config *cfg, struct store *st,
+    char secret[SEC_TOKEN_STRLEN])
 {
 	struct store_client	c;
 	char			hash[SEC_PWHASH_STRLEN];
 	char			uris[] = "http://127.0.0.1/callback";
 	char			name[] = "Demo client";
 	char			scope[] = "";
+	char			pg_uri[400];
+	char			pg_name[] = "Demo playground";
+	char			pg_scope[] = "todo.read todo.write";
+	int			n;
 
 	if (sec_password_hash(DEMO_PASSWORD, strlen(DEMO_PASSWORD), hash) !=
 	    ST_OK || store_user_add(st, DEMO_USER, hash, NULL) != ST_OK) {
@@ -240,10 +292,25 @@ demo_seed(struct store *st, char secret[SEC_TOKEN_STRLEN])
 		cli_err("cannot create the demo client");
 		return CLI_FAIL;
 	}
+	n = snprintf(pg_uri, sizeof(pg_uri), "%s%s", cfg->server.issuer,
+	    PLUG_PLAYGROUND_CALLBACK);
+	memset(&c, 0, sizeof(c));
+	str_copy(c.id, sizeof(c.id), PLUG_PLAYGROUND_CLIENT_ID);
+	c.name = pg_name;
+	c.is_public = true;
+	c.redirect_uris = pg_uri;
+	c.scope = pg_scope;
+	c.created_at = clk_now_s();
+	if (n < 0 || (size_t)n >= sizeof(pg_uri) ||
+	    store_client_add(st, &c) != ST_OK) {
+		cli_err("cannot create the playground client");
+		return CLI_FAIL;
+	}
 	return CLI_OK;
 }
 
-/* Once listening: what the demo has and how to use it. */
+/* Once listening: what the demo has and how to use it, the playground
+ * first. */
 static void
 demo_ready(const struct config *cfg, void *arg)
 {
@@ -251,7 +318,11 @@ demo_ready(const struct config *cfg, void *arg)
 
 	printf("plugauth demo: a throwaway server; its data is deleted on "
 	    "exit.\n\n"
-	    "  user:           %s (password: %s)\n"
+	    "Open the playground, which plays ChatGPT's part in the browser\n"
+	    "(sign in as %s / %s, then call the TODO API):\n\n"
+	    "  %s/demo\n\n",
+	    DEMO_USER, DEMO_PASSWORD, cfg->server.issuer);
+	printf("  user:           %s (password: %s)\n"
 	    "  client_id:      %s\n"
 	    "  client_secret:  %s\n"
 	    "  scopes:         %s\n\n",
@@ -313,6 +384,17 @@ cli_demo(struct cli *cli, int argc, char **argv)
 {
 	struct config	*cfg = NULL;
 	struct store	*st = NULL;
+	struct gw_env	*gw = NULL;
+	struct plug_demo *demo = NULL;
+	struct http_route routes[] = {
+		{ "GET", "/demo", false, plug_playground_handle, NULL },
+		{ "GET", PLUG_PLAYGROUND_CALLBACK, false,
+		    plug_playground_handle, NULL },
+		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL },
+		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL },
+		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL },
+	};
+	sigset_t	 set;
 	const char	*listen = "127.0.0.1:8080";
 	char		 dir[] = "/tmp/plugauth-demo-XXXXXX";
 	char		 url[4200], issuer[300], err[512], listen_buf[300];
@@ -326,7 +408,9 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		printf("usage: plugauth demo [--listen ADDR]\n\n"
 		    "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
 		    "temporary SQLite database with a demo user and a demo\n"
-		    "client, and prints the command that gets a token from it.\n"
+		    "client, the demo TODO API (/api/todos) and a playground\n"
+		    "page (/demo) that plays ChatGPT's part in the browser, and\n"
+		    "prints the command that gets a token from it.\n"
 		    "The configuration file is not read. Ctrl-C stops it and\n"
 		    "deletes its data.\n");
 		return CLI_OK;
@@ -376,11 +460,28 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	}
 	if (cli_store_open(cfg, true, &st) != CLI_OK)
 		goto out;
-	if (demo_seed(st, secret) != CLI_OK)
+	if (demo_seed(cfg, st, secret) != CLI_OK)
 		goto out;
-	rc = serve_run(cfg, st, demo_ready, secret);
-	sec_wipe(secret, sizeof(secret));
+	/* The demo API's own bearer checks (no upstream; its failures are
+	 * not recorded as events). Signals first: the gateway may start a
+	 * thread, and it must inherit the mask (see serve_run()). */
+	signals_block(&set);
+	if (gw_env_new(cfg, st, NULL, &gw, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		goto out;
+	}
+	if (plug_demo_new(cfg, gw, &demo) != ST_OK) {
+		cli_err("cannot set up the demo API");
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
+		if (routes[i].fn == plug_demo_api_handle)
+			routes[i].ctx = demo;
+	rc = serve_run(cfg, st, routes, ARRAY_LEN(routes), demo_ready, secret);
 out:
+	sec_wipe(secret, sizeof(secret));
+	plug_demo_free(demo);
+	gw_env_free(gw);
 	store_close(st);
 	cfg_free(cfg);
 	demo_cleanup(dir);

@@ -146,6 +146,14 @@ static const struct cfg_key keys[] = {
      OFF(gateway.upstream), "the plugin's own API", "http://127.0.0.1:5000"},
     {"gateway", "path", CFG_STR, "/api/", 0, 0, NULL, 0, OFF(gateway.path),
      "requests under this path are proxied, path kept", NULL},
+    {"gateway", "scope", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
+     OFF(gateway.scope), "scope every request under path needs (403 without)",
+     "todo.read"},
+    {"gateway", "timeout", CFG_UINT, "30", 1, 3600, NULL, 0,
+     OFF(gateway.timeout), "seconds to wait for the upstream (then 504)", NULL},
+    {"gateway", "response_max_bytes", CFG_UINT, "10485760", 1024, 1073741824,
+     NULL, 0, OFF(gateway.response_max_bytes),
+     "largest upstream response passed on (then 502)", NULL},
 };
 
 #define NKEYS ARRAY_LEN(keys)
@@ -718,6 +726,24 @@ validate_keys(const struct config *cfg, const struct cfg_key **bad,
 	if (s[0] != '/' || s[strlen(s) - 1] != '/') {
 		str_errf(msg, msglen, "must start and end with '/'");
 		return ST_INVALID;
+	}
+	if (cfg->gateway.upstream != NULL) {
+		*bad = key_at(OFF(gateway.upstream));
+		url_split(cfg->gateway.upstream, &u);
+		if (u.userinfo || u.query || u.fragment) {
+			str_errf(msg, msglen,
+			        "must not have user info, a query or a "
+			        "fragment");
+			return ST_INVALID;
+		}
+	}
+	if (cfg->gateway.scope != NULL) {
+		*bad = key_at(OFF(gateway.scope));
+		*alt = key_at(OFF(oauth.scopes));
+		if (!scopes_ok(cfg->gateway.scope, cfg->oauth.scopes, msg,
+		               msglen))
+			return ST_INVALID;
+		*alt = NULL;
 	}
 	return ST_OK;
 }

@@ -59,8 +59,11 @@ struct config {
 		unsigned	 login_window;	/* seconds */
 	} auth;
 	struct {
-		char	*upstream;	/* NULL if unset */
-		char	*path;
+		char		*upstream;	/* NULL if unset */
+		char		*path;
+		char		*scope;	/* required scopes; NULL if none */
+		unsigned	 timeout;	/* seconds */
+		unsigned	 response_max_bytes;
 	} gateway;
 };
 

@@ -49,8 +49,15 @@ enum status http_server_start(const struct http_opts *,
 /* The port actually bound (useful with port 0). */
 unsigned http_server_port(const struct http_server *);
 
+/* Stops accepting and waits up to drain_s seconds for requests in flight
+ * to complete; the server keeps serving the connections it has. Once is
+ * enough; http_server_stop() does it too. NULL-safe. */
+void http_server_quiesce(struct http_server *, unsigned drain_s);
+
 /* Stops accepting, waits up to drain_s seconds for requests in flight,
- * then stops. NULL-safe. */
+ * then stops. Every suspended request must have been resumed first
+ * (http_req_resume()); if one has not, the server is left running and
+ * leaked rather than crashed. NULL-safe. */
 void http_server_stop(struct http_server *, unsigned drain_s);
 
 /* Request accessors. All borrowed: valid until the handler returns. */
@@ -69,6 +76,31 @@ enum status http_req_query_form(const struct http_req *, struct form *f);
 struct str http_req_body(const struct http_req *);
 /* The peer address as text ("127.0.0.1"). */
 const char *http_req_peer(const struct http_req *);
+/* The request-target as received: path and query, not decoded. */
+const char *http_req_target(const struct http_req *);
+/* True if the request came over TLS. */
+bool http_req_tls(const struct http_req *);
+
+/* Called for each request header; return false to stop. */
+typedef bool (*http_header_fn)(const char *name, const char *value,
+    void *arg);
+/* Calls fn for every request header, in the order received. */
+void http_req_headers_each(const struct http_req *, http_header_fn fn,
+    void *arg);
+
+/*
+ * Suspends the request from inside its handler, which then returns
+ * ST_OK without answering: the connection sleeps (costing no thread)
+ * until http_req_resume(); on_resume(req, ctx) then runs on a server
+ * thread and answers like a handler. ctx_free(ctx) (may be NULL) runs once
+ * when the request is done, whether on_resume ran or not (the client went
+ * away, the server stopped). Only while the handler runs, once per request.
+ */
+enum status http_req_suspend(struct http_req *, http_handler on_resume,
+    void *ctx, void (*ctx_free)(void *));
+/* Wakes a suspended request; from any thread, exactly once per
+ * http_req_suspend(). req is not to be touched by the caller afterwards. */
+void http_req_resume(struct http_req *);
 
 /* Adds a header to the coming answer (copied). */
 enum status http_resp_header(struct http_req *, const char *name,
@@ -80,6 +112,11 @@ enum status http_respond_json(struct http_req *, unsigned status,
 /* Answers with text (copied) of the given content type. */
 enum status http_respond_text(struct http_req *, unsigned status,
     const char *content_type, const char *text, size_t len);
+/* Answers with data of len bytes, taken: free()d by the server, also on
+ * error. content_type may be NULL (then set it with http_resp_header() or
+ * not at all). */
+enum status http_respond_take(struct http_req *, unsigned status,
+    const char *content_type, char *data, size_t len);
 /* Answers a redirect (302, 303) to location (copied), with an empty body. */
 enum status http_respond_redirect(struct http_req *, unsigned status,
     const char *location);

@@ -1,6 +1,8 @@
 /*
  * libmicrohttpd glue: one access handler accumulates the body under a cap,
- * routes by method and path, and hands the request to its handler.
+ * routes by method and path, and hands the request to its handler. A
+ * handler may suspend its request (libmicrohttpd's suspend/resume) to
+ * answer later from another thread's result without holding a worker.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +30,9 @@ struct http_server {
 	size_t			 body_max;
 	unsigned		 port;
 	atomic_uint		 inflight;	/* requests not yet completed */
+	atomic_uint		 suspended;	/* suspended, not yet resumed */
+	bool			 quiesced;
+	MHD_socket		 listen_fd;	/* after quiescing */
 	char			*tls_cert;	/* PEM text */
 	char			*tls_key;
 };
@@ -39,9 +44,15 @@ struct http_req {
 	bool			 path_known;	/* some route has this path */
 	const char		*method;
 	const char		*path;
+	char			*target;	/* as received; NULL if unknown */
 	struct buf		 body;
+	bool			 started;	/* the access handler saw it */
 	bool			 too_big;
 	bool			 answered;
+	bool			 in_handler;	/* a handler is running */
+	http_handler		 resume_fn;	/* set while suspended */
+	void			*resume_ctx;
+	void			(*ctx_free)(void *);
 	struct buf		 hdrs;	/* "name\0value\0"... for the answer */
 	char			 peer[INET6_ADDRSTRLEN];
 };
@@ -184,6 +195,69 @@ http_req_peer(const struct http_req *req)
 	return r->peer[0] != '\0' ? r->peer : "-";
 }
 
+const char *
+http_req_target(const struct http_req *req)
+{
+	return req->target != NULL ? req->target : req->path;
+}
+
+bool
+http_req_tls(const struct http_req *req)
+{
+	return req->srv->tls_cert != NULL;
+}
+
+struct header_ctx {
+	http_header_fn	 fn;
+	void		*arg;
+};
+
+static enum MHD_Result
+header_each(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct header_ctx *hc = cls;
+
+	(void)kind;
+	return hc->fn(key, value != NULL ? value : "", hc->arg) ? MHD_YES :
+	    MHD_NO;
+}
+
+void
+http_req_headers_each(const struct http_req *req, http_header_fn fn,
+    void *arg)
+{
+	struct header_ctx hc = { fn, arg };
+
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_each,
+	    &hc);
+}
+
+enum status
+http_req_suspend(struct http_req *req, http_handler on_resume, void *ctx,
+    void (*ctx_free)(void *))
+{
+	if (!req->in_handler || req->answered || req->resume_fn != NULL ||
+	    on_resume == NULL)
+		return ST_INVALID;
+	req->resume_fn = on_resume;
+	req->resume_ctx = ctx;
+	req->ctx_free = ctx_free;
+	atomic_fetch_add(&req->srv->suspended, 1);
+	MHD_suspend_connection(req->conn);
+	return ST_OK;
+}
+
+void
+http_req_resume(struct http_req *req)
+{
+	struct http_server *srv = req->srv;
+
+	/* From here on req may be answered and freed by a server thread. */
+	MHD_resume_connection(req->conn);
+	atomic_fetch_sub(&srv->suspended, 1);
+}
+
 enum status
 http_resp_header(struct http_req *req, const char *name, const char *value)
 {
@@ -250,6 +324,13 @@ http_respond_text(struct http_req *req, unsigned status,
 }
 
 enum status
+http_respond_take(struct http_req *req, unsigned status,
+    const char *content_type, char *data, size_t len)
+{
+	return respond(req, status, content_type, data, len);
+}
+
+enum status
 http_respond_json(struct http_req *req, unsigned status, json_t *body)
 {
 	char *text;
@@ -292,11 +373,57 @@ http_respond_error(struct http_req *req, unsigned status, const char *code,
 	return http_respond_json(req, status, o);
 }
 
+/* Answers for a handler that returned rc without answering. */
+static void
+answer_failed(struct http_req *req, enum status rc)
+{
+	if (rc == ST_STORE) {
+		http_resp_header(req, "Retry-After", "1");
+		http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "temporarily_unavailable", "storage unavailable");
+	} else {
+		http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "server_error", "internal error");
+	}
+	log_err("event=handler_failed path=%s status=%s", req->path,
+	    status_str(rc));
+}
+
+/* Runs a handler; a suspended request is answered later. */
+static void
+run_handler(struct http_req *req, http_handler fn, void *ctx)
+{
+	enum status rc;
+
+	req->in_handler = true;
+	rc = fn(req, ctx);
+	req->in_handler = false;
+	if (req->answered)
+		return;
+	if (req->resume_fn != NULL && fn != req->resume_fn) {
+		if (rc == ST_OK)
+			return;	/* suspended: on_resume answers */
+		log_err("event=handler_failed path=%s status=%s "
+		    "reason=suspended_with_error", req->path, status_str(rc));
+		return;
+	}
+	answer_failed(req, rc);
+}
+
+/* Called again after http_req_resume(). */
+static void
+dispatch_resumed(struct http_req *req)
+{
+	http_handler fn = req->resume_fn;
+
+	run_handler(req, fn, req->resume_ctx);
+	req->resume_fn = NULL;
+}
+
 static void
 dispatch(struct http_req *req)
 {
 	char		allow[128];
-	enum status	rc;
 
 	if (req->too_big) {
 		http_respond_error(req, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -315,19 +442,7 @@ dispatch(struct http_req *req)
 		    "invalid_request", "method not allowed");
 		return;
 	}
-	rc = req->route->fn(req, req->route->ctx);
-	if (req->answered)
-		return;
-	if (rc == ST_STORE) {
-		http_resp_header(req, "Retry-After", "1");
-		http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "temporarily_unavailable", "storage unavailable");
-	} else {
-		http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    "server_error", "internal error");
-	}
-	log_err("event=handler_failed path=%s status=%s", req->path,
-	    status_str(rc));
+	run_handler(req, req->route->fn, req->route->ctx);
 }
 
 static bool
@@ -342,6 +457,37 @@ content_length_over(struct http_req *req)
 	return !str_to_u64(str_of(cl), 0, req->srv->body_max, &n);
 }
 
+/* A new request object; target (may be NULL) is copied. */
+static struct http_req *
+req_new(struct http_server *srv, struct MHD_Connection *conn,
+    const char *target)
+{
+	struct http_req *req;
+
+	req = calloc(1, sizeof(*req));
+	if (req == NULL)
+		return NULL;
+	if (target != NULL && (req->target = strdup(target)) == NULL) {
+		free(req);
+		return NULL;
+	}
+	req->srv = srv;
+	req->conn = conn;
+	buf_init(&req->body, srv->body_max);
+	buf_init(&req->hdrs, RESP_HEADERS_MAX_BYTES);
+	atomic_fetch_add(&srv->inflight, 1);
+	return req;
+}
+
+/* libmicrohttpd hands over the request-target here, before decoding it:
+ * the request object starts life with a copy of it (the gateway forwards
+ * the path and query unchanged). */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	return req_new(cls, conn, uri);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -352,17 +498,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
 	(void)version;
 	if (req == NULL) {
-		req = calloc(1, sizeof(*req));
+		req = req_new(srv, conn, NULL);
 		if (req == NULL)
 			return MHD_NO;
-		req->srv = srv;
-		req->conn = conn;
+		*req_cls = req;
+	}
+	if (!req->started) {
+		req->started = true;
 		req->method = method;
 		req->path = url;
-		buf_init(&req->body, srv->body_max);
-		buf_init(&req->hdrs, RESP_HEADERS_MAX_BYTES);
-		atomic_fetch_add(&srv->inflight, 1);
-		*req_cls = req;
 		route_find(req);
 		if (content_length_over(req)) {
 			/* Answer before reading; the body is discarded. */
@@ -379,7 +523,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (!req->answered)
+	if (req->resume_fn != NULL)
+		dispatch_resumed(req);
+	else if (!req->answered)
 		dispatch(req);
 	return MHD_YES;
 }
@@ -395,8 +541,11 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)toe;
 	if (req == NULL)
 		return;
+	if (req->ctx_free != NULL)
+		req->ctx_free(req->resume_ctx);
 	buf_wipe_free(&req->body);	/* may hold secrets */
 	buf_free(&req->hdrs);
+	free(req->target);
 	free(req);
 	*req_cls = NULL;
 	atomic_fetch_sub(&srv->inflight, 1);
@@ -489,13 +638,14 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	srv->routes = routes;
 	srv->nroutes = nroutes;
 	srv->body_max = o->body_max_bytes;
+	srv->listen_fd = MHD_INVALID_SOCKET;
 	threads = o->threads;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG;
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (o->tls_cert != NULL) {
@@ -515,6 +665,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	    MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 	    srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
 	    MHD_OPTION_END);
@@ -542,22 +693,40 @@ http_server_port(const struct http_server *srv)
 }
 
 void
-http_server_stop(struct http_server *srv, unsigned drain_s)
+http_server_quiesce(struct http_server *srv, unsigned drain_s)
 {
-	MHD_socket	fd;
-	unsigned	waited_us = 0;
+	unsigned waited_us = 0;
 
 	if (srv == NULL)
 		return;
-	fd = MHD_quiesce_daemon(srv->d);
+	if (!srv->quiesced) {
+		srv->listen_fd = MHD_quiesce_daemon(srv->d);
+		srv->quiesced = true;
+	}
 	while (atomic_load(&srv->inflight) > 0 &&
 	    waited_us < drain_s * 1000000u) {
 		usleep(DRAIN_STEP_US);
 		waited_us += DRAIN_STEP_US;
 	}
+}
+
+void
+http_server_stop(struct http_server *srv, unsigned drain_s)
+{
+	unsigned n;
+
+	if (srv == NULL)
+		return;
+	http_server_quiesce(srv, drain_s);
+	n = atomic_load(&srv->suspended);
+	if (n > 0) {
+		/* libmicrohttpd aborts the process if we stop now. */
+		log_err("event=http_stop_skipped suspended=%u", n);
+		return;
+	}
 	MHD_stop_daemon(srv->d);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	if (srv->listen_fd != MHD_INVALID_SOCKET)
+		close(srv->listen_fd);
 	if (srv->tls_key != NULL)
 		explicit_bzero(srv->tls_key, strlen(srv->tls_key));
 	free(srv->tls_cert);

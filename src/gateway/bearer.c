@@ -1,0 +1,468 @@
+/*
+ * Bearer-token validation (RFC 6750) and the answers to a failed check
+ * (RFC 6750 §3, RFC 9728 §5.1), with the gateway's shared state.
+ *
+ * A token is looked up by its SHA-256 digest: first in the cache of tokens
+ * found live in the last GW_CACHE_TTL_S seconds, then in the store. Only
+ * live tokens are cached, so a revocation is seen once the entry lapses,
+ * and an entry never outlives the token's expires_at.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "gateway/gateway_int.h"
+/* oauth_event() and struct oauth_event_rec live there for now. */
+#include "oauth/oauth_int.h"
+
+#define METADATA_PATH "/.well-known/oauth-protected-resource"
+
+static const struct gw_verdict v_missing = {
+    GW_MISSING, "missing_token",
+    "an access token is required (Authorization: Bearer)"};
+static const struct gw_verdict v_malformed = {
+    GW_INVALID, "malformed", "malformed Authorization: Bearer header"};
+static const struct gw_verdict v_unknown = {GW_INVALID, "unknown_token",
+                                            "unknown access token"};
+static const struct gw_verdict v_not_access = {
+    GW_INVALID, "not_access_token", "the token is not an access token"};
+static const struct gw_verdict v_revoked = {GW_INVALID, "revoked",
+                                            "the access token was revoked"};
+static const struct gw_verdict v_expired = {GW_INVALID, "expired",
+                                            "the access token expired"};
+static const struct gw_verdict v_audience = {
+    GW_INVALID, "wrong_audience", "the access token is for another resource"};
+static const struct gw_verdict v_bad_identity = {
+    GW_INVALID, "unusable_identity",
+    "the access token's identity cannot be sent"};
+static const struct gw_verdict v_scope = {
+    GW_INSUFFICIENT_SCOPE, "insufficient_scope",
+    "the access token lacks the scope this API needs"};
+static const struct gw_verdict v_store = {GW_UNAVAILABLE, "store_unavailable",
+                                          "storage unavailable"};
+static const struct gw_verdict v_ok = {GW_OK, NULL, NULL};
+
+/* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+ * "+" / "/" ) *"=" */
+static bool
+b64token_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	       c == '~' || c == '+' || c == '/';
+}
+
+enum gw_check
+gw_bearer_parse(const char *hdr, struct str *tok)
+{
+	const char *p;
+	size_t n = 0, pad = 0;
+
+	if (hdr == NULL)
+		return GW_MISSING;
+	/* Another scheme (Basic, ...) is no bearer token at all (§3.1). */
+	if (strncasecmp(hdr, "Bearer", 6) != 0 ||
+	    (hdr[6] != ' ' && hdr[6] != '\0' && hdr[6] != '\t'))
+		return GW_MISSING;
+	if (hdr[6] != ' ')
+		return GW_INVALID; /* "Bearer" alone */
+	p = hdr + 7;
+	while (b64token_char((unsigned char)p[n]))
+		n++;
+	while (p[n + pad] == '=')
+		pad++;
+	if (n == 0 || p[n + pad] != '\0' || n + pad > GW_TOKEN_MAX_BYTES)
+		return GW_INVALID;
+	tok->p = p;
+	tok->len = n + pad;
+	return GW_OK;
+}
+
+bool
+gw_header_value_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* True if the space-separated list has tok[toklen]. */
+static bool
+list_has(const char *list, const char *tok, size_t toklen)
+{
+	const char *p = list, *e;
+
+	if (toklen == 0)
+		return false;
+	for (;;) {
+		e = p + strcspn(p, " ");
+		if ((size_t)(e - p) == toklen && memcmp(p, tok, toklen) == 0)
+			return true;
+		if (*e == '\0')
+			return false;
+		p = e + 1;
+	}
+}
+
+bool
+gw_scope_has(const struct gw_identity *id, const char *tok)
+{
+	return list_has(id->scope, tok, strlen(tok));
+}
+
+/* True if the token's audience names this server: the issuer itself or a
+ * resource under it (RFC 8707). */
+static bool
+audience_ok(const struct gw_env *gw, const char *aud)
+{
+	const char *iss = gw->cfg->server.issuer;
+	size_t n = strlen(iss);
+
+	if (aud == NULL || *aud == '\0')
+		return true;
+	return strncmp(aud, iss, n) == 0 && (aud[n] == '\0' || aud[n] == '/');
+}
+
+/* Fills id from the token row and its user; v on failure. */
+static void
+check_store(struct gw_env *gw, const uint8_t digest[SEC_DIGEST_BYTES],
+            int64_t now_ms, struct gw_identity *id, struct gw_verdict *v)
+{
+	struct store_token *t = NULL;
+	struct store_user *u = NULL;
+	enum status rc;
+
+	rc = store_token_get(gw->st, digest, &t);
+	if (rc != ST_OK) {
+		*v = rc == ST_NOTFOUND ? v_unknown : v_store;
+		goto out;
+	}
+	str_copy(id->client_id, sizeof(id->client_id), t->client_id);
+	if (t->kind != STORE_TOKEN_ACCESS) {
+		*v = v_not_access;
+		goto out;
+	}
+	if (t->revoked_at != 0) {
+		*v = v_revoked;
+		goto out;
+	}
+	if (t->expires_at <= now_ms / 1000) {
+		*v = v_expired;
+		goto out;
+	}
+	if (!audience_ok(gw, t->audience)) {
+		*v = v_audience;
+		goto out;
+	}
+	if (t->user_id != 0) {
+		rc = store_user_get_by_id(gw->st, t->user_id, &u);
+		if (rc != ST_OK) {
+			*v = rc == ST_NOTFOUND ? v_unknown : v_store;
+			goto out;
+		}
+	}
+	if (!str_copy(id->client_id, sizeof(id->client_id), t->client_id) ||
+	    !str_copy(id->user, sizeof(id->user), u != NULL ? u->name : "") ||
+	    !str_copy(id->scope, sizeof(id->scope),
+	              t->scope != NULL ? t->scope : "") ||
+	    !str_copy(id->audience, sizeof(id->audience),
+	              t->audience != NULL ? t->audience : "") ||
+	    !gw_header_value_ok(id->user) ||
+	    !gw_header_value_ok(id->client_id) ||
+	    !gw_header_value_ok(id->scope)) {
+		log_warn("event=gateway_identity_refused "
+		         "reason=unsendable_or_too_long");
+		*v = v_bad_identity;
+		goto out;
+	}
+	id->expires_at = t->expires_at;
+	*v = v_ok;
+out:
+	store_user_free(u);
+	store_token_free(t);
+}
+
+void
+gw_bearer_check_why(struct gw_env *gw, const struct http_req *req,
+                    struct gw_identity *id, struct gw_verdict *v)
+{
+	uint8_t digest[SEC_DIGEST_BYTES];
+	struct str tok;
+	int64_t now_ms;
+
+	memset(id, 0, sizeof(*id));
+	switch (gw_bearer_parse(http_req_header(req, "Authorization"), &tok)) {
+	case GW_OK:
+		break;
+	case GW_MISSING:
+		*v = v_missing;
+		return;
+	default:
+		*v = v_malformed;
+		return;
+	}
+	sec_digest(tok.p, tok.len, digest);
+	now_ms = gw_now_ms();
+	if (gw_cache_get(gw->cache, digest, now_ms, id)) {
+		*v = v_ok;
+		return;
+	}
+	check_store(gw, digest, now_ms, id, v);
+	if (v->check == GW_OK)
+		gw_cache_put(gw->cache, digest, id, now_ms);
+}
+
+void
+gw_authorize(struct gw_env *gw, const struct http_req *req,
+             struct gw_identity *id, struct gw_verdict *v)
+{
+	const char *p, *e;
+
+	gw_bearer_check_why(gw, req, id, v);
+	if (v->check != GW_OK || gw->scope == NULL)
+		return;
+	for (p = gw->scope;; p = e + 1) {
+		e = p + strcspn(p, " ");
+		if (e > p && !list_has(id->scope, p, (size_t)(e - p))) {
+			*v = v_scope;
+			return;
+		}
+		if (*e == '\0')
+			return;
+	}
+}
+
+enum gw_check
+gw_bearer_check(struct gw_env *gw, const struct http_req *req,
+                struct gw_identity *out)
+{
+	struct gw_verdict v;
+
+	gw_bearer_check_why(gw, req, out, &v);
+	return v.check;
+}
+
+void
+gw_event(struct gw_env *gw, const struct http_req *req,
+         const struct gw_identity *id, const char *outcome, const char *reason)
+{
+	struct oauth_event_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = "api";
+	r.outcome = outcome;
+	r.reason = reason;
+	r.client_id =
+	    id != NULL && id->client_id[0] != '\0' ? id->client_id : NULL;
+	r.user = id != NULL && id->user[0] != '\0' ? id->user : NULL;
+	r.peer = http_req_peer(req);
+	oauth_event(gw->events, &r);
+}
+
+/* Appends s as the inside of an HTTP quoted-string (RFC 9110 §5.6.4). */
+static enum status
+quote_add(struct buf *b, const char *s)
+{
+	enum status rc = ST_OK;
+
+	for (; *s != '\0' && rc == ST_OK; s++) {
+		if (*s == '"' || *s == '\\')
+			rc = buf_add(b, "\\", 1);
+		if (rc == ST_OK)
+			rc = buf_add(b, s, 1);
+	}
+	return rc;
+}
+
+/* WWW-Authenticate value for a verdict: new (free()), NULL on ENOMEM. */
+static char *
+challenge(const struct gw_env *gw, enum gw_check c, const char *desc)
+{
+	struct buf b;
+	enum status rc;
+
+	buf_init(&b, 8192);
+	rc = buf_adds(&b, "Bearer ");
+	if (rc == ST_OK && c == GW_INVALID) {
+		if ((rc = buf_adds(&b, "error=\"invalid_token\", "
+		                       "error_description=\"")) == ST_OK &&
+		    (rc = quote_add(&b, desc)) == ST_OK)
+			rc = buf_adds(&b, "\", ");
+	} else if (rc == ST_OK && c == GW_INSUFFICIENT_SCOPE) {
+		if ((rc = buf_adds(&b, "error=\"insufficient_scope\", "
+		                       "scope=\"")) == ST_OK &&
+		    (rc = quote_add(&b, gw->scope)) == ST_OK)
+			rc = buf_adds(&b, "\", ");
+	}
+	if (rc == ST_OK)
+		rc = buf_adds(&b, "resource_metadata=\"");
+	if (rc == ST_OK)
+		rc = quote_add(&b, gw->metadata_url);
+	if (rc == ST_OK)
+		rc = buf_adds(&b, "\"");
+	/* Tell a client what to ask for before it has a token (MCP). */
+	if (rc == ST_OK && c == GW_MISSING && gw->scope != NULL &&
+	    (rc = buf_adds(&b, ", scope=\"")) == ST_OK &&
+	    (rc = quote_add(&b, gw->scope)) == ST_OK)
+		rc = buf_adds(&b, "\"");
+	if (rc != ST_OK)
+		return NULL;
+	return buf_take(&b);
+}
+
+static enum status
+respond(struct gw_env *gw, struct http_req *req, enum gw_check c,
+        const char *desc)
+{
+	char *ch;
+	enum status rc;
+
+	switch (c) {
+	case GW_MISSING:
+		rc = http_resp_header(req, "WWW-Authenticate",
+		                      gw->challenge_missing);
+		if (rc != ST_OK)
+			return rc;
+		return http_respond_error(req, 401, "unauthorized", desc);
+	case GW_INVALID:
+		ch = challenge(gw, c, desc);
+		if (ch == NULL)
+			return ST_NOMEM;
+		rc = http_resp_header(req, "WWW-Authenticate", ch);
+		free(ch);
+		if (rc != ST_OK)
+			return rc;
+		return http_respond_error(req, 401, "invalid_token", desc);
+	case GW_INSUFFICIENT_SCOPE:
+		rc = http_resp_header(req, "WWW-Authenticate",
+		                      gw->challenge_scope);
+		if (rc != ST_OK)
+			return rc;
+		return http_respond_error(req, 403, "insufficient_scope", desc);
+	case GW_UNAVAILABLE:
+		http_resp_header(req, "Retry-After", "1");
+		return http_respond_error(req, 503, "temporarily_unavailable",
+		                          desc);
+	case GW_OK:
+		break;
+	}
+	return ST_INVALID;
+}
+
+enum status
+gw_respond_unauthorized(struct gw_env *gw, struct http_req *req,
+                        enum gw_check c)
+{
+	switch (c) {
+	case GW_MISSING:
+		return respond(gw, req, c, v_missing.desc);
+	case GW_INVALID:
+		return respond(gw, req, c, "invalid access token");
+	case GW_INSUFFICIENT_SCOPE:
+		return respond(gw, req, c, v_scope.desc);
+	case GW_UNAVAILABLE:
+		return respond(gw, req, c, v_store.desc);
+	case GW_OK:
+		break;
+	}
+	return ST_INVALID;
+}
+
+static const char *
+outcome_of(enum gw_check c)
+{
+	switch (c) {
+	case GW_MISSING:
+		return "unauthorized";
+	case GW_INVALID:
+		return "invalid_token";
+	case GW_INSUFFICIENT_SCOPE:
+		return "insufficient_scope";
+	default:
+		return "temporarily_unavailable";
+	}
+}
+
+enum status
+gw_refuse(struct gw_env *gw, struct http_req *req, const struct gw_identity *id,
+          const struct gw_verdict *v)
+{
+	gw_event(gw, req, id, outcome_of(v->check), v->reason);
+	return respond(gw, req, v->check, v->desc);
+}
+
+enum status
+gw_env_new(const struct config *cfg, struct store *st,
+           struct oauth_events *events, struct gw_env **out, char *err,
+           size_t errlen)
+{
+	struct gw_env *gw;
+	struct buf b;
+	enum status rc;
+
+	gw = calloc(1, sizeof(*gw));
+	if (gw == NULL) {
+		str_errf(err, errlen, "gateway: out of memory");
+		return ST_NOMEM;
+	}
+	gw->cfg = cfg;
+	gw->st = st;
+	gw->events = events;
+	gw->scope = cfg->gateway.scope;
+	buf_init(&b, 8192);
+	if ((rc = buf_adds(&b, cfg->server.issuer)) != ST_OK ||
+	    (rc = buf_adds(&b, METADATA_PATH)) != ST_OK ||
+	    (gw->metadata_url = buf_take(&b)) == NULL) {
+		rc = ST_NOMEM;
+		goto fail;
+	}
+	gw->challenge_missing = challenge(gw, GW_MISSING, NULL);
+	gw->challenge_scope = gw->scope == NULL
+	                          ? NULL
+	                          : challenge(gw, GW_INSUFFICIENT_SCOPE, NULL);
+	if (gw->challenge_missing == NULL ||
+	    (gw->scope != NULL && gw->challenge_scope == NULL)) {
+		rc = ST_NOMEM;
+		goto fail;
+	}
+	rc = gw_cache_new(GW_CACHE_ENTRIES, GW_CACHE_TTL_S * 1000, &gw->cache);
+	if (rc != ST_OK)
+		goto fail;
+	if (cfg->gateway.upstream != NULL) {
+		rc = gw_proxy_new(gw, &gw->proxy, err, errlen);
+		if (rc != ST_OK) {
+			gw_env_free(gw);
+			return rc;
+		}
+	}
+	*out = gw;
+	return ST_OK;
+fail:
+	str_errf(err, errlen, "gateway: %s", status_str(rc));
+	gw_env_free(gw);
+	return rc;
+}
+
+void
+gw_env_abort(struct gw_env *gw)
+{
+	if (gw != NULL)
+		gw_proxy_abort(gw->proxy);
+}
+
+void
+gw_env_free(struct gw_env *gw)
+{
+	if (gw == NULL)
+		return;
+	gw_proxy_free(gw->proxy);
+	gw_cache_free(gw->cache);
+	free(gw->metadata_url);
+	free(gw->challenge_missing);
+	free(gw->challenge_scope);
+	free(gw);
+}

@@ -1,0 +1,94 @@
+/* Shared only by the files of src/gateway/. */
+#ifndef PLUGAUTH_GATEWAY_INT_H
+#define PLUGAUTH_GATEWAY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/str.h"
+#include "crypto/sec.h"
+#include "gateway/gateway.h"
+
+#define GW_TOKEN_MAX_BYTES 1024 /* longer bearer tokens are refused */
+
+struct gw_cache;
+struct gw_proxy;
+
+struct gw_env {
+	const struct config *cfg;    /* borrowed */
+	struct store *st;            /* borrowed */
+	struct oauth_events *events; /* borrowed; may be NULL */
+	struct gw_cache *cache;
+	struct gw_proxy *proxy;  /* NULL without an upstream */
+	const char *scope;       /* [gateway] scope, NULL if none */
+	char *metadata_url;      /* RFC 9728 resource metadata */
+	char *challenge_missing; /* WWW-Authenticate */
+	char *challenge_scope;   /* ... for 403 */
+};
+
+/* What a check found, for the answer and the event log (static text). */
+struct gw_verdict {
+	enum gw_check check;
+	const char *reason; /* event reason code */
+	const char *desc;   /* error_description */
+};
+
+/*
+ * Finds the token in an Authorization header value (NULL: no header):
+ * "Bearer" (any case), one space, a b64token (RFC 6750 §2.1). GW_MISSING
+ * for no header or another scheme, GW_INVALID for a malformed one;
+ * *tok borrows from hdr.
+ */
+enum gw_check gw_bearer_parse(const char *hdr, struct str *tok);
+
+/* The check behind gw_bearer_check(), with its reason. On GW_INVALID the
+ * identity holds what is known (client, user) for the event log. */
+void gw_bearer_check_why(struct gw_env *, const struct http_req *,
+                         struct gw_identity *, struct gw_verdict *);
+
+/* As gw_bearer_check_why(), then the [gateway] scope. */
+void gw_authorize(struct gw_env *, const struct http_req *,
+                  struct gw_identity *, struct gw_verdict *);
+
+/* Answers v (not GW_OK) and records it as an "api" event. */
+enum status gw_refuse(struct gw_env *, struct http_req *,
+                      const struct gw_identity *, const struct gw_verdict *);
+
+/* Records an API-call failure (kind "api"). */
+void gw_event(struct gw_env *, const struct http_req *,
+              const struct gw_identity *, const char *outcome,
+              const char *reason);
+
+/* True if s may go into an HTTP header value as is: no control
+ * characters (obs-text is allowed). */
+bool gw_header_value_ok(const char *s);
+
+/*
+ * The token cache: a bounded, lock-striped, set-associative table keyed by
+ * token digest. An entry is served until min(put time + ttl_ms, the
+ * token's expires_at); times are milliseconds since the epoch, passed in
+ * so tests can drive the clock.
+ */
+enum status gw_cache_new(size_t entries, int64_t ttl_ms, struct gw_cache **out);
+void gw_cache_free(struct gw_cache *);
+/* True and *out filled if a live entry for digest exists at now_ms. */
+bool gw_cache_get(struct gw_cache *, const uint8_t digest[SEC_DIGEST_BYTES],
+                  int64_t now_ms, struct gw_identity *out);
+/* Stores id (copied) for digest at now_ms, evicting the entry that would
+ * expire first in its set if the set is full. */
+void gw_cache_put(struct gw_cache *, const uint8_t digest[SEC_DIGEST_BYTES],
+                  const struct gw_identity *id, int64_t now_ms);
+/* Entries held (live or not yet overwritten). */
+size_t gw_cache_count(struct gw_cache *);
+
+/* Milliseconds since the epoch. */
+int64_t gw_now_ms(void);
+
+/* The upstream client: one curl multi handle driven by its own thread. */
+enum status gw_proxy_new(struct gw_env *, struct gw_proxy **out, char *err,
+                         size_t errlen);
+void gw_proxy_abort(struct gw_proxy *);
+void gw_proxy_free(struct gw_proxy *);
+
+#endif

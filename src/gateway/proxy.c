@@ -1,0 +1,934 @@
+/*
+ * The reverse proxy to [gateway] upstream. A request under [gateway] path
+ * with a valid bearer token is turned into a curl transfer on the server
+ * thread that received it, and its connection is suspended: curl multi
+ * handles, each driven by a thread of its own, run every transfer, so a
+ * slow or dead upstream holds no server thread and the OAuth endpoints keep
+ * answering. When a transfer ends the connection is resumed and a server
+ * thread answers with what the upstream said.
+ *
+ * There is one such loop per core (GW_LOOPS_MAX at most), transfers spread
+ * over them in turn: a single one would cap the gateway at what one core
+ * can do for libcurl. Each loop keeps its own keep-alive connections to
+ * the upstream.
+ *
+ * Bodies are buffered whole: the request's is already (capped by
+ * [server] body_max_bytes), the upstream's is capped by [gateway]
+ * response_max_bytes (502 past it). The path and query go upstream exactly
+ * as received; the Authorization header, any X-Plugauth-* header and the
+ * hop-by-hop headers do not.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "gateway/gateway_int.h"
+
+#define RESP_HEADERS_MAX_BYTES 12288 /* upstream answer's headers */
+#define REQ_HEADER_MAX_BYTES 65536   /* one forwarded header line */
+#define EASY_POOL_MAX 256            /* idle curl handles kept */
+#define POLL_MS 1000
+#define GW_LOOPS_MAX 8
+
+enum job_state { JOB_RUNNING = 0, JOB_DONE, JOB_ABORTED };
+
+struct job {
+	struct job *next, *prev; /* queue, then active list */
+	struct gw_proxy *px;
+	struct http_req *req; /* suspended while running */
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *url;
+	char client_id[128]; /* for the event log */
+	char user[128];
+	enum job_state state;
+	CURLcode cc;
+	long status;
+	bool too_big;     /* answer over a limit */
+	struct buf rhdrs; /* "name\0value\0"... */
+	struct buf body;
+};
+
+/* One curl multi handle and the thread that drives it. */
+struct loop {
+	struct gw_proxy *px;
+	CURLM *multi;
+	pthread_t thread;
+	bool running; /* thread started, not joined */
+	pthread_mutex_t mu;
+	struct job *queue, *queue_tail; /* mu: waiting to be added */
+	bool stopped;                   /* mu: no more jobs */
+	struct job *active;             /* the thread's own */
+	int epfd;                       /* the thread's sockets and evfd */
+	int evfd;                       /* wakes the thread */
+	int64_t deadline_ms; /* libcurl's timer (monotonic); -1: none */
+};
+
+struct gw_proxy {
+	struct gw_env *gw;
+	struct loop loops[GW_LOOPS_MAX];
+	size_t nloops;
+	atomic_uint next; /* the loop for the next transfer */
+	pthread_mutex_t mu;
+	CURL *pool[EASY_POOL_MAX]; /* mu: idle handles */
+	size_t npool;
+	char *base; /* upstream without a final '/' */
+	long timeout_ms;
+	size_t resp_max;
+};
+
+static size_t on_response_header(char *, size_t, size_t, void *);
+static size_t on_response_body(char *, size_t, size_t, void *);
+
+/* --- the curl threads --------------------------------------------------- */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+easy_put(struct gw_proxy *px, CURL *e)
+{
+	pthread_mutex_lock(&px->mu);
+	if (px->npool < EASY_POOL_MAX) {
+		px->pool[px->npool++] = e;
+		e = NULL;
+	}
+	pthread_mutex_unlock(&px->mu);
+	if (e != NULL)
+		curl_easy_cleanup(e);
+}
+
+/* A handle with the options every transfer shares: from the pool (the
+ * per-transfer options are all set again by job_new()), or a new one. */
+static CURL *
+easy_get(struct gw_proxy *px)
+{
+	CURL *e = NULL;
+
+	pthread_mutex_lock(&px->mu);
+	if (px->npool > 0)
+		e = px->pool[--px->npool];
+	pthread_mutex_unlock(&px->mu);
+	if (e != NULL || (e = curl_easy_init()) == NULL)
+		return e;
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never from the environment */
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, px->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, px->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_response_header);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_response_body);
+	return e;
+}
+
+/* Ends a job: its connection wakes up and proxy_resumed() answers. */
+static void
+job_finish(struct loop *lp, struct job *j, enum job_state state)
+{
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else if (lp->active == j)
+		lp->active = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	j->next = j->prev = NULL;
+	if (j->easy != NULL) {
+		easy_put(lp->px, j->easy);
+		j->easy = NULL;
+	}
+	j->state = state;
+	http_req_resume(j->req); /* j belongs to the server now */
+}
+
+static void
+reap(struct loop *lp)
+{
+	CURLMsg *m;
+	struct job *j;
+	char *priv;
+	int left;
+
+	while ((m = curl_multi_info_read(lp->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		priv = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		if (priv == NULL)
+			continue;
+		j = (struct job *)(void *)priv;
+		j->cc = m->data.result;
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+		curl_multi_remove_handle(lp->multi, j->easy);
+		job_finish(lp, j, JOB_DONE);
+	}
+}
+
+/* curl: watch socket s for what (CURLMOPT_SOCKETFUNCTION). sockp is
+ * non-NULL once the socket is in the epoll set (curl_multi_assign()). */
+static int
+on_socket(CURL *e, curl_socket_t s, int what, void *arg, void *sockp)
+{
+	struct loop *lp = arg;
+	struct epoll_event ev;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(lp->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) |
+	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	ev.data.fd = s;
+	if (sockp != NULL && epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
+		return 0;
+	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, s, &ev) != 0 &&
+	    (errno != EEXIST ||
+	     epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev) != 0)) {
+		log_warn("event=gateway_epoll_failed errno=%d", errno);
+		return 0;
+	}
+	curl_multi_assign(lp->multi, s, lp);
+	return 0;
+}
+
+/* curl: call back in timeout_ms (-1: never) (CURLMOPT_TIMERFUNCTION). */
+static int
+on_timer(CURLM *m, long timeout_ms, void *arg)
+{
+	struct loop *lp = arg;
+
+	(void)m;
+	lp->deadline_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	return 0;
+}
+
+/* Adds the queued jobs to the multi handle; true once stopped. */
+static bool
+take_queue(struct loop *lp)
+{
+	struct job *q, *j, *next;
+	bool stop;
+
+	pthread_mutex_lock(&lp->mu);
+	q = lp->queue;
+	lp->queue = lp->queue_tail = NULL;
+	stop = lp->stopped;
+	pthread_mutex_unlock(&lp->mu);
+	for (j = q; j != NULL; j = next) {
+		next = j->next;
+		j->next = j->prev = NULL;
+		if (stop ||
+		    curl_multi_add_handle(lp->multi, j->easy) != CURLM_OK) {
+			job_finish(lp, j, stop ? JOB_ABORTED : JOB_DONE);
+			continue;
+		}
+		j->next = lp->active;
+		if (lp->active != NULL)
+			lp->active->prev = j;
+		lp->active = j;
+	}
+	return stop;
+}
+
+/*
+ * A curl thread: libcurl's event-driven interface over one epoll set, so
+ * that each wake-up touches only the transfers whose sockets are ready,
+ * however many are waiting. The eventfd wakes it for new jobs.
+ */
+static void *
+loop_main(void *arg)
+{
+	struct loop *lp = arg;
+	struct epoll_event evs[64];
+	struct job *j;
+	uint64_t junk;
+	long wait_ms;
+	int n, running, flags;
+
+	for (;;) {
+		if (take_queue(lp)) {
+			while ((j = lp->active) != NULL) {
+				curl_multi_remove_handle(lp->multi, j->easy);
+				job_finish(lp, j, JOB_ABORTED);
+			}
+			return NULL;
+		}
+		wait_ms = POLL_MS;
+		if (lp->deadline_ms >= 0) {
+			wait_ms = lp->deadline_ms - mono_ms();
+			wait_ms = wait_ms < 0         ? 0
+			          : wait_ms > POLL_MS ? POLL_MS
+			                              : wait_ms;
+		}
+		n = epoll_wait(lp->epfd, evs, (int)ARRAY_LEN(evs),
+		               (int)wait_ms);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == lp->evfd) {
+				/* EAGAIN: another wake-up drained it. */
+				(void)!read(lp->evfd, &junk, sizeof(junk));
+				continue;
+			}
+			flags =
+			    ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+			    ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT
+			                                : 0) |
+			    ((evs[i].events & (EPOLLERR | EPOLLHUP))
+			         ? CURL_CSELECT_ERR
+			         : 0);
+			curl_multi_socket_action(lp->multi, evs[i].data.fd,
+			                         flags, &running);
+		}
+		if (lp->deadline_ms >= 0 && mono_ms() >= lp->deadline_ms) {
+			lp->deadline_ms = -1;
+			curl_multi_socket_action(lp->multi, CURL_SOCKET_TIMEOUT,
+			                         0, &running);
+		}
+		reap(lp);
+	}
+}
+
+/* Wakes a curl thread (from any thread). */
+static void
+loop_wake(struct loop *lp)
+{
+	uint64_t one = 1;
+
+	if (write(lp->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("event=gateway_wake_failed errno=%d", errno);
+}
+
+/* --- building a transfer (on the server thread that got the request) -- */
+
+static bool
+name_is(const char *name, const char *want)
+{
+	return strcasecmp(name, want) == 0;
+}
+
+static bool
+name_has_prefix(const char *name, const char *prefix)
+{
+	return strncasecmp(name, prefix, strlen(prefix)) == 0;
+}
+
+/* True if the comma-separated Connection header value lists name. */
+static bool
+connection_lists(const char *conn, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (conn != NULL && *conn != '\0') {
+		const char *e;
+		size_t len;
+
+		conn += strspn(conn, " \t,");
+		e = conn + strcspn(conn, ",");
+		len = (size_t)(e - conn);
+		while (len > 0 &&
+		       (conn[len - 1] == ' ' || conn[len - 1] == '\t'))
+			len--;
+		if (len == n && len > 0 && strncasecmp(conn, name, n) == 0)
+			return true;
+		conn = e;
+	}
+	return false;
+}
+
+/* Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself. */
+static bool
+request_header_dropped(const char *name, const char *conn)
+{
+	static const char *const drop[] = {
+	    "Authorization",     "Connection",
+	    "Keep-Alive",        "TE",
+	    "Trailer",           "Transfer-Encoding",
+	    "Upgrade",           "Host",
+	    "Content-Length",    "Expect",
+	    "X-Forwarded-Proto", "X-Forwarded-Host",
+	    "X-Forwarded-For"};
+
+	for (size_t i = 0; i < ARRAY_LEN(drop); i++)
+		if (name_is(name, drop[i]))
+			return true;
+	return name_has_prefix(name, "X-Plugauth-") ||
+	       name_has_prefix(name, "Proxy-") || connection_lists(conn, name);
+}
+
+struct hdr_build {
+	struct curl_slist *list;
+	struct buf xff;   /* incoming X-Forwarded-For values */
+	const char *conn; /* the Connection header, or NULL */
+	const char *host; /* the Host header, or NULL */
+	bool has_type, has_accept;
+	enum status rc;
+};
+
+/* Appends "name: value" (or "name;" for an empty value, curl's way of
+ * sending an empty header) to the list. */
+static enum status
+slist_add(struct curl_slist **list, const char *name, const char *value)
+{
+	struct buf line;
+	struct curl_slist *l;
+	enum status rc;
+
+	buf_init(&line, REQ_HEADER_MAX_BYTES);
+	if (*value == '\0')
+		rc = buf_printf(&line, "%s;", name);
+	else if ((rc = buf_adds(&line, name)) == ST_OK &&
+	         (rc = buf_add(&line, ": ", 2)) == ST_OK)
+		rc = buf_adds(&line, value);
+	if (rc != ST_OK)
+		return rc;
+	l = curl_slist_append(*list, line.p);
+	buf_free(&line);
+	if (l == NULL)
+		return ST_NOMEM;
+	*list = l;
+	return ST_OK;
+}
+
+static enum status
+slist_raw(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *l;
+
+	l = curl_slist_append(*list, line);
+	if (l == NULL)
+		return ST_NOMEM;
+	*list = l;
+	return ST_OK;
+}
+
+/* True if name is an RFC 9110 token (so curl sends it as it is). */
+static bool
+name_is_token(const char *name)
+{
+	if (*name == '\0')
+		return false;
+	for (; *name != '\0'; name++)
+		if (!isalnum((unsigned char)*name) &&
+		    strchr("!#$%&'*+-.^_`|~", *name) == NULL)
+			return false;
+	return true;
+}
+
+static bool
+on_request_header(const char *name, const char *value, void *arg)
+{
+	struct hdr_build *hb = arg;
+
+	if (!name_is_token(name))
+		return true; /* not a header anyone could rely on: dropped */
+	if (name_is(name, "X-Forwarded-For")) {
+		if (hb->xff.len > 0)
+			hb->rc = buf_add(&hb->xff, ", ", 2);
+		if (hb->rc == ST_OK)
+			hb->rc = buf_adds(&hb->xff, value);
+		return hb->rc == ST_OK;
+	}
+	if (name_is(name, "Host"))
+		hb->host = value;
+	if (request_header_dropped(name, hb->conn))
+		return true;
+	if (name_is(name, "Content-Type"))
+		hb->has_type = true;
+	if (name_is(name, "Accept"))
+		hb->has_accept = true;
+	hb->rc = slist_add(&hb->list, name, value);
+	return hb->rc == ST_OK;
+}
+
+/* The headers the upstream gets: the client's, minus those dropped, plus
+ * the identity and X-Forwarded-*. */
+static enum status
+request_headers(struct job *j, struct http_req *req,
+                const struct gw_identity *id)
+{
+	struct hdr_build hb;
+	enum status rc;
+
+	memset(&hb, 0, sizeof(hb));
+	buf_init(&hb.xff, REQ_HEADER_MAX_BYTES);
+	hb.conn = http_req_header(req, "Connection");
+	http_req_headers_each(req, on_request_header, &hb);
+	rc = hb.rc;
+	if (rc == ST_OK && hb.xff.len > 0)
+		rc = buf_add(&hb.xff, ", ", 2);
+	if (rc == ST_OK)
+		rc = buf_adds(&hb.xff, http_req_peer(req));
+	if (rc == ST_OK)
+		rc = slist_add(&hb.list, "X-Plugauth-User", id->user);
+	if (rc == ST_OK)
+		rc = slist_add(&hb.list, "X-Plugauth-Client", id->client_id);
+	if (rc == ST_OK)
+		rc = slist_add(&hb.list, "X-Plugauth-Scope", id->scope);
+	if (rc == ST_OK)
+		rc = slist_add(&hb.list, "X-Forwarded-For", hb.xff.p);
+	if (rc == ST_OK)
+		rc = slist_add(&hb.list, "X-Forwarded-Proto",
+		               http_req_tls(req) ? "https" : "http");
+	if (rc == ST_OK && hb.host != NULL)
+		rc = slist_add(&hb.list, "X-Forwarded-Host", hb.host);
+	/* "Name:" removes what curl would send by itself. */
+	if (rc == ST_OK)
+		rc = slist_raw(&hb.list, "Expect:");
+	if (rc == ST_OK && !hb.has_type)
+		rc = slist_raw(&hb.list, "Content-Type:");
+	if (rc == ST_OK && !hb.has_accept)
+		rc = slist_raw(&hb.list, "Accept:");
+	buf_free(&hb.xff);
+	if (rc != ST_OK) {
+		curl_slist_free_all(hb.list);
+		return rc;
+	}
+	j->hdrs = hb.list;
+	return ST_OK;
+}
+
+/* curl: one line of the upstream's answer head. */
+static size_t
+on_response_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct job *j = arg;
+	size_t len = size * n, nlen, vlen;
+	const char *colon, *v;
+	static const char *const drop[] = {"Connection",
+	                                   "Keep-Alive",
+	                                   "TE",
+	                                   "Trailer",
+	                                   "Transfer-Encoding",
+	                                   "Upgrade",
+	                                   "Content-Length",
+	                                   "Date",
+	                                   "Proxy-"};
+
+	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		len--;
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		buf_free(&j->rhdrs); /* a new answer (after a 1xx) */
+		return size * n;
+	}
+	if (len == 0 || p[0] == ' ' || p[0] == '\t' ||
+	    memchr(p, '\0', len) != NULL ||
+	    (colon = memchr(p, ':', len)) == NULL)
+		return size * n; /* end of head, obs-fold, junk */
+	nlen = (size_t)(colon - p);
+	v = colon + 1;
+	vlen = len - nlen - 1;
+	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	for (size_t i = 0; i < ARRAY_LEN(drop); i++) {
+		size_t dlen = strlen(drop[i]);
+
+		/* "Proxy-" drops every Proxy-* header. */
+		if ((dlen == nlen ||
+		     (drop[i][dlen - 1] == '-' && dlen < nlen)) &&
+		    strncasecmp(p, drop[i], dlen) == 0)
+			return size * n;
+	}
+	if (nlen == 0 || buf_add(&j->rhdrs, p, nlen) != ST_OK ||
+	    buf_add(&j->rhdrs, "", 1) != ST_OK ||
+	    buf_add(&j->rhdrs, v, vlen) != ST_OK ||
+	    buf_add(&j->rhdrs, "", 1) != ST_OK) {
+		j->too_big = nlen != 0;
+		return nlen == 0 ? size * n : 0;
+	}
+	return size * n;
+}
+
+/* curl: a piece of the upstream's answer body. */
+static size_t
+on_response_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct job *j = arg;
+
+	if (buf_add(&j->body, p, size * n) != ST_OK) {
+		j->too_big = true;
+		return 0; /* aborts the transfer */
+	}
+	return size * n;
+}
+
+static void
+job_free(void *arg)
+{
+	struct job *j = arg;
+
+	if (j == NULL)
+		return;
+	if (j->easy != NULL)
+		curl_easy_cleanup(j->easy);
+	curl_slist_free_all(j->hdrs);
+	free(j->url);
+	buf_free(&j->rhdrs);
+	buf_free(&j->body);
+	free(j);
+}
+
+static enum status
+job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
+        struct job **out)
+{
+	struct job *j;
+	struct buf url;
+	struct str body = http_req_body(req);
+	const char *m = http_req_method(req);
+	CURL *e;
+	enum status rc;
+
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return ST_NOMEM;
+	j->px = px;
+	j->req = req;
+	buf_init(&j->rhdrs, RESP_HEADERS_MAX_BYTES);
+	buf_init(&j->body, px->resp_max);
+	str_copy(j->client_id, sizeof(j->client_id), id->client_id);
+	str_copy(j->user, sizeof(j->user), id->user);
+	buf_init(&url, SIZE_MAX);
+	if ((rc = buf_adds(&url, px->base)) != ST_OK ||
+	    (rc = buf_adds(&url, http_req_target(req))) != ST_OK)
+		goto fail;
+	j->url = buf_take(&url);
+	if (j->url == NULL) {
+		rc = ST_NOMEM;
+		goto fail;
+	}
+	if ((rc = request_headers(j, req, id)) != ST_OK)
+		goto fail;
+	e = j->easy = easy_get(px);
+	if (e == NULL) {
+		rc = ST_NOMEM;
+		goto fail;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, j->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+	/* Back to a plain GET without a body, whatever the handle did last. */
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	if (strcmp(m, "HEAD") == 0) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(m, "GET") == 0 && body.len == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else {
+		if (strcmp(m, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+		/* A body, even an empty one, for methods that carry one. */
+		if (body.len > 0 || strcmp(m, "POST") == 0 ||
+		    strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) {
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+			                 (curl_off_t)body.len);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+			                 body.p != NULL ? body.p : "");
+		}
+	}
+	*out = j;
+	return ST_OK;
+fail:
+	buf_free(&url);
+	job_free(j);
+	return rc;
+}
+
+/* --- answering -------------------------------------------------------- */
+
+static enum status
+upstream_failed(struct gw_env *gw, struct http_req *req, struct job *j,
+                unsigned status, const char *code, const char *reason,
+                const char *desc)
+{
+	struct gw_identity id;
+
+	memset(&id, 0, sizeof(id));
+	str_copy(id.client_id, sizeof(id.client_id), j->client_id);
+	str_copy(id.user, sizeof(id.user), j->user);
+	gw_event(gw, req, &id, code, reason);
+	log_warn("event=upstream_failed status=%u reason=%s curl=\"%s\"",
+	         status, reason, curl_easy_strerror(j->cc));
+	return http_respond_error(req, status, code, desc);
+}
+
+/* Runs on a server thread once the transfer has ended. */
+static enum status
+proxy_resumed(struct http_req *req, void *ctx)
+{
+	struct job *j = ctx;
+	struct gw_env *gw = j->px->gw;
+	struct str h;
+	char *body;
+	size_t len;
+	enum status rc;
+
+	if (j->state == JOB_ABORTED) {
+		http_resp_header(req, "Retry-After", "1");
+		return http_respond_error(req, 503, "temporarily_unavailable",
+		                          "the server is shutting down");
+	}
+	if (j->too_big)
+		return upstream_failed(gw, req, j, 502, "bad_gateway",
+		                       "response_too_big",
+		                       "the upstream's answer is too large");
+	if (j->cc == CURLE_OPERATION_TIMEDOUT)
+		return upstream_failed(gw, req, j, 504, "gateway_timeout",
+		                       "upstream_timeout",
+		                       "the upstream did not answer in time");
+	if (j->cc != CURLE_OK || j->status < 100 || j->status > 999)
+		return upstream_failed(gw, req, j, 502, "bad_gateway",
+		                       j->cc == CURLE_COULDNT_CONNECT
+		                           ? "upstream_unreachable"
+		                           : "upstream_error",
+		                       "the upstream cannot be reached");
+	h = buf_str(&j->rhdrs);
+	for (size_t off = 0; off < h.len;) {
+		const char *name = h.p + off;
+		const char *value = name + strlen(name) + 1;
+
+		rc = http_resp_header(req, name, value);
+		if (rc != ST_OK)
+			return rc;
+		off = (size_t)(value + strlen(value) + 1 - h.p);
+	}
+	len = j->body.len;
+	body = buf_take(&j->body);
+	if (body == NULL)
+		return ST_NOMEM;
+	return http_respond_take(req, (unsigned)j->status, NULL, body, len);
+}
+
+/* True if the decoded path has a "." or ".." segment: refused rather than
+ * forwarded, so that the upstream cannot resolve it out of the gateway
+ * path. */
+static bool
+has_dot_segment(const char *path)
+{
+	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
+		if (p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+			return true;
+		if (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+enum status
+gw_proxy_handle(struct http_req *req, void *ctx)
+{
+	struct gw_env *gw = ctx;
+	struct gw_proxy *px = gw->proxy;
+	struct gw_identity id;
+	struct gw_verdict v;
+	struct job *j = NULL;
+	struct loop *lp;
+	enum status rc;
+
+	gw_authorize(gw, req, &id, &v);
+	if (v.check != GW_OK)
+		return gw_refuse(gw, req, &id, &v);
+	if (px == NULL)
+		return http_respond_error(req, 404, "not_found",
+		                          "no upstream configured");
+	if (http_req_target(req)[0] != '/' ||
+	    has_dot_segment(http_req_path(req)))
+		return http_respond_error(
+		    req, 400, "invalid_request",
+		    "the path must be absolute, without . or .. segments");
+	rc = job_new(px, req, &id, &j);
+	if (rc == ST_TOOBIG)
+		return http_respond_error(req, 431, "invalid_request",
+		                          "request headers too large");
+	if (rc != ST_OK)
+		return rc;
+	lp = &px->loops[atomic_fetch_add(&px->next, 1) % px->nloops];
+	pthread_mutex_lock(&lp->mu);
+	if (lp->stopped) {
+		pthread_mutex_unlock(&lp->mu);
+		job_free(j);
+		http_resp_header(req, "Retry-After", "1");
+		return http_respond_error(req, 503, "temporarily_unavailable",
+		                          "the server is shutting down");
+	}
+	rc = http_req_suspend(req, proxy_resumed, j, job_free);
+	if (rc == ST_OK) {
+		if (lp->queue_tail != NULL)
+			lp->queue_tail->next = j;
+		else
+			lp->queue = j;
+		lp->queue_tail = j;
+	}
+	pthread_mutex_unlock(&lp->mu);
+	if (rc != ST_OK) {
+		job_free(j);
+		return rc;
+	}
+	loop_wake(lp);
+	return ST_OK;
+}
+
+/* --- life cycle --------------------------------------------------------- */
+
+static enum status
+loop_start(struct gw_proxy *px, struct loop *lp)
+{
+	struct epoll_event ev;
+
+	lp->px = px;
+	lp->epfd = lp->evfd = -1;
+	lp->deadline_ms = -1;
+	pthread_mutex_init(&lp->mu, NULL);
+	lp->multi = curl_multi_init();
+	if (lp->multi == NULL)
+		return ST_NOMEM;
+	lp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (lp->epfd < 0 || lp->evfd < 0)
+		return ST_INTERNAL;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = lp->evfd;
+	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) != 0)
+		return ST_INTERNAL;
+	curl_multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS, 256L);
+	curl_multi_setopt(lp->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(lp->multi, CURLMOPT_SOCKETDATA, lp);
+	curl_multi_setopt(lp->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(lp->multi, CURLMOPT_TIMERDATA, lp);
+	if (pthread_create(&lp->thread, NULL, loop_main, lp) != 0)
+		return ST_INTERNAL;
+	lp->running = true;
+	return ST_OK;
+}
+
+/* Answers what the loop holds (503) and stops its thread. */
+static void
+loop_stop(struct loop *lp)
+{
+	if (lp->px == NULL)
+		return;
+	pthread_mutex_lock(&lp->mu);
+	lp->stopped = true;
+	pthread_mutex_unlock(&lp->mu);
+	if (lp->running) {
+		loop_wake(lp);
+		pthread_join(lp->thread, NULL);
+		lp->running = false;
+	}
+}
+
+static void
+loop_free(struct loop *lp)
+{
+	if (lp->px == NULL)
+		return;
+	loop_stop(lp);
+	if (lp->multi != NULL)
+		curl_multi_cleanup(lp->multi);
+	if (lp->epfd >= 0)
+		close(lp->epfd);
+	if (lp->evfd >= 0)
+		close(lp->evfd);
+	pthread_mutex_destroy(&lp->mu);
+	lp->px = NULL;
+}
+
+enum status
+gw_proxy_new(struct gw_env *gw, struct gw_proxy **out, char *err, size_t errlen)
+{
+	const struct config *cfg = gw->cfg;
+	struct gw_proxy *px;
+	struct str base = str_of(cfg->gateway.upstream);
+	long ncpu;
+	enum status rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		str_errf(err, errlen, "gateway: cannot initialise libcurl");
+		return ST_INTERNAL;
+	}
+	px = calloc(1, sizeof(*px));
+	if (px == NULL) {
+		str_errf(err, errlen, "gateway: out of memory");
+		return ST_NOMEM;
+	}
+	px->gw = gw;
+	pthread_mutex_init(&px->mu, NULL);
+	px->timeout_ms = (long)cfg->gateway.timeout * 1000;
+	px->resp_max = cfg->gateway.response_max_bytes;
+	while (base.len > 0 && base.p[base.len - 1] == '/')
+		base.len--;
+	px->base = str_dup(base);
+	if (px->base == NULL) {
+		str_errf(err, errlen, "gateway: out of memory");
+		gw_proxy_free(px);
+		return ST_NOMEM;
+	}
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	px->nloops = ncpu < 1              ? 1
+	             : ncpu > GW_LOOPS_MAX ? GW_LOOPS_MAX
+	                                   : (size_t)ncpu;
+	for (size_t i = 0; i < px->nloops; i++) {
+		rc = loop_start(px, &px->loops[i]);
+		if (rc != ST_OK) {
+			str_errf(
+			    err, errlen,
+			    "gateway: cannot start the upstream client: %s",
+			    status_str(rc));
+			gw_proxy_free(px);
+			return rc;
+		}
+	}
+	*out = px;
+	return ST_OK;
+}
+
+void
+gw_proxy_abort(struct gw_proxy *px)
+{
+	if (px == NULL)
+		return;
+	for (size_t i = 0; i < px->nloops; i++)
+		loop_stop(&px->loops[i]);
+}
+
+void
+gw_proxy_free(struct gw_proxy *px)
+{
+	if (px == NULL)
+		return;
+	for (size_t i = 0; i < GW_LOOPS_MAX; i++)
+		loop_free(&px->loops[i]);
+	for (size_t i = 0; i < px->npool; i++)
+		curl_easy_cleanup(px->pool[i]);
+	pthread_mutex_destroy(&px->mu);
+	free(px->base);
+	free(px);
+}
