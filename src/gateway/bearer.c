@@ -15,8 +15,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "gateway/gateway_int.h"
-/* oauth_event() and struct oauth_event_rec live there for now. */
-#include "oauth/oauth_int.h"
+#include "oauth/oauth.h"
 
 #define METADATA_PATH "/.well-known/oauth-protected-resource"
 

@@ -41,6 +41,20 @@ void oauth_env_free(struct oauth_env *);
 enum status oauth_events_new(struct store *, struct oauth_events **out);
 void oauth_events_free(struct oauth_events *);
 
+/* What one event says (all borrowed; NULL where unknown). */
+struct oauth_event_rec {
+	const char	*kind;		/* authorize, login, consent, code, token */
+	const char	*outcome;	/* "ok", "denied" or an OAuth error code */
+	const char	*reason;	/* reason code: why */
+	const char	*client_id;
+	const char	*user;
+	const char	*state;
+	const char	*peer;
+};
+
+/* Queues an event (copied) for the background writer. NULL-safe ev. */
+void oauth_event(struct oauth_events *, const struct oauth_event_rec *);
+
 /* GET, POST /oauth/authorize (RFC 6749 §4.1, RFC 7636, RFC 9207). */
 enum status oauth_authorize_handle(struct http_req *, void *ctx);
 

@@ -70,20 +70,6 @@ enum oauth_error oauth_scope_resolve(const char *requested,
     const char *server_scopes, const char *default_scope,
     const char *client_scopes, char **out, const char **why);
 
-/* What one event says (all borrowed; NULL where unknown). */
-struct oauth_event_rec {
-	const char	*kind;		/* authorize, login, consent, code, token */
-	const char	*outcome;	/* "ok", "denied" or an OAuth error code */
-	const char	*reason;	/* reason code: why */
-	const char	*client_id;
-	const char	*user;
-	const char	*state;
-	const char	*peer;
-};
-
-/* Queues an event (copied) for the background writer. NULL-safe ev. */
-void oauth_event(struct oauth_events *, const struct oauth_event_rec *);
-
 /* True if challenge is a well-formed S256 code_challenge (RFC 7636 §4.2). */
 bool oauth_pkce_challenge_ok(const char *challenge);
 
