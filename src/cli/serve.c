@@ -24,6 +24,8 @@
 #define DEMO_CLIENT_ID	"demo-client"
 #define DEMO_USER	"demo"
 #define DEMO_PASSWORD	"demo"
+#define DEMO_REDIRECT	"http://127.0.0.1/callback"
+#define DEMO_REDIRECT_ENC	"http%3A%2F%2F127.0.0.1%2Fcallback"
 #define SERVE_EXTRA_MAX	8	/* routes a command may add (the demo's) */
 
 static enum status
@@ -280,7 +282,7 @@ demo_seed(const struct config *cfg, struct store *st,
 {
 	struct store_client	c;
 	char			hash[SEC_PWHASH_STRLEN];
-	char			uris[] = "http://127.0.0.1/callback";
+	char			uris[] = DEMO_REDIRECT;
 	char			name[] = "Demo client";
 	char			scope[] = "";
 	char			pg_uri[400];
@@ -344,6 +346,18 @@ demo_ready(const struct config *cfg, void *arg)
 	    "  curl -s -u '%s:%s' -d grant_type=client_credentials "
 	    "%s/oauth/token\n\n",
 	    DEMO_CLIENT_ID, secret, cfg->server.issuer);
+	printf("Or play ChatGPT by hand (authorization-code grant):\n\n"
+	    "  1. open in a browser, sign in and allow:\n"
+	    "     %s/oauth/authorize?response_type=code&client_id=%s"
+	    "&redirect_uri=%s&scope=todo.read+todo.write&state=demo\n"
+	    "     the browser then goes to %s?code=...&state=demo "
+	    "(that page need not load)\n"
+	    "  2. exchange the code (replace CODE):\n"
+	    "     curl -s -u '%s:%s' -d grant_type=authorization_code "
+	    "-d redirect_uri=%s -d code=CODE %s/oauth/token\n\n",
+	    cfg->server.issuer, DEMO_CLIENT_ID, DEMO_REDIRECT_ENC,
+	    DEMO_REDIRECT, DEMO_CLIENT_ID, secret, DEMO_REDIRECT,
+	    cfg->server.issuer);
 	fflush(stdout);
 }
 

@@ -343,6 +343,32 @@ test('openapi_document_describes_exactly_these_endpoints', async () => {
   assert.ok(y.includes(`url: "${base}"`), 'servers: the demo issuer');
 });
 
+test('demo_prints_an_authorize_url_and_a_command_that_exchanges_its_code', async () => {
+  const out = demo.stdout;
+  const url = /^\s*(http:\/\/\S+\/oauth\/authorize\?\S+)\s*$/m.exec(out)?.[1];
+  const cmd = /^\s*(curl -s -u '[^']+' -d grant_type=authorization_code .*code=CODE \S+)\s*$/m.exec(out)?.[1];
+  assert.ok(url, `an authorize URL is printed:\n${out}`);
+  assert.ok(cmd, `an exchange command is printed:\n${out}`);
+  const u = new URL(url);
+  assert.equal(u.origin, base);
+  const params = Object.fromEntries(u.searchParams);
+  // A person opens the URL, signs in as the demo user and allows.
+  const browser = new Browser(base, seen);
+  const code = await browser.code(params, { user: DEMO_USER, password: DEMO_PASSWORD });
+  seen.add(code);
+  // ... then runs the printed command with the code from the address bar.
+  const r = spawnSync('sh', ['-c', cmd.replace('code=CODE', `code=${code}`)],
+    { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, `curl exited ${r.status}: ${r.stderr}`);
+  const body = JSON.parse(r.stdout);
+  assert.match(body.access_token, ACCESS_RE);
+  assert.match(body.refresh_token, /^pa_rt_[A-Za-z0-9_-]{43}$/);
+  assert.equal(body.token_type, 'bearer');
+  assert.equal(body.scope, 'todo.read todo.write');
+  seen.add(body.access_token);
+  seen.add(body.refresh_token);
+});
+
 test('demo_stops_on_sigterm_deletes_its_data_and_logged_no_secret', async () => {
   assert.ok(existsSync(demoDir), demoDir);
   assert.equal(await demo.stop(), 0, `log:\n${demo.log}`);
