@@ -892,18 +892,8 @@ auth_page_respond(struct http_req *req, unsigned status, struct buf *html,
 		rc = ST_TOOBIG;
 		goto out;
 	}
-	if ((rc = http_resp_header(req, "Content-Security-Policy", csp)) !=
-	        ST_OK ||
-	    (rc = http_resp_header(req, "X-Frame-Options", "DENY")) != ST_OK ||
-	    (rc = http_resp_header(req, "Referrer-Policy", "no-referrer")) !=
-	        ST_OK ||
-	    (rc = http_resp_header(req, "X-Content-Type-Options", "nosniff")) !=
-	        ST_OK ||
-	    (rc = http_resp_header(req, "Cache-Control", "no-store")) != ST_OK)
-		goto out;
 	body = buf_str(html);
-	rc = http_respond_text(req, status, "text/html; charset=utf-8", body.p,
-	                       body.len);
+	rc = http_respond_html(req, status, csp, body.p, body.len);
 out:
 	buf_free(html);
 	return rc;

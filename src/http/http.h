@@ -117,6 +117,11 @@ enum status http_respond_text(struct http_req *, unsigned status,
  * not at all). */
 enum status http_respond_take(struct http_req *, unsigned status,
     const char *content_type, char *data, size_t len);
+/* Answers an HTML page (copied) with the page security headers: the given
+ * Content-Security-Policy, X-Frame-Options: DENY, Referrer-Policy:
+ * no-referrer, X-Content-Type-Options: nosniff, Cache-Control: no-store. */
+enum status http_respond_html(struct http_req *, unsigned status,
+    const char *csp, const char *html, size_t len);
 /* Answers a redirect (302, 303) to location (copied), with an empty body. */
 enum status http_respond_redirect(struct http_req *, unsigned status,
     const char *location);

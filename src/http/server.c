@@ -346,6 +346,25 @@ http_respond_json(struct http_req *req, unsigned status, json_t *body)
 }
 
 enum status
+http_respond_html(struct http_req *req, unsigned status, const char *csp,
+    const char *html, size_t len)
+{
+	enum status rc;
+
+	if ((rc = http_resp_header(req, "Content-Security-Policy", csp)) !=
+	    ST_OK ||
+	    (rc = http_resp_header(req, "X-Frame-Options", "DENY")) != ST_OK ||
+	    (rc = http_resp_header(req, "Referrer-Policy", "no-referrer")) !=
+	    ST_OK ||
+	    (rc = http_resp_header(req, "X-Content-Type-Options", "nosniff")) !=
+	    ST_OK ||
+	    (rc = http_resp_header(req, "Cache-Control", "no-store")) != ST_OK)
+		return rc;
+	return http_respond_text(req, status, "text/html; charset=utf-8", html,
+	    len);
+}
+
+enum status
 http_respond_redirect(struct http_req *req, unsigned status,
     const char *location)
 {

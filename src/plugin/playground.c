@@ -833,19 +833,8 @@ plug_playground_handle(struct http_req *req, void *ctx)
 	    (rc = buf_adds(&b, nonce)) != ST_OK ||
 	    (rc = buf_adds(&b, page_tail)) != ST_OK)
 		return rc; /* b freed by buf_add() */
-	if ((rc = http_resp_header(req, "Content-Security-Policy", csp)) !=
-	        ST_OK ||
-	    (rc = http_resp_header(req, "X-Frame-Options", "DENY")) != ST_OK ||
-	    (rc = http_resp_header(req, "Referrer-Policy", "no-referrer")) !=
-	        ST_OK ||
-	    (rc = http_resp_header(req, "X-Content-Type-Options", "nosniff")) !=
-	        ST_OK ||
-	    (rc = http_resp_header(req, "Cache-Control", "no-store")) != ST_OK)
-		goto out;
 	s = buf_str(&b);
-	rc =
-	    http_respond_text(req, 200, "text/html; charset=utf-8", s.p, s.len);
-out:
+	rc = http_respond_html(req, 200, csp, s.p, s.len);
 	buf_free(&b);
 	return rc;
 }
