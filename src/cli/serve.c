@@ -44,11 +44,13 @@ signals_block(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Serves until SIGTERM or SIGINT, collecting expired rows meanwhile. */
+/* Serves until SIGTERM or SIGINT (SIGHUP is logged and ignored),
+ * collecting expired rows meanwhile. */
 static void
 run_until_signal(const sigset_t *set, struct store *st)
 {
@@ -58,6 +60,13 @@ run_until_signal(const sigset_t *set, struct store *st)
 
 	for (;;) {
 		sig = sigtimedwait(set, NULL, &ts);
+		if (sig == SIGHUP) {
+			/* No reload: a restart applies a new configuration.
+			 * Taken here so a closed terminal does not kill us. */
+			log_warn("event=sighup_ignored reason=\"reload is not "
+			    "supported: restart to apply a new configuration\"");
+			continue;
+		}
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("event=stopping signal=%s",
 			    sig == SIGTERM ? "TERM" : "INT");

@@ -57,6 +57,18 @@ test('serve_missing_config_exits_1', () => {
   assert.match(lines[0], /^plugauth: /);
 });
 
+test('sighup_is_logged_and_ignored', async () => {
+  pa.proc.kill('SIGHUP');
+  // The server takes the signal in its main loop and logs it.
+  for (let i = 0; i < 50 && !pa.log.includes('event=sighup_ignored'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(pa.log, /event=sighup_ignored/);
+  assert.equal(pa.proc.exitCode, null, 'still running after SIGHUP');
+  const res = await get(base, '/healthz');
+  assert.equal(res.status, 200);
+});
+
 test('sigterm_exits_0', async () => {
   // Still serving right before the signal.
   const res = await get(base, '/healthz');
