@@ -107,8 +107,9 @@ struct sq_store {
 	pthread_cond_t ckpt_cond;  /* wakes the checkpointer */
 	pthread_cond_t ckpt_done;  /* a pass is done */
 	bool ckpt_wanted, ckpt_stop, ckpt_busy;
+	bool ckpt_hold;            /* the writer's hook checkpoints: wait */
+	int ckpt_copied;           /* WAL pages copied by the last pass */
 	unsigned long ckpt_passes; /* passes done */
-	unsigned long ckpt_seen;   /* passes the hook has caught up on */
 	bool ckpt_started;         /* the thread runs */
 };
 
