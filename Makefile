@@ -1,5 +1,9 @@
 # Thin front for the two README commands; the real build is Meson + Ninja.
-.PHONY: all deps build demo check bench clean
+.PHONY: all deps build demo check fuzz bench clean
+
+# `make fuzz`: seconds per harness; FUZZ_ONLY=form runs one harness.
+FUZZ_SECONDS ?= 60
+FUZZ_ONLY ?=
 
 all: build
 
@@ -15,11 +19,32 @@ build: deps build/build.ninja
 demo: build
 	./build/plugauth demo
 
+# Also builds build-asan (ASan + UBSan) and build-fuzz (libFuzzer) and runs
+# the suites there: see scripts/check.
 check: build
 	@scripts/check
+
+# libFuzzer harnesses (clang): docs/fuzzing.md. New inputs collect in
+# build-fuzz/corpus/<harness>, crashes in build-fuzz/artifacts/.
+build-fuzz/build.ninja:
+	CC=clang meson setup build-fuzz -Dfuzz=enabled -Dtests=disabled \
+	    -Dwerror=false
+
+fuzz: deps build-fuzz/build.ninja
+	ninja -C build-fuzz fuzz
+	@set -e; for c in tests/fuzz/corpus/*/; do \
+		h=fuzz_$$(basename "$$c"); \
+		[ -z "$(FUZZ_ONLY)" ] || [ "$$h" = "fuzz_$(FUZZ_ONLY)" ] || continue; \
+		echo "== $$h ($(FUZZ_SECONDS) s)"; \
+		mkdir -p "build-fuzz/corpus/$$h" build-fuzz/artifacts; \
+		"build-fuzz/tests/fuzz/$$h" -max_total_time=$(FUZZ_SECONDS) \
+		    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		    -artifact_prefix="build-fuzz/artifacts/$$h-" \
+		    "build-fuzz/corpus/$$h" "$$c"; \
+	done
 
 bench: deps
 	bench/run
 
 clean:
-	rm -rf build build-bench
+	rm -rf build build-bench build-asan build-fuzz
