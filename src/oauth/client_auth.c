@@ -12,21 +12,16 @@
 
 #define BASIC_MAX_BYTES 1024
 
-struct basic_creds {
-	struct buf	id;
-	struct buf	secret;
-};
-
-static void
-basic_free(struct basic_creds *bc)
+TESTABLE void
+oauth_basic_free(struct oauth_basic_creds *bc)
 {
 	buf_free(&bc->id);
 	buf_wipe_free(&bc->secret);
 }
 
 /* Decodes "Basic base64(urlenc(id):urlenc(secret))". */
-static enum status
-basic_parse(const char *hdr, struct basic_creds *bc)
+TESTABLE enum status
+oauth_basic_parse(const char *hdr, struct oauth_basic_creds *bc)
 {
 	uint8_t		 raw[BASIC_MAX_BYTES];
 	size_t		 len = 0;
@@ -63,7 +58,7 @@ enum oauth_error
 oauth_client_authenticate(struct store *st, const struct http_req *req,
     const struct form *f, struct oauth_client_auth *ca, const char **why)
 {
-	struct basic_creds	 bc;
+	struct oauth_basic_creds	 bc;
 	const char		*hdr, *id, *secret;
 	uint8_t			 digest[SEC_DIGEST_BYTES];
 	struct store_client	*c = NULL;
@@ -78,7 +73,7 @@ oauth_client_authenticate(struct store *st, const struct http_req *req,
 	id = form_get(f, "client_id");
 	secret = form_get(f, "client_secret");
 	if (ca->basic_tried) {
-		if (basic_parse(hdr, &bc) != ST_OK || bc.id.len == 0) {
+		if (oauth_basic_parse(hdr, &bc) != ST_OK || bc.id.len == 0) {
 			*why = "malformed Basic credentials";
 			goto out;
 		}
@@ -136,6 +131,6 @@ oauth_client_authenticate(struct store *st, const struct http_req *req,
 	e = OAUTH_OK;
 out:
 	store_client_free(c);
-	basic_free(&bc);
+	oauth_basic_free(&bc);
 	return e;
 }

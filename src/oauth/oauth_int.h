@@ -44,6 +44,24 @@ enum status oauth_respond_error(struct http_req *, enum oauth_error,
 enum oauth_error oauth_params_read(const struct http_req *, struct form *f,
     const char **why);
 
+/* Parameters a token-style request may carry: far more than any grant
+ * needs. */
+#define OAUTH_PARAMS_MAX	32
+
+/* HTTP Basic credentials, form-decoded (RFC 6749 §2.3.1). */
+struct oauth_basic_creds {
+	struct buf	id;
+	struct buf	secret;		/* secret: wiped by oauth_basic_free() */
+};
+
+#ifdef PLUGAUTH_TESTING
+/* Static in release builds; the unit tests and fuzz harnesses call them. */
+enum status oauth_basic_parse(const char *hdr, struct oauth_basic_creds *);
+void oauth_basic_free(struct oauth_basic_creds *);
+enum oauth_error oauth_params_json(struct str body, struct form *f,
+    const char **why);
+#endif
+
 /* Who the client is and how it proved it. */
 struct oauth_client_auth {
 	struct store_client	*client;	/* new; NULL on failure */

@@ -4,7 +4,6 @@
 
 #include "oauth/oauth_int.h"
 
-#define PARAMS_MAX	32	/* far more than any grant needs */
 
 enum media { MEDIA_OTHER, MEDIA_FORM, MEDIA_JSON };
 
@@ -26,8 +25,8 @@ media_of(const char *ct)
 	return MEDIA_OTHER;
 }
 
-static enum oauth_error
-params_json(struct str body, struct form *f, const char **why)
+TESTABLE enum oauth_error
+oauth_params_json(struct str body, struct form *f, const char **why)
 {
 	json_t		*root;
 	json_error_t	 jerr;
@@ -70,7 +69,7 @@ oauth_params_read(const struct http_req *req, struct form *f,
 	struct str	body = http_req_body(req);
 	enum status	st;
 
-	form_init(f, PARAMS_MAX);
+	form_init(f, OAUTH_PARAMS_MAX);
 	switch (media_of(http_req_header(req, "Content-Type"))) {
 	case MEDIA_FORM:
 		st = form_parse(f, body);
@@ -85,7 +84,7 @@ oauth_params_read(const struct http_req *req, struct form *f,
 		}
 		return OAUTH_OK;
 	case MEDIA_JSON:
-		return params_json(body, f, why);
+		return oauth_params_json(body, f, why);
 	case MEDIA_OTHER:
 		break;
 	}
