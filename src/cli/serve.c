@@ -106,35 +106,42 @@ serve_run(const struct config *cfg, struct store *st,
 	struct oauth_env	env;
 	struct plug_env		penv;
 	struct http_route	routes[] = {
-		{ "GET", "/healthz", false, healthz, NULL },
+		{ "GET", "/healthz", false, healthz, NULL, 0 },
 		{ "GET", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env },
+		    &env, 0 },
 		{ "POST", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env },
-		{ "POST", "/oauth/token", false, oauth_token_handle, &env },
+		    &env, 0 },
+		{ "POST", "/oauth/token", false, oauth_token_handle, &env, 0 },
 		{ "POST", "/oauth/introspect", false, oauth_introspect_handle,
-		    &env },
-		{ "POST", "/oauth/revoke", false, oauth_revoke_handle, &env },
+		    &env, 0 },
+		{ "POST", "/oauth/revoke", false, oauth_revoke_handle, &env, 0 },
 		{ "GET", "/.well-known/oauth-authorization-server", false,
-		    oauth_metadata_handle, &env },
+		    oauth_metadata_handle, &env, 0 },
 		{ "GET", "/.well-known/oauth-protected-resource", false,
-		    oauth_resource_metadata_handle, &env },
+		    oauth_resource_metadata_handle, &env, 0 },
 		{ "GET", "/.well-known/ai-plugin.json", false,
-		    plug_manifest_handle, &penv },
-		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv },
+		    plug_manifest_handle, &penv, 0 },
+		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv, 0 },
 	};
 	struct gw_env		*gw = NULL;
 	/* The gateway's routes come last: exact routes win over its prefix.
 	 * The proxy routes are there only with an upstream. */
 	struct http_route	gw_routes[] = {
-		{ "GET", "/oauth/verify", false, gw_verify_handle, NULL },
-		{ "GET", cfg->gateway.path, true, gw_proxy_handle, NULL },
-		{ "POST", cfg->gateway.path, true, gw_proxy_handle, NULL },
-		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, NULL },
-		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, NULL },
-		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, NULL },
-		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, NULL },
-		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, NULL },
+		{ "GET", "/oauth/verify", false, gw_verify_handle, NULL, 0 },
+		{ "GET", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		    cfg->gateway.body_max_bytes },
+		{ "POST", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		    cfg->gateway.body_max_bytes },
+		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		    cfg->gateway.body_max_bytes },
+		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		    cfg->gateway.body_max_bytes },
+		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		    cfg->gateway.body_max_bytes },
+		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		    cfg->gateway.body_max_bytes },
+		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		    cfg->gateway.body_max_bytes },
 	};
 	struct http_route	all[ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
 				    ARRAY_LEN(gw_routes)];
@@ -142,8 +149,16 @@ serve_run(const struct config *cfg, struct store *st,
 	struct http_opts	opts = {
 		.listen = cfg->server.listen,
 		.threads = cfg->server.threads,
-		.body_max_bytes = cfg->server.body_max_bytes,
+		.limits = {
+			.body_max_bytes = cfg->server.body_max_bytes,
+			.header_max_bytes = cfg->server.header_max_bytes,
+			.header_max_count = cfg->server.header_max_count,
+			.url_max_bytes = cfg->server.url_max_bytes,
+			.params_max = cfg->server.params_max,
+			.json_max_depth = cfg->server.json_max_depth,
+		},
 		.connection_limit = cfg->server.connection_limit,
+		.per_address_limit = cfg->server.per_address_connections,
 		.connection_timeout_s = cfg->server.connection_timeout,
 		.tls_cert = cfg->server.tls_cert,
 		.tls_key = cfg->server.tls_key,
@@ -422,12 +437,12 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	struct gw_env	*gw = NULL;
 	struct plug_demo *demo = NULL;
 	struct http_route routes[] = {
-		{ "GET", "/demo", false, plug_playground_handle, NULL },
+		{ "GET", "/demo", false, plug_playground_handle, NULL, 0 },
 		{ "GET", PLUG_PLAYGROUND_CALLBACK, false,
-		    plug_playground_handle, NULL },
-		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL },
-		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL },
-		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL },
+		    plug_playground_handle, NULL, 0 },
+		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL, 0 },
+		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL, 0 },
+		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0 },
 	};
 	sigset_t	 set;
 	const char	*listen = "127.0.0.1:8080";

@@ -23,6 +23,12 @@ struct config {
 		unsigned	 body_max_bytes;
 		unsigned	 connection_limit;
 		unsigned	 connection_timeout;	/* seconds */
+		unsigned	 per_address_connections;	/* 0: no cap */
+		unsigned	 header_max_bytes;
+		unsigned	 header_max_count;
+		unsigned	 url_max_bytes;
+		unsigned	 params_max;
+		unsigned	 json_max_depth;
 		char		*log_level;	/* error|warn|info|debug */
 		char		*templates_dir;	/* NULL: built-in pages */
 	} server;
@@ -63,6 +69,7 @@ struct config {
 		char		*path;
 		char		*scope;	/* required scopes; NULL if none */
 		unsigned	 timeout;	/* seconds */
+		unsigned	 body_max_bytes;	/* proxied request bodies */
 		unsigned	 response_max_bytes;
 	} gateway;
 };

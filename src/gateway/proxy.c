@@ -13,7 +13,7 @@
  * the upstream.
  *
  * Bodies are buffered whole: the request's is already (capped by
- * [server] body_max_bytes), the upstream's is capped by [gateway]
+ * [gateway] body_max_bytes), the upstream's is capped by [gateway]
  * response_max_bytes (502 past it). The path and query go upstream exactly
  * as received; the Authorization header, any X-Plugauth-* header and the
  * hop-by-hop headers do not.

@@ -28,13 +28,33 @@ struct http_route {
 	bool		 prefix;
 	http_handler	 fn;
 	void		*ctx;
+	size_t		 body_max;	/* 0: http_opts.body_max_bytes */
+};
+
+/*
+ * Request limits. A request over one is answered with a JSON error and
+ * never reaches a handler: 413 for the body, 414 for the request-target,
+ * 431 for the headers. Headers past what a connection's memory pool holds
+ * (header_max_bytes + url_max_bytes + HTTP_POOL_SLACK) are refused by
+ * libmicrohttpd itself, with its own 431 or 414 page.
+ */
+#define HTTP_POOL_SLACK	16384
+
+struct http_limits {
+	size_t		 body_max_bytes;	/* routes without their own */
+	size_t		 header_max_bytes;	/* all header lines together */
+	unsigned	 header_max_count;
+	size_t		 url_max_bytes;	/* the request-target */
+	unsigned	 params_max;	/* for handlers: form/JSON parameters */
+	unsigned	 json_max_depth;	/* for handlers: JSON nesting */
 };
 
 struct http_opts {
 	const char	*listen;	/* "host:port"; port 0 picks a free one */
 	unsigned	 threads;	/* 0 = one per core */
-	size_t		 body_max_bytes;	/* larger bodies get 413 */
+	struct http_limits limits;
 	unsigned	 connection_limit;
+	unsigned	 per_address_limit;	/* 0: none */
 	unsigned	 connection_timeout_s;
 	const char	*tls_cert;	/* PEM file paths, NULL for plain HTTP */
 	const char	*tls_key;
@@ -80,6 +100,8 @@ const char *http_req_peer(const struct http_req *);
 const char *http_req_target(const struct http_req *);
 /* True if the request came over TLS. */
 bool http_req_tls(const struct http_req *);
+/* The server's request limits (params_max, json_max_depth for parsers). */
+const struct http_limits *http_req_limits(const struct http_req *);
 
 /* Called for each request header; return false to stop. */
 typedef bool (*http_header_fn)(const char *name, const char *value,

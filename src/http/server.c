@@ -27,7 +27,7 @@ struct http_server {
 	struct MHD_Daemon	*d;
 	const struct http_route	*routes;
 	size_t			 nroutes;
-	size_t			 body_max;
+	struct http_limits	 limits;
 	unsigned		 port;
 	atomic_uint		 inflight;	/* requests not yet completed */
 	atomic_uint		 suspended;	/* suspended, not yet resumed */
@@ -47,7 +47,7 @@ struct http_req {
 	char			*target;	/* as received; NULL if unknown */
 	struct buf		 body;
 	bool			 started;	/* the access handler saw it */
-	bool			 too_big;
+	unsigned		 refused;	/* 413, 414 or 431; 0 if not */
 	bool			 answered;
 	bool			 in_handler;	/* a handler is running */
 	http_handler		 resume_fn;	/* set while suspended */
@@ -205,6 +205,12 @@ bool
 http_req_tls(const struct http_req *req)
 {
 	return req->srv->tls_cert != NULL;
+}
+
+const struct http_limits *
+http_req_limits(const struct http_req *req)
+{
+	return &req->srv->limits;
 }
 
 struct header_ctx {
@@ -444,9 +450,20 @@ dispatch(struct http_req *req)
 {
 	char		allow[128];
 
-	if (req->too_big) {
-		http_respond_error(req, MHD_HTTP_CONTENT_TOO_LARGE,
-		    "invalid_request", "request body too large");
+	switch (req->refused) {
+	case 0:
+		break;
+	case MHD_HTTP_CONTENT_TOO_LARGE:
+		http_respond_error(req, req->refused, "invalid_request",
+		    "request body too large");
+		return;
+	case MHD_HTTP_URI_TOO_LONG:
+		http_respond_error(req, req->refused, "invalid_request",
+		    "request URL too long");
+		return;
+	default:
+		http_respond_error(req, req->refused, "invalid_request",
+		    "too many or too large request headers");
 		return;
 	}
 	if (req->route == NULL) {
@@ -464,6 +481,15 @@ dispatch(struct http_req *req)
 	run_handler(req, req->route->fn, req->route->ctx);
 }
 
+/* The body cap of the request's route (the server's for no route). */
+static size_t
+body_max(const struct http_req *req)
+{
+	if (req->route != NULL && req->route->body_max != 0)
+		return req->route->body_max;
+	return req->srv->limits.body_max_bytes;
+}
+
 static bool
 content_length_over(struct http_req *req)
 {
@@ -473,7 +499,42 @@ content_length_over(struct http_req *req)
 	cl = http_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl == NULL)
 		return false;
-	return !str_to_u64(str_of(cl), 0, req->srv->body_max, &n);
+	return !str_to_u64(str_of(cl), 0, body_max(req), &n);
+}
+
+struct hdr_count {
+	unsigned	 n;
+	size_t		 bytes;
+};
+
+static enum MHD_Result
+hdr_count_each(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct hdr_count *hc = cls;
+
+	(void)kind;
+	hc->n++;
+	/* "name: value\r\n" */
+	hc->bytes += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+/* The status refusing the request line and headers, or 0 if within the
+ * limits. */
+static unsigned
+head_refused(const struct http_req *req)
+{
+	const struct http_limits *l = &req->srv->limits;
+	struct hdr_count	 hc = { 0, 0 };
+
+	if (strlen(http_req_target(req)) > l->url_max_bytes)
+		return MHD_HTTP_URI_TOO_LONG;
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, hdr_count_each,
+	    &hc);
+	if (hc.n > l->header_max_count || hc.bytes > l->header_max_bytes)
+		return MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+	return 0;
 }
 
 /* A new request object; target (may be NULL) is copied. */
@@ -492,7 +553,7 @@ req_new(struct http_server *srv, struct MHD_Connection *conn,
 	}
 	req->srv = srv;
 	req->conn = conn;
-	buf_init(&req->body, srv->body_max);
+	buf_init(&req->body, srv->limits.body_max_bytes);
 	buf_init(&req->hdrs, RESP_HEADERS_MAX_BYTES);
 	atomic_fetch_add(&srv->inflight, 1);
 	return req;
@@ -527,18 +588,19 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		req->method = method;
 		req->path = url;
 		route_find(req);
-		if (content_length_over(req)) {
-			/* Answer before reading; the body is discarded. */
-			req->too_big = true;
-			dispatch(req);
-		}
+		buf_init(&req->body, body_max(req));	/* still empty */
+		req->refused = head_refused(req);
+		if (req->refused == 0 && content_length_over(req))
+			req->refused = MHD_HTTP_CONTENT_TOO_LARGE;
+		if (req->refused != 0)
+			dispatch(req);	/* before reading; the body is dropped */
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!req->too_big &&
+		if (req->refused == 0 &&
 		    buf_add(&req->body, upload_data, *upload_data_size) !=
 		    ST_OK)
-			req->too_big = true;	/* buf_add freed the body */
+			req->refused = MHD_HTTP_CONTENT_TOO_LARGE;	/* freed */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -656,7 +718,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 		return ST_NOMEM;
 	srv->routes = routes;
 	srv->nroutes = nroutes;
-	srv->body_max = o->body_max_bytes;
+	srv->limits = o->limits;
 	srv->listen_fd = MHD_INVALID_SOCKET;
 	threads = o->threads;
 	if (threads == 0) {
@@ -682,6 +744,9 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 	    MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_address_limit,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->limits.header_max_bytes +
+	    o->limits.url_max_bytes + (size_t)HTTP_POOL_SLACK,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,

@@ -44,8 +44,8 @@ enum status oauth_respond_error(struct http_req *, enum oauth_error,
 enum oauth_error oauth_params_read(const struct http_req *, struct form *f,
     const char **why);
 
-/* Parameters a token-style request may carry: far more than any grant
- * needs. */
+/* The fuzz harness's parameter ceiling, as [server] params_max's default:
+ * far more than any grant needs. */
 #define OAUTH_PARAMS_MAX	32
 
 /* HTTP Basic credentials, form-decoded (RFC 6749 §2.3.1). */
@@ -60,6 +60,7 @@ enum status oauth_basic_parse(const char *hdr, struct oauth_basic_creds *);
 void oauth_basic_free(struct oauth_basic_creds *);
 enum oauth_error oauth_params_json(struct str body, struct form *f,
     const char **why);
+unsigned oauth_json_depth(struct str body, unsigned max);
 #endif
 
 /* Who the client is and how it proved it. */

@@ -25,6 +25,37 @@ media_of(const char *ct)
 	return MEDIA_OTHER;
 }
 
+/*
+ * How deep body's JSON nests ('[' and '{' outside strings), counting no
+ * further than max + 1: jansson takes up to 2048 levels, so the limit is
+ * checked before it parses anything.
+ */
+TESTABLE unsigned
+oauth_json_depth(struct str body, unsigned max)
+{
+	unsigned	depth = 0, deepest = 0;
+	bool		in_str = false;
+
+	for (size_t i = 0; i < body.len && deepest <= max; i++) {
+		char c = body.p[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > deepest)
+				deepest = depth;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return deepest;
+}
+
 TESTABLE enum oauth_error
 oauth_params_json(struct str body, struct form *f, const char **why)
 {
@@ -66,10 +97,11 @@ enum oauth_error
 oauth_params_read(const struct http_req *req, struct form *f,
     const char **why)
 {
+	const struct http_limits *lim = http_req_limits(req);
 	struct str	body = http_req_body(req);
 	enum status	st;
 
-	form_init(f, OAUTH_PARAMS_MAX);
+	form_init(f, lim->params_max);
 	switch (media_of(http_req_header(req, "Content-Type"))) {
 	case MEDIA_FORM:
 		st = form_parse(f, body);
@@ -84,6 +116,11 @@ oauth_params_read(const struct http_req *req, struct form *f,
 		}
 		return OAUTH_OK;
 	case MEDIA_JSON:
+		if (oauth_json_depth(body, lim->json_max_depth) >
+		    lim->json_max_depth) {
+			*why = "request body JSON nests too deeply";
+			return OAUTH_INVALID_REQUEST;
+		}
 		return oauth_params_json(body, f, why);
 	case MEDIA_OTHER:
 		break;

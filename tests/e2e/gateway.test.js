@@ -14,7 +14,7 @@ import { basic, describeResponse, postToken } from './lib/http.js';
 import { ISSUER, createPlugauth } from './lib/server.js';
 
 const CACHE_TTL_S = 5;           // GW_CACHE_TTL_S: revocation takes effect within this
-const BODY_MAX = 1024 * 1024;    // [server] body_max_bytes for these servers
+const BODY_MAX = 1024 * 1024;    // [gateway] body_max_bytes for these servers
 const RESOURCE_METADATA = `${ISSUER}/.well-known/oauth-protected-resource`;
 
 // --- the upstream ------------------------------------------------------------------------
@@ -184,7 +184,7 @@ async function startInstance(env) {
   servers.push(inst);
   const c = inst.addClient({ name: 'gw-extra' });
   remember(c.client_secret);
-  const b = await inst.start({ env: { PLUGAUTH_SERVER_BODY_MAX_BYTES: String(BODY_MAX), ...env } });
+  const b = await inst.start({ env: { PLUGAUTH_GATEWAY_BODY_MAX_BYTES: String(BODY_MAX), ...env } });
   return { inst, base: b, client: c };
 }
 
@@ -199,7 +199,7 @@ before(async () => {
   base = await pa.start({
     env: {
       PLUGAUTH_GATEWAY_UPSTREAM: up.url,
-      PLUGAUTH_SERVER_BODY_MAX_BYTES: String(BODY_MAX),
+      PLUGAUTH_GATEWAY_BODY_MAX_BYTES: String(BODY_MAX),
     },
   });
   token = await clientToken(base, client);

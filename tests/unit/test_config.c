@@ -82,6 +82,13 @@ test_defaults(void **state)
 	assert_int_equal(c->server.body_max_bytes, 65536);
 	assert_int_equal(c->server.connection_limit, 1024);
 	assert_int_equal(c->server.connection_timeout, 30);
+	assert_int_equal(c->server.per_address_connections, 256);
+	assert_int_equal(c->server.header_max_bytes, 16384);
+	assert_int_equal(c->server.header_max_count, 100);
+	assert_int_equal(c->server.url_max_bytes, 8192);
+	assert_int_equal(c->server.params_max, 32);
+	assert_int_equal(c->server.json_max_depth, 32);
+	assert_int_equal(c->gateway.body_max_bytes, 1048576);
 	assert_string_equal(c->server.log_level, "info");
 	assert_string_equal(c->database.url, "sqlite:plugauth.db");
 	assert_string_equal(c->oauth.scopes, "todo.read todo.write");
@@ -311,6 +318,16 @@ static const struct {
      "[oauth] refresh_reuse_grace: must be 0..300"},
     {"[server]\nbody_max_bytes = 1023\n", 2,
      "[server] body_max_bytes: must be 1024..16777216"},
+    {"[server]\nper_address_connections = 65537\n", 2,
+     "[server] per_address_connections: must be 0..65536"},
+    {"[server]\nheader_max_count = 7\n", 2,
+     "[server] header_max_count: must be 8..10000"},
+    {"[server]\nurl_max_bytes = 255\n", 2,
+     "[server] url_max_bytes: must be 256..1048576"},
+    {"[server]\njson_max_depth = 0\n", 2,
+     "[server] json_max_depth: must be 1..1000"},
+    {"[gateway]\nbody_max_bytes = 67108865\n", 2,
+     "[gateway] body_max_bytes: must be 1024..67108864"},
     {"[server]\nconnection_limit = 0\n", 2,
      "[server] connection_limit: must be 1..65536"},
     {"[server]\nconnection_timeout = 99999999999999999999999999\n", 2,
