@@ -434,7 +434,10 @@ code_issue(const struct oauth_env *env, struct http_req *req,
 		return rc;
 	c.client_id = a->client->id;
 	c.user_id = u->id;
-	c.redirect_uri = (char *)(uintptr_t)a->redirect;
+	/* RFC 6749 §4.1.3: the token request must repeat a redirect_uri
+	 * the authorization request named; "" records that it named none. */
+	c.redirect_uri = form_get(&a->f, "redirect_uri") != NULL ?
+	    (char *)(uintptr_t)a->redirect : "";
 	c.scope = a->scope;
 	c.code_challenge = (char *)(uintptr_t)a->challenge;
 	c.resource = (char *)(uintptr_t)a->resource;

@@ -195,7 +195,15 @@ grant_authorization_code(struct grant_ctx *g)
 	} else if (strcmp(c->client_id, g->ca->client->id) != 0) {
 		g->why = "code was issued to another client";
 		g->reason = "code_client_mismatch";
-	} else if (uri != NULL && strcmp(uri, c->redirect_uri) != 0) {
+	} else if (c->redirect_uri[0] != '\0' && uri == NULL) {
+		/* RFC 6749 §4.1.3: required when the request had one. */
+		g->why = "redirect_uri missing: the authorization request "
+		    "had one";
+		g->reason = "redirect_uri_missing";
+		e = OAUTH_INVALID_REQUEST;
+	} else if (uri != NULL && (c->redirect_uri[0] != '\0' ?
+	    strcmp(uri, c->redirect_uri) != 0 :
+	    !oauth_redirect_allowed(g->ca->client, uri))) {
 		g->why = "redirect_uri differs from the authorization request";
 		g->reason = "redirect_uri_mismatch";
 	} else if (c->code_challenge != NULL && verifier == NULL) {

@@ -59,7 +59,7 @@ struct store_code {
 	uint8_t digest[SEC_DIGEST_BYTES];
 	char *client_id;
 	int64_t user_id;
-	char *redirect_uri;
+	char *redirect_uri;   /* "" if the request named none */
 	char *scope;
 	char *code_challenge; /* S256 challenge, NULL if none */
 	char *resource;       /* RFC 8707, NULL if none */

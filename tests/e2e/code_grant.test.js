@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 
 import { assertOAuthError } from './lib/http.js';
 import {
-  Browser, MCP_CALLBACK, actionCallback, addChatgptClient, addMcpClient, addUser,
+  Browser, MCP_CALLBACK, actionCallback, addChatgptClient, addExactClient, addMcpClient, addUser,
   assertTokenPair, exchangeCode, fakeToken, newState, pkce, pluginCallback, refresh, sleep,
 } from './lib/flow.js';
 import { createPlugauth } from './lib/server.js';
@@ -21,6 +21,7 @@ let base;
 let pluginA;
 let pluginB;
 let mcp;
+let exact;   // a confidential client with one registered redirect_uri
 let alice;   // a browser, signed in on first use
 const seen = new Set();
 
@@ -51,7 +52,8 @@ before(async () => {
   pluginA = addChatgptClient(pa, 'Plugin A');
   pluginB = addChatgptClient(pa, 'Plugin B');
   mcp = addMcpClient(pa);
-  remember(pluginA.client_secret, pluginB.client_secret);
+  exact = addExactClient(pa);
+  remember(pluginA.client_secret, pluginB.client_secret, exact.client_secret);
   base = await pa.start({ env: { PLUGAUTH_OAUTH_CODE_TTL: String(CODE_TTL) } });
   alice = new Browser(base, seen);
 });
@@ -108,6 +110,32 @@ test('redirect_uri_differing_denied', async () => {
     const res = await exchangeCode(base, 'json', pluginA, { code, redirectUri: other });
     assert.doesNotThrow(() => assertOAuthError(res, 400, 'invalid_grant'), `${other}: ${res.status} ${res.text}`);
   }
+});
+
+test('redirect_uri_required_at_token_when_authorize_had_one', async () => {
+  // RFC 6749 §4.1.3: "REQUIRED, if the redirect_uri parameter was included in the
+  // authorization request"; the code is spent by the refused attempt.
+  const redirect = pluginCallback();
+  const code = await alice.code(params(pluginA, redirect));
+  const res = await exchangeCode(base, 'json', pluginA, { code });
+  assertOAuthError(res, 400, 'invalid_request');
+  assert.match(res.json.error_description, /redirect_uri/);
+  const again = await exchangeCode(base, 'json', pluginA, { code, redirectUri: redirect });
+  assertOAuthError(again, 400, 'invalid_grant');
+});
+
+test('redirect_uri_optional_at_token_when_authorize_had_none', async () => {
+  // A client with exactly one registered URI may leave it out of the authorization
+  // request; then the token request may leave it out too, or name that same URI.
+  const authz = () => alice.code([
+    ['response_type', 'code'], ['client_id', exact.client_id], ['scope', ''], ['state', newState()],
+  ]);
+  assertTokenPair(await exchangeCode(base, 'form', exact, { code: await authz() }), { seen });
+  assertTokenPair(await exchangeCode(base, 'form', exact,
+    { code: await authz(), redirectUri: 'http://127.0.0.1:9/cb' }), { seen });
+  const other = await exchangeCode(base, 'form', exact,
+    { code: await authz(), redirectUri: 'http://127.0.0.1:9/other' });
+  assertOAuthError(other, 400, 'invalid_grant');
 });
 
 test('pkce_wrong_verifier_denied', async () => {
