@@ -1,0 +1,111 @@
+/*
+ * Inside the configuration module, shared by its three files: the table of
+ * keys and the rendering (config_keys.c), the checks (config_check.c) and
+ * the loader (config.c).
+ */
+#ifndef PLUGAUTH_CONFIG_INT_H
+#define PLUGAUTH_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ini.h>
+
+#include "core/config.h"
+#include "core/str.h"
+
+enum cfg_type {
+	CFG_STR,  /* any text */
+	CFG_UINT, /* decimal, min..max */
+	CFG_ENUM, /* one of choices */
+	CFG_URL,  /* absolute http(s) URL */
+};
+
+#define CFG_SECRET 0x1   /* never echoed; wiped on free */
+#define CFG_OPTIONAL 0x2 /* NULL default; empty value unsets */
+#define CFG_NOSLASH 0x4  /* trailing '/' stripped */
+
+struct cfg_key {
+	const char *section;
+	const char *key;
+	enum cfg_type type;
+	const char *def;            /* as file text; NULL if optional */
+	unsigned min, max;          /* CFG_UINT */
+	const char *const *choices; /* CFG_ENUM, NULL-terminated */
+	unsigned flags;
+	size_t off;          /* offsetof(struct config, ...) */
+	const char *help;    /* comment written by cfg_render() */
+	const char *example; /* optional keys: shown commented */
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+/* Every key: a row of cfg_keys[] and a field of struct config. */
+extern const struct cfg_key cfg_keys[];
+extern const size_t cfg_nkeys;
+#define CFG_KEYS_MAX 128 /* the loader keeps one origin per row */
+
+/* Longest "key = value" line libinih hands over whole (see ini_read). */
+#define LINE_MAX_CHARS (INI_MAX_LINE - 1)
+
+#define MSG_MAX 256
+
+static inline char **
+key_str(struct config *cfg, const struct cfg_key *k)
+{
+	return (char **)(void *)((char *)cfg + k->off);
+}
+
+static inline unsigned *
+key_uint(struct config *cfg, const struct cfg_key *k)
+{
+	return (unsigned *)(void *)((char *)cfg + k->off);
+}
+
+static inline const char *
+key_cstr(const struct config *cfg, const struct cfg_key *k)
+{
+	return *(char *const *)(const void *)((const char *)cfg + k->off);
+}
+
+static inline unsigned
+key_cuint(const struct config *cfg, const struct cfg_key *k)
+{
+	return *(const unsigned *)(const void *)((const char *)cfg + k->off);
+}
+
+
+/* The row of the field at offset off (aborts if there is none). */
+const struct cfg_key *cfg_key_at(size_t off);
+
+/* True if "key = value" survives a trip through the INI file as is;
+ * otherwise *why says what is wrong. */
+bool cfg_value_fits_ini(struct str v, const char **why);
+
+/* "a|b|c" for messages and comments; cut short if dst is too small. */
+const char *cfg_choices_join(const char *const *c, char *dst, size_t dstsz);
+
+/* Parts of an absolute http(s) URL; host without brackets. */
+struct url_parts {
+	bool https;
+	bool userinfo;
+	bool ipv6;
+	bool query;
+	bool fragment;
+	struct str host;
+	unsigned port; /* 0 if none given */
+};
+
+/* Splits an absolute http(s) URL; false if it is not one (strict). */
+bool cfg_url_split(const char *url, struct url_parts *u);
+
+/*
+ * The checks behind cfg_validate(). *bad is the key the message is about;
+ * *alt, if set, is another key whose value took part.
+ */
+enum status cfg_validate_keys(const struct config *cfg,
+                              const struct cfg_key **bad,
+                              const struct cfg_key **alt, char *msg,
+                              size_t msglen);
+
+#endif
