@@ -1,5 +1,5 @@
 # Thin front for the two README commands; the real build is Meson + Ninja.
-.PHONY: all deps build demo check fuzz bench clean
+.PHONY: all deps build demo check fuzz bench soak clean
 
 # `make fuzz`: seconds per harness; FUZZ_ONLY=form runs one harness.
 FUZZ_SECONDS ?= 60
@@ -45,6 +45,11 @@ fuzz: deps build-fuzz/build.ninja
 
 bench: deps
 	bench/run
+
+# 60 s of mixed token, refresh, gateway and introspection load: throughput
+# every 5 s and the server's RSS (bench/README.md).
+soak: deps
+	bench/soak
 
 clean:
 	rm -rf build build-bench build-asan build-fuzz
