@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth/session.h"
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -191,6 +192,12 @@ serve_run(const struct config *cfg, struct store *st,
 	}
 	if (gw_env_new(cfg, st, env.events, &gw, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
+		goto out;
+	}
+	/* The upstream never sees the sign-in session. */
+	if (gw_env_drop_cookie(gw, AUTH_COOKIE) != ST_OK ||
+	    gw_env_drop_cookie(gw, AUTH_COOKIE_SECURE) != ST_OK) {
+		cli_err("gateway: cannot set up the cookie filter");
 		goto out;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {

@@ -446,6 +446,18 @@ fail:
 	return rc;
 }
 
+enum status
+gw_env_drop_cookie(struct gw_env *gw, const char *name)
+{
+	for (size_t i = 0; i < GW_DROP_COOKIES_MAX; i++) {
+		if (gw->drop_cookies[i] == NULL) {
+			gw->drop_cookies[i] = name;
+			return ST_OK;
+		}
+	}
+	return ST_TOOBIG;
+}
+
 void
 gw_env_abort(struct gw_env *gw)
 {

@@ -48,6 +48,10 @@ enum status gw_env_new(const struct config *, struct store *,
                        struct oauth_events *events, struct gw_env **out,
                        char *err, size_t errlen);
 
+/* Adds name (borrowed: must outlive gw) to the cookies the proxy never
+ * passes to the upstream: the sign-in session's. ST_TOOBIG past four. */
+enum status gw_env_drop_cookie(struct gw_env *, const char *name);
+
 /* Answers every proxied request still waiting for the upstream (503) and
  * stops the upstream client; later proxied requests get 503 too. Call it
  * after http_server_quiesce() and before http_server_stop(). NULL-safe. */

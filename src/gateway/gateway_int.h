@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/str.h"
 #include "crypto/sec.h"
 #include "gateway/gateway.h"
@@ -14,6 +15,8 @@
 
 struct gw_cache;
 struct gw_proxy;
+
+#define GW_DROP_COOKIES_MAX 4
 
 struct gw_env {
 	const struct config *cfg;    /* borrowed */
@@ -25,6 +28,7 @@ struct gw_env {
 	char *metadata_url;      /* RFC 9728 resource metadata */
 	char *challenge_missing; /* WWW-Authenticate */
 	char *challenge_scope;   /* ... for 403 */
+	const char *drop_cookies[GW_DROP_COOKIES_MAX + 1]; /* NULL-ended */
 };
 
 /* What a check found, for the answer and the event log (static text). */
@@ -59,6 +63,11 @@ enum status gw_refuse(struct gw_env *, struct http_req *,
 void gw_event(struct gw_env *, const struct http_req *,
               const struct gw_identity *, const char *outcome,
               const char *reason);
+
+/* Appends to out (empty or not) the cookie pairs of a Cookie header value
+ * whose names are not in drop (NULL-terminated), joined by "; ". */
+enum status gw_cookie_filter(const char *value, const char *const *drop,
+                             struct buf *out);
 
 /* True if s may go into an HTTP header value as is: no control
  * characters (obs-text is allowed). */

@@ -15,8 +15,8 @@
  * Bodies are buffered whole: the request's is already (capped by
  * [gateway] body_max_bytes), the upstream's is capped by [gateway]
  * response_max_bytes (502 past it). The path and query go upstream exactly
- * as received; the Authorization header, any X-Plugauth-* header and the
- * hop-by-hop headers do not.
+ * as received; the Authorization header, plugauth's session cookie, any
+ * X-Plugauth-* header and the hop-by-hop headers do not.
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -378,6 +378,7 @@ request_header_dropped(const char *name, const char *conn)
 struct hdr_build {
 	struct curl_slist *list;
 	struct buf xff;   /* incoming X-Forwarded-For values */
+	const char *const *drop_cookies;
 	const char *conn; /* the Connection header, or NULL */
 	const char *host; /* the Host header, or NULL */
 	bool has_type, has_accept;
@@ -434,6 +435,20 @@ name_is_token(const char *name)
 	return true;
 }
 
+/* A Cookie header, less plugauth's session cookie (gw_cookie_filter()). */
+static bool
+on_cookie_header(struct hdr_build *hb, const char *value)
+{
+	struct buf kept;
+
+	buf_init(&kept, REQ_HEADER_MAX_BYTES);
+	hb->rc = gw_cookie_filter(value, hb->drop_cookies, &kept);
+	if (hb->rc == ST_OK && kept.len > 0)
+		hb->rc = slist_add(&hb->list, "Cookie", kept.p);
+	buf_wipe_free(&kept); /* other cookies may be secrets too */
+	return hb->rc == ST_OK;
+}
+
 static bool
 on_request_header(const char *name, const char *value, void *arg)
 {
@@ -452,6 +467,8 @@ on_request_header(const char *name, const char *value, void *arg)
 		hb->host = value;
 	if (request_header_dropped(name, hb->conn))
 		return true;
+	if (name_is(name, "Cookie"))
+		return on_cookie_header(hb, value);
 	if (name_is(name, "Content-Type"))
 		hb->has_type = true;
 	if (name_is(name, "Accept"))
@@ -472,6 +489,7 @@ request_headers(struct job *j, struct http_req *req,
 	memset(&hb, 0, sizeof(hb));
 	buf_init(&hb.xff, REQ_HEADER_MAX_BYTES);
 	hb.conn = http_req_header(req, "Connection");
+	hb.drop_cookies = j->px->gw->drop_cookies;
 	http_req_headers_each(req, on_request_header, &hb);
 	rc = hb.rc;
 	if (rc == ST_OK && hb.xff.len > 0)

@@ -278,6 +278,24 @@ test('gateway_strips_spoofed_identity_and_hop_by_hop_headers', async () => {
   assert.equal(got.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
 });
 
+test('gateway_drops_the_session_cookie_keeps_others', async () => {
+  // With plugauth's session cookie the upstream could act as the signed-in user at
+  // /oauth/authorize: it never gets it; the API's own cookies pass unchanged.
+  const cases = [
+    ['theme=dark; plugauth_session=pa_ss_secret1; lang=en', 'theme=dark; lang=en'],
+    ['__Host-plugauth_session=pa_ss_secret2', undefined],
+    ['plugauth_session=pa_ss_secret3', undefined],
+    ['a=1', 'a=1'],
+  ];
+  for (const [cookie, want] of cases) {
+    const res = await request(base, { path: '/api/cookies', headers: { ...bearer(token), cookie } });
+    assert.equal(res.status, 200, describe(res));
+    const got = up.last();
+    assert.equal(got.headers.cookie, want, `Cookie: ${cookie}`);
+    assert.ok(!JSON.stringify(got.rawHeaders).includes('pa_ss_secret'), `${got.rawHeaders}`);
+  }
+});
+
 test('gateway_preserves_path_and_query_unchanged', async () => {
   const path = '/api/items/a%2Fb/%C3%A9t%C3%A9?x=1&y=%20z&x=2&empty=&flag&plus=a+b';
   const res = await request(base, { path, headers: bearer(token) });

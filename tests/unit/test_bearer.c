@@ -235,6 +235,45 @@ test_header_value_ok(void **state)
 	assert_false(gw_header_value_ok("a\x7f"));
 }
 
+/* The proxy's Cookie header: plugauth's session cookie removed, the
+ * others kept in order. */
+static void
+test_cookie_filter(void **state)
+{
+	static const char *const drop[] = {"plugauth_session",
+	                                   "__Host-plugauth_session", NULL};
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plugauth_session=pa_ss_x", ""},
+	    {"a=1; plugauth_session=pa_ss_x; b=2", "a=1; b=2"},
+	    {"__Host-plugauth_session=pa_ss_x;theme=dark", "theme=dark"},
+	    {"plugauth_session = pa_ss_x ; a=1", "a=1"},
+	    {"plugauth_sessionx=1; xplugauth_session=2",
+	     "plugauth_sessionx=1; xplugauth_session=2"},
+	    {"Plugauth_Session=1", "Plugauth_Session=1"}, /* names are exact */
+	    {"a=1;;  ; b", "a=1; b"},
+	    {"", ""},
+	    {";;;", ""},
+	};
+	struct buf out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_init(&out, 4096);
+		assert_int_equal(gw_cookie_filter(cases[i].in, drop, &out),
+		                 ST_OK);
+		assert_int_equal(out.len, strlen(cases[i].out));
+		if (out.len > 0)
+			assert_memory_equal(out.p, cases[i].out, out.len);
+		buf_free(&out);
+	}
+	buf_init(&out, 8);
+	assert_int_equal(gw_cookie_filter("a=123456789", drop, &out),
+	                 ST_TOOBIG);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -247,6 +286,7 @@ main(void)
 	    cmocka_unit_test(test_cache_bounded),
 	    cmocka_unit_test(test_scope_has),
 	    cmocka_unit_test(test_header_value_ok),
+	    cmocka_unit_test(test_cookie_filter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
