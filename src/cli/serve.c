@@ -178,6 +178,13 @@ serve_run(const struct config *cfg, struct store *st,
 		all[nall++] = extra[i];
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
 		all[nall++] = routes[i];
+	/* Advertising an endpoint that answers 404 would mislead clients. */
+	if (strcmp(cfg->oauth.registration, "open") == 0) {
+		cli_err("[oauth] registration = open: dynamic client "
+		    "registration (RFC 7591) is not built yet; set it to "
+		    "closed and add clients with `plugauth client add`");
+		return CLI_FAIL;
+	}
 	/* A manifest ChatGPT would refuse stops us before we listen. */
 	if (plug_env_init(&penv, cfg, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
