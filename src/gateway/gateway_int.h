@@ -69,6 +69,16 @@ void gw_event(struct gw_env *, const struct http_req *,
 enum status gw_cookie_filter(const char *value, const char *const *drop,
                              struct buf *out);
 
+struct curl_slist;
+
+/* The headers the upstream gets for req (a curl list, new in *out): the
+ * client's, minus those dropped (drop_cookies: cookie names, NULL-ended),
+ * plus id's X-Plugauth-* and X-Forwarded-*. */
+enum status gw_request_headers(struct http_req *req,
+                               const struct gw_identity *id,
+                               const char *const *drop_cookies,
+                               struct curl_slist **out);
+
 /* True if s may go into an HTTP header value as is: no control
  * characters (obs-text is allowed). */
 bool gw_header_value_ok(const char *s);
