@@ -22,19 +22,30 @@
  *    crash may be rolled back, but the database is never corrupted.
  *  - foreign_keys=ON: deleting a client or user cascades to what was
  *    issued to it.
- *  - busy_timeout=5000: waits for writers in other processes (the CLI
- *    while the server runs).
+ *  - a busy handler (conn_busy()) that waits up to SQ_BUSY_TIMEOUT_MS for
+ *    writers in other processes (the CLI while the server runs), and once
+ *    such a wait has timed out, lets the calls that meet the lock right
+ *    after fail at once instead of each waiting in turn.
  *
  * Writes: SQLite has one writer at a time, and its busy handler polls in
  * millisecond sleeps, which ruins latency when many threads write at
  * once. So this process's writes take st->wlock around each write
- * transaction and never wait on each other inside SQLite; busy_timeout is
- * left for other processes. A transaction of one statement runs in
+ * transaction and never wait on each other inside SQLite; the busy handler
+ * is left for other processes. A transaction of one statement runs in
  * autocommit mode, which takes the write lock when the statement starts
  * (as BEGIN IMMEDIATE would) and commits before the step returns; only
  * transactions spanning several statements use BEGIN IMMEDIATE ... COMMIT.
  * Token issues from concurrent threads share commits: see
  * sq_tokens_issue() in sqlite_token.c.
+ *
+ * Errors: any failure of SQLite but a broken constraint or a lack of
+ * memory (a full disk, an I/O error, a read-only or locked database, a
+ * file that cannot be opened) is ST_STORE, which callers answer with 503,
+ * and one log line naming the operation and the kind of fault (never a
+ * bound value). A failed write transaction is rolled back, and every write
+ * section ends with the writer out of any transaction (sq_wr_end()), so
+ * the writer keeps working once the fault is gone (say, after SQLITE_FULL
+ * in WAL mode, once there is space again).
  *
  * "sqlite::memory:" (tests, demo): each store gets its own named database
  * in the "memdb" VFS ("file:/plugauth-mem-N?vfs=memdb"), which every
@@ -46,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "store/sqlite_int.h"
@@ -118,6 +130,69 @@ sq_conn_thread_exit(void *p)
 	sq_conn_free(c);
 }
 
+/* After a wait for another process's lock timed out, calls meeting the
+ * lock within this long fail at once. */
+#define BUSY_EPISODE_GAP_MS 2000
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The busy handler of every connection: polls for another process's lock
+ * like SQLite's own, for up to SQ_BUSY_TIMEOUT_MS. But this process's
+ * writes queue on wlock, and each waiting its own timeout in turn, the
+ * last would wait several: so once a wait has timed out, the lock is
+ * taken to be held for long, and calls that meet it less than
+ * BUSY_EPISODE_GAP_MS after the last one gave up give up at once (each
+ * keeping that going). A commit ends it (conn_committed()); a lock met
+ * after a quiet gap is waited for again.
+ */
+static int
+conn_busy(void *arg, int count)
+{
+	static const int delay_ms[] = {1,  2,  5,  10, 15, 20,
+	                               25, 25, 25, 50, 50, 100};
+	struct conn *c = arg;
+	struct sq_store *st = c->st;
+	int64_t now = mono_ms(), gave_up, left;
+	int d;
+
+	if (count == 0) {
+		gave_up = atomic_load(&st->busy_gave_up_ms);
+		if (gave_up != 0 && now - gave_up < BUSY_EPISODE_GAP_MS)
+			goto give_up;
+		c->busy_until_ms = now + SQ_BUSY_TIMEOUT_MS;
+	}
+	left = c->busy_until_ms - now;
+	if (left <= 0)
+		goto give_up;
+	d = delay_ms[(size_t)count < ARRAY_LEN(delay_ms)
+	                 ? (size_t)count
+	                 : ARRAY_LEN(delay_ms) - 1];
+	sqlite3_sleep(d < left ? d : (int)left);
+	return 1;
+give_up:
+	atomic_store(&st->busy_gave_up_ms, now > 0 ? now : 1);
+	return 0;
+}
+
+/* The commit hook: whoever commits holds the write lock, so another
+ * process's lock is gone. Returns 0: the commit goes on. */
+static int
+conn_committed(void *arg)
+{
+	struct sq_store *st = arg;
+
+	atomic_store(&st->busy_gave_up_ms, 0);
+	return 0;
+}
+
 /* Runs a pragma (no parameters, result rows ignored). */
 static int
 conn_pragma(sqlite3 *db, const char *pragma)
@@ -128,6 +203,7 @@ conn_pragma(sqlite3 *db, const char *pragma)
 enum status
 sq_conn_open(struct sq_store *st, struct conn **out, char *err, size_t errlen)
 {
+	char msg[256];
 	struct conn *c = NULL;
 	int rc;
 	enum status ret = ST_STORE;
@@ -152,23 +228,22 @@ sq_conn_open(struct sq_store *st, struct conn **out, char *err, size_t errlen)
 			         st->display);
 		goto out;
 	}
-	/* busy_timeout: only for other processes, see the top. */
-	if ((rc = sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS)) !=
-	        SQLITE_OK ||
+	/* The busy handler: only for other processes, see the top. */
+	if ((rc = sqlite3_busy_handler(c->db, conn_busy, c)) != SQLITE_OK ||
 	    (rc = conn_pragma(c->db, "PRAGMA foreign_keys = ON")) !=
 	        SQLITE_OK ||
 	    (rc = conn_pragma(c->db, "PRAGMA synchronous = NORMAL")) !=
 	        SQLITE_OK)
 		goto fail;
+	sqlite3_commit_hook(c->db, conn_committed, st);
 	*out = c;
 	c = NULL;
 	ret = ST_OK;
 	goto out;
 fail:
 	if (err != NULL)
-		snprintf(
-		    err, errlen, "cannot open database %s: %s", st->display,
-		    c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		snprintf(err, errlen, "cannot open database %s: %s",
+		         st->display, sq_errmsg(c->db, rc, msg, sizeof(msg)));
 out:
 	if (c != NULL) {
 		sqlite3_close(c->db); /* NULL-safe */
@@ -254,10 +329,65 @@ sq_stmt_done(sqlite3_stmt *s)
 	sqlite3_clear_bindings(s);
 }
 
-/* Logs the operation and SQLite's message, never a bound value. */
+/* The kind of fault of a result code, for the log. */
+static const char *
+fault_name(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return "disk_full";
+	case SQLITE_IOERR:
+		return "io_error";
+	case SQLITE_READONLY:
+		return "read_only";
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_PROTOCOL:
+		return "locked";
+	case SQLITE_CANTOPEN:
+		return "cannot_open";
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return "permission";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return "corrupt";
+	default:
+		return "other";
+	}
+}
+
+const char *
+sq_errmsg(sqlite3 *db, int rc, char *buf, size_t len)
+{
+	const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	int e = db != NULL ? sqlite3_system_errno(db) : 0;
+	int n = -1;
+
+	switch (rc & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		if (e != 0)
+			n = snprintf(buf, len, "%s (%s)", msg, strerror(e));
+		break;
+	default:
+		break;
+	}
+	if (n < 0 || (size_t)n >= len)
+		snprintf(buf, len, "%s", msg);
+	return buf;
+}
+
+/* Logs the operation, the fault and SQLite's message, never a bound
+ * value. */
 enum status
 sq_status(struct conn *c, int rc, const char *op)
 {
+	char msg[256];
+
 	switch (rc) {
 	case SQLITE_CONSTRAINT_UNIQUE:
 	case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -267,9 +397,10 @@ sq_status(struct conn *c, int rc, const char *op)
 	case SQLITE_NOMEM:
 		return ST_NOMEM;
 	default:
-		log_err("event=store_error backend=sqlite op=%s code=%d "
-		        "error=\"%s\"",
-		        op, rc, sqlite3_errmsg(c->db));
+		log_err("event=store_error backend=sqlite op=%s fault=%s "
+		        "code=%d error=\"%s\"",
+		        op, fault_name(rc), rc,
+		        sq_errmsg(c->db, rc, msg, sizeof(msg)));
 		return ST_STORE;
 	}
 }
@@ -281,9 +412,25 @@ sq_wr_begin(struct sq_store *st)
 	return st->writer;
 }
 
+/* Every write section ends out of any transaction: one left open (a
+ * failed COMMIT whose ROLLBACK failed too) would fail every later BEGIN
+ * and hold SQLite's write lock, so it is rolled back here. */
 void
 sq_wr_end(struct sq_store *st)
 {
+	sqlite3 *db = st->writer->db;
+	char msg[256];
+	int rc;
+
+	if (!sqlite3_get_autocommit(db)) {
+		rc = sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		log_err("event=store_error backend=sqlite op=write_end "
+		        "fault=%s code=%d error=\"a transaction was left "
+		        "open: %s\"",
+		        rc == SQLITE_OK ? "other" : fault_name(rc), rc,
+		        rc == SQLITE_OK ? "rolled back"
+		                        : sq_errmsg(db, rc, msg, sizeof(msg)));
+	}
 	pthread_mutex_unlock(&st->wlock);
 }
 

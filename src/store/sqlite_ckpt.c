@@ -37,6 +37,7 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct sq_store *st = arg;
 	bool catch_up = false;
+	char msg[256];
 	int left, rc;
 
 	if (pages < CKPT_PAGES)
@@ -74,7 +75,7 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_err("event=store_error backend=sqlite "
 			        "op=checkpoint code=%d error=\"%s\"",
-			        rc, sqlite3_errmsg(db));
+			        rc, sq_errmsg(db, rc, msg, sizeof(msg)));
 		pthread_mutex_lock(&st->ckpt_lock);
 		st->ckpt_copied = 0; /* the next write starts it over */
 		st->ckpt_hold = false;
@@ -112,6 +113,7 @@ ckpt_main(void *arg)
 {
 	struct sq_store *st = arg;
 	sqlite3 *db = st->ckpt->db;
+	char msg[256];
 	int rc, copied;
 
 	pthread_mutex_lock(&st->ckpt_lock);
@@ -129,7 +131,7 @@ ckpt_main(void *arg)
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_err("event=store_error backend=sqlite "
 			        "op=checkpoint code=%d error=\"%s\"",
-			        rc, sqlite3_errmsg(db));
+			        rc, sq_errmsg(db, rc, msg, sizeof(msg)));
 		if (rc == SQLITE_OK && copied > 0)
 			ckpt_sync_db(db);
 		pthread_mutex_lock(&st->ckpt_lock);

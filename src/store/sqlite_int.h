@@ -17,13 +17,14 @@
 #define PLUGAUTH_SQLITE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include <sqlite3.h>
 
 #include "store/store_int.h"
 
-#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_BUSY_TIMEOUT_MS 5000 /* waiting for another process's lock */
 
 /* Every cached statement, grouped by the file that holds its SQL. */
 enum stmt {
@@ -82,6 +83,7 @@ struct conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[Q__COUNT];
 	struct sq_store *st;
+	int64_t busy_until_ms;    /* the busy handler's current wait ends */
 	struct conn *prev, *next; /* st->conns, under st->lock */
 };
 
@@ -99,6 +101,9 @@ struct sq_store {
 	int open_flags;
 	bool memory;
 	bool has_key, has_locks;
+	/* When a wait for another process's lock last timed out (monotonic
+	 * ms), 0 once a commit got through: see conn_busy() in sqlite.c. */
+	atomic_llong busy_gave_up_ms;
 
 	/* The checkpointer thread (file databases): see sqlite_ckpt.c. */
 	struct conn *ckpt; /* its own connection */
@@ -134,6 +139,10 @@ enum status sq_stmt_get(struct conn *c, const char *const *sql, enum stmt q,
                         sqlite3_stmt **out);
 /* Resets s and clears its bindings. NULL-safe. */
 void sq_stmt_done(sqlite3_stmt *s);
+/* SQLite's message for the last error of db (result code rc), followed by
+ * the OS error behind it, if any: "disk I/O error (No space left on
+ * device)". Returns buf. */
+const char *sq_errmsg(sqlite3 *db, int rc, char *buf, size_t len);
 /* Status for a failed step's result code; logs the unexpected ones. */
 enum status sq_status(struct conn *c, int rc, const char *op);
 /* Takes wlock and returns the writer, to be used until sq_wr_end(). */

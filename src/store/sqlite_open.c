@@ -67,7 +67,7 @@ sq_names(struct sq_store *st, const char *target, char *err, size_t errlen)
 
 	if (strcmp(target, ":memory:") == 0) {
 		st->memory = true;
-		st->open_flags |= SQLITE_OPEN_URI;
+		st->open_flags |= SQLITE_OPEN_URI | SQLITE_OPEN_CREATE;
 		len = 64;
 		st->filename = malloc(len);
 		st->display = strdup(":memory:");
@@ -90,7 +90,11 @@ sq_names(struct sq_store *st, const char *target, char *err, size_t errlen)
 		return ST_NOMEM;
 	snprintf(st->filename, len, "%s%s", prefix, target);
 	/* SQLite would create a new file 0644: make it 0600 first. Its -wal
-	 * and -shm files copy the database's mode. */
+	 * and -shm files copy the database's mode. Connections then open it
+	 * without SQLITE_OPEN_CREATE: one opened later (each thread's reader)
+	 * while the file is gone (moved, deleted) fails, rather than making a
+	 * new empty database there, and deleting the WAL of the real one,
+	 * which SQLite does for a WAL next to an empty database. */
 	fd = open(st->filename, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		close(fd);
@@ -149,6 +153,7 @@ sq_writer_file(struct sq_store *st, char *err, size_t errlen)
 	sqlite3 *db = st->writer->db;
 	sqlite3_stmt *s = NULL;
 	const char *mode;
+	char msg[256];
 	int sr;
 
 	sr = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
@@ -156,7 +161,7 @@ sq_writer_file(struct sq_store *st, char *err, size_t errlen)
 		sr = sqlite3_step(s);
 	if (sr != SQLITE_ROW) {
 		snprintf(err, errlen, "cannot open database %s: %s",
-		         st->display, sqlite3_errmsg(db));
+		         st->display, sq_errmsg(db, sr, msg, sizeof(msg)));
 		sqlite3_finalize(s);
 		return ST_STORE;
 	}
@@ -168,12 +173,13 @@ sq_writer_file(struct sq_store *st, char *err, size_t errlen)
 	sqlite3_finalize(s);
 
 	/* The writer's cache holds the index pages every insert touches. */
-	if (sqlite3_exec(db, "PRAGMA cache_size = -" WRITER_CACHE_KIB, NULL,
-	                 NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA journal_size_limit = " WAL_LIMIT_BYTES,
-	                 NULL, NULL, NULL) != SQLITE_OK) {
+	if ((sr = sqlite3_exec(db, "PRAGMA cache_size = -" WRITER_CACHE_KIB,
+	                       NULL, NULL, NULL)) != SQLITE_OK ||
+	    (sr = sqlite3_exec(db,
+	                       "PRAGMA journal_size_limit = " WAL_LIMIT_BYTES,
+	                       NULL, NULL, NULL)) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s",
-		         st->display, sqlite3_errmsg(db));
+		         st->display, sq_errmsg(db, sr, msg, sizeof(msg)));
 		return ST_STORE;
 	}
 	return sq_ckpt_start(st, err, errlen);
@@ -198,8 +204,7 @@ sq_open(const char *target, struct store **out, char *err, size_t errlen)
 	}
 	st->base.ops = &sqlite_store_ops;
 	st->qtail = &st->qhead;
-	st->open_flags =
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	st->open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	if ((rc = sq_names(st, target, err, errlen)) != ST_OK ||
 	    (rc = sq_locks(st)) != ST_OK)
 		goto out;
