@@ -126,6 +126,10 @@ form_put(struct form *f, struct str name, struct str value, bool decode)
 			memcpy(val, value.p, vlen);
 	}
 	val[vlen] = '\0';
+	rc = ST_INVALID;
+	if (!str_utf8_ok((struct str){ blk, nlen }) ||
+	    !str_utf8_ok((struct str){ val, vlen }))
+		goto fail;
 	for (size_t i = 0; i < f->n; i++) {
 		if (strcmp(f->v[i].name, blk) == 0) {
 			set_bad(f, blk);

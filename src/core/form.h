@@ -29,14 +29,15 @@ void form_init(struct form *, size_t max_params);
 
 /*
  * Decodes in ('+' is space, %XX) and adds every parameter. ST_INVALID for
- * malformed percent-encoding, a decoded NUL, or a repeated name (the name
+ * malformed percent-encoding, a decoded NUL, a name or value that is not
+ * UTF-8, or a repeated name (the name
  * is copied into f->bad); ST_TOOBIG past max_params. Empty pieces ("a=1&&b")
  * are skipped. The form keeps what it had before the error.
  */
 enum status form_parse(struct form *, struct str in);
 
-/* Adds one parameter (copied). ST_INVALID on a repeated name or a NUL in
- * either part, ST_TOOBIG past the ceiling. */
+/* Adds one parameter (copied). ST_INVALID on a repeated name, or a NUL or
+ * malformed UTF-8 in either part; ST_TOOBIG past the ceiling. */
 enum status form_add(struct form *, struct str name, struct str value);
 
 /* The value of name, or NULL when absent or empty (RFC 6749 §3.1: a

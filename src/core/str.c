@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -114,4 +115,45 @@ str_printable(char *dst, size_t dstsz, const char *s)
 	if (s[i] != '\0' && i >= 3)
 		memcpy(dst + i - 3, "...", 3);
 	return dst;
+}
+
+bool
+str_utf8_ok(struct str s)
+{
+	const unsigned char *p = (const unsigned char *)s.p;
+	size_t i = 0, n, k;
+	uint32_t cp, min;
+
+	while (i < s.len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			n = 1;
+			cp = p[i] & 0x1f;
+			min = 0x80;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			n = 2;
+			cp = p[i] & 0x0f;
+			min = 0x800;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			n = 3;
+			cp = p[i] & 0x07;
+			min = 0x10000;
+		} else {
+			return false; /* continuation, C0/C1 lead, or past F4 */
+		}
+		if (s.len - i <= n)
+			return false;
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
 }

@@ -54,4 +54,8 @@ void str_errf(char *err, size_t errlen, const char *fmt, ...)
  * ASCII, "..." at the end when cut. Returns dst. */
 const char *str_printable(char *dst, size_t dstsz, const char *s);
 
+/* True if s is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+bool str_utf8_ok(struct str s);
+
 #endif

@@ -34,11 +34,16 @@ struct http_route {
 /*
  * Request limits. A request over one is answered with a JSON error and
  * never reaches a handler: 413 for the body, 414 for the request-target,
- * 431 for the headers. Headers past what a connection's memory pool holds
- * (header_max_bytes + url_max_bytes + HTTP_POOL_SLACK) are refused by
+ * 431 for the headers, 400 for a malformed request-target, more than
+ * HTTP_QUERY_ARGS_MAX query arguments or two Content-Lengths, 501 for a
+ * transfer coding other than chunked. Each connection
+ * gets a memory pool sized for the largest request head the limits allow
+ * (see pool_size() in server.c); only a head past that is refused by
  * libmicrohttpd itself, with its own 431 or 414 page.
  */
-#define HTTP_POOL_SLACK	16384
+#define HTTP_POOL_SLACK		16384	/* the answer's head, alignment */
+#define HTTP_POOL_RECORD_BYTES	64	/* one header or argument record */
+#define HTTP_QUERY_ARGS_MAX	256	/* '&'-separated query pieces */
 
 struct http_limits {
 	size_t		 body_max_bytes;	/* routes without their own */

@@ -5,13 +5,16 @@
  * answer later from another thread's result without holding a worker.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,7 +50,8 @@ struct http_req {
 	char			*target;	/* as received; NULL if unknown */
 	struct buf		 body;
 	bool			 started;	/* the access handler saw it */
-	unsigned		 refused;	/* 413, 414 or 431; 0 if not */
+	unsigned		 refused;	/* the status refusing it, or 0 */
+	const char		*refused_why;	/* static text */
 	bool			 answered;
 	bool			 in_handler;	/* a handler is running */
 	http_handler		 resume_fn;	/* set while suspended */
@@ -143,14 +147,17 @@ struct query_ctx {
 	enum status	 rc;
 };
 
+/* With the lengths: a value decoded from "%00" holds a NUL, which
+ * form_add() refuses. */
 static enum MHD_Result
 query_each(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
+    size_t key_size, const char *value, size_t value_size)
 {
 	struct query_ctx *qc = cls;
 
 	(void)kind;
-	qc->rc = form_add(qc->f, str_of(key), str_of(value));
+	qc->rc = form_add(qc->f, (struct str){ key, key_size },
+	    (struct str){ value != NULL ? value : "", value_size });
 	return qc->rc == ST_OK ? MHD_YES : MHD_NO;
 }
 
@@ -159,8 +166,8 @@ http_req_query_form(const struct http_req *req, struct form *f)
 {
 	struct query_ctx qc = { f, ST_OK };
 
-	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_each,
-	    &qc);
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND,
+	    query_each, &qc);
 	return qc.rc;
 }
 
@@ -450,20 +457,9 @@ dispatch(struct http_req *req)
 {
 	char		allow[128];
 
-	switch (req->refused) {
-	case 0:
-		break;
-	case MHD_HTTP_CONTENT_TOO_LARGE:
+	if (req->refused != 0) {
 		http_respond_error(req, req->refused, "invalid_request",
-		    "request body too large");
-		return;
-	case MHD_HTTP_URI_TOO_LONG:
-		http_respond_error(req, req->refused, "invalid_request",
-		    "request URL too long");
-		return;
-	default:
-		http_respond_error(req, req->refused, "invalid_request",
-		    "too many or too large request headers");
+		    req->refused_why);
 		return;
 	}
 	if (req->route == NULL) {
@@ -502,39 +498,114 @@ content_length_over(struct http_req *req)
 	return !str_to_u64(str_of(cl), 0, body_max(req), &n);
 }
 
-struct hdr_count {
+/* Refuses req with status and why (static text), answered by dispatch()
+ * before any handler runs. The first refusal stands. */
+static void
+refuse(struct http_req *req, unsigned status, const char *why)
+{
+	if (req->refused != 0)
+		return;
+	req->refused = status;
+	req->refused_why = why;
+}
+
+struct hdr_scan {
 	unsigned	 n;
 	size_t		 bytes;
+	unsigned	 content_lengths;
 };
 
 static enum MHD_Result
-hdr_count_each(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
+hdr_scan_each(void *cls, enum MHD_ValueKind kind, const char *key,
+    size_t key_size, const char *value, size_t value_size)
 {
-	struct hdr_count *hc = cls;
+	struct hdr_scan *hs = cls;
 
 	(void)kind;
-	hc->n++;
+	hs->n++;
 	/* "name: value\r\n" */
-	hc->bytes += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
+	hs->bytes += key_size + value_size + 4;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hs->content_lengths++;
 	return MHD_YES;
 }
 
-/* The status refusing the request line and headers, or 0 if within the
- * limits. */
-static unsigned
-head_refused(const struct http_req *req)
+/* Checks the headers against the limits and for what would make the
+ * request mean two things (RFC 9112 §6.3: two Content-Lengths). */
+static void
+head_check(struct http_req *req)
 {
 	const struct http_limits *l = &req->srv->limits;
-	struct hdr_count	 hc = { 0, 0 };
+	struct hdr_scan		 hs;
+	const char		*te;
 
-	if (strlen(http_req_target(req)) > l->url_max_bytes)
-		return MHD_HTTP_URI_TOO_LONG;
-	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, hdr_count_each,
-	    &hc);
-	if (hc.n > l->header_max_count || hc.bytes > l->header_max_bytes)
-		return MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
-	return 0;
+	memset(&hs, 0, sizeof(hs));
+	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, hdr_scan_each,
+	    &hs);
+	if (hs.n > l->header_max_count || hs.bytes > l->header_max_bytes)
+		refuse(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+		    "too many or too large request headers");
+	if (hs.content_lengths > 1)
+		refuse(req, MHD_HTTP_BAD_REQUEST,
+		    "more than one Content-Length");
+	te = http_req_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (te != NULL && strcasecmp(te, "chunked") != 0)
+		refuse(req, MHD_HTTP_NOT_IMPLEMENTED,
+		    "only the chunked transfer coding is understood");
+	if (content_length_over(req))
+		refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "request body too large");
+}
+
+/* True if t is printable ASCII with '%' only before two hex digits: what
+ * RFC 3986 allows in a request-target, loosely (no character classes). */
+static bool
+target_ok(const char *t)
+{
+	for (; *t != '\0'; t++) {
+		unsigned char c = (unsigned char)*t;
+
+		if (c <= 0x20 || c >= 0x7f)
+			return false;
+		if (c == '%' && !(isxdigit((unsigned char)t[1]) &&
+		    isxdigit((unsigned char)t[2])))
+			return false;
+	}
+	return true;
+}
+
+/* The arguments in t's query ('&'-separated pieces), counting no further
+ * than max + 1. */
+static size_t
+query_args(const char *t, size_t max)
+{
+	const char	*q = strchr(t, '?');
+	size_t		 n = 1;
+
+	if (q == NULL)
+		return 0;
+	for (q++; *q != '\0' && n <= max; q++)
+		if (*q == '&')
+			n++;
+	return n;
+}
+
+/* Checks the request-target, before libmicrohttpd splits its query. */
+static void
+target_check(struct http_req *req, const char *target)
+{
+	const struct http_limits *l = &req->srv->limits;
+
+	if (strlen(target) > l->url_max_bytes)
+		refuse(req, MHD_HTTP_URI_TOO_LONG, "request URL too long");
+	else if (query_args(target, HTTP_QUERY_ARGS_MAX) >
+	    HTTP_QUERY_ARGS_MAX)
+		refuse(req, MHD_HTTP_BAD_REQUEST,
+		    "too many query parameters");
+	else if (!target_ok(target))
+		refuse(req, MHD_HTTP_BAD_REQUEST,
+		    "malformed request URL (bytes outside printable ASCII, "
+		    "or a '%' not followed by two hex digits)");
 }
 
 /* A new request object; target (may be NULL) is copied. */
@@ -565,7 +636,24 @@ req_new(struct http_server *srv, struct MHD_Connection *conn,
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	return req_new(cls, conn, uri);
+	struct http_req	*req = req_new(cls, conn, uri);
+	char		*q;
+
+	if (req == NULL)
+		return NULL;
+	target_check(req, uri);
+	/*
+	 * libmicrohttpd splits the query right after this callback, one
+	 * record per argument from the connection's memory pool; a query
+	 * with more than the pool holds leaves the connection hanging with
+	 * no answer (0.9.75). A refused request needs no arguments, so its
+	 * query is cut here, in libmicrohttpd's own buffer: uri points into
+	 * it (the const is the API's promise to callers that only read), and
+	 * the '?' it finds stays, followed by an empty query.
+	 */
+	if (req->refused != 0 && (q = strchr(uri, '?')) != NULL)
+		((char *)(uintptr_t)q)[1] = '\0';
+	return req;
 }
 
 static enum MHD_Result
@@ -589,9 +677,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		req->path = url;
 		route_find(req);
 		buf_init(&req->body, body_max(req));	/* still empty */
-		req->refused = head_refused(req);
-		if (req->refused == 0 && content_length_over(req))
-			req->refused = MHD_HTTP_CONTENT_TOO_LARGE;
+		head_check(req);
 		if (req->refused != 0)
 			dispatch(req);	/* before reading; the body is dropped */
 		return MHD_YES;
@@ -600,7 +686,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if (req->refused == 0 &&
 		    buf_add(&req->body, upload_data, *upload_data_size) !=
 		    ST_OK)
-			req->refused = MHD_HTTP_CONTENT_TOO_LARGE;	/* freed */
+			refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "request body too large");	/* buf_add freed it */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -700,6 +787,24 @@ resolve(const char *listen, struct sockaddr_storage *ss, char *err,
 	return ST_OK;
 }
 
+/*
+ * A connection's memory pool: libmicrohttpd keeps the request head and one
+ * record per header and per query argument in it, and a request that does
+ * not fit gets no answer at all (the 431 it means to send finds no room
+ * either). So it holds the largest head the limits let through: the text,
+ * a record for each header and each query argument (on_uri() cuts the
+ * query of a request with more), and room for the answer's head. It is
+ * kept small: libmicrohttpd touches much of each connection's pool.
+ */
+static size_t
+pool_size(const struct http_limits *l)
+{
+	size_t records = HTTP_QUERY_ARGS_MAX + 1 + l->header_max_count;
+
+	return l->header_max_bytes + l->url_max_bytes +
+	    records * HTTP_POOL_RECORD_BYTES + HTTP_POOL_SLACK;
+}
+
 enum status
 http_server_start(const struct http_opts *o, const struct http_route *routes,
     size_t nroutes, struct http_server **out, char *err, size_t errlen)
@@ -745,8 +850,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 	    MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_address_limit,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->limits.header_max_bytes +
-	    o->limits.url_max_bytes + (size_t)HTTP_POOL_SLACK,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_size(&o->limits),
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,

@@ -22,6 +22,11 @@ static const struct {
     {"&&&", 0, {{NULL, NULL}}},
     {"a=1", 1, {{"a", "1"}}},
     {"a=1&b=2", 2, {{"a", "1"}, {"b", "2"}}},
+    /* UTF-8, up to four bytes, percent-encoded or raw. */
+    {"n=%C3%A9t%C3%A9&e=%E2%82%AC&g=%F0%9F%98%80&r=\xc3\xa9", 4,
+     {{"n", "\xc3\xa9t\xc3\xa9"}, {"e", "\xe2\x82\xac"},
+      {"g", "\xf0\x9f\x98\x80"}, {"r", "\xc3\xa9"}}},
+    {"m=%F4%8F%BF%BF", 1, {{"m", "\xf4\x8f\xbf\xbf"}}},
     /* '+' is a space in both parts; %2B is a literal plus. */
     {"a+b=c+d", 1, {{"a b", "c d"}}},
     {"p=%2B", 1, {{"p", "+"}}},
@@ -98,6 +103,17 @@ static const struct {
     {"a=%00", ST_INVALID, ""},
     {"a=x%00y", ST_INVALID, ""},
     {"a%00=1", ST_INVALID, ""},
+    /* Not UTF-8 once decoded: a lone continuation byte, a truncated
+     * sequence, overlong forms, a surrogate, past U+10FFFF, raw bytes. */
+    {"a=%80", ST_INVALID, ""},
+    {"a=x%C3", ST_INVALID, ""},
+    {"a=%C0%AF", ST_INVALID, ""},
+    {"a=%E0%80%AF", ST_INVALID, ""},
+    {"a=%ED%A0%80", ST_INVALID, ""},
+    {"a=%F4%90%80%80", ST_INVALID, ""},
+    {"a=%FF%FE", ST_INVALID, ""},
+    {"%C3=1", ST_INVALID, ""},
+    {"a=\xc3\x28", ST_INVALID, ""},
     /* Repeated names, after decoding, with or without values. */
     {"a=1&a=2", ST_INVALID, "a"},
     {"a=1&a=1", ST_INVALID, "a"},
@@ -452,27 +468,40 @@ test_escape_long_and_ceiling(void **state)
 	buf_free(&b);
 }
 
-/* Every byte 1..255 survives escape then parse. */
+/* Every ASCII byte but NUL, and UTF-8, survive escape then parse (other
+ * bytes alone are not UTF-8: form_parse() refuses them); every byte
+ * 1..255 survives escape then unescape. */
 static void
 test_escape_roundtrip_all_bytes(void **state)
 {
 	struct buf b;
 	struct form f;
-	char all[256];
+	char all[256], text[256];
 
 	(void)state;
 	for (int i = 1; i < 256; i++)
 		all[i - 1] = (char)i;
 	all[255] = '\0';
+	for (int i = 1; i < 128; i++)
+		text[i - 1] = (char)i;
+	snprintf(text + 127, sizeof(text) - 127, "%s",
+	         "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
 	buf_init(&b, 4096);
-	assert_int_equal(form_append(&b, all, all), ST_OK);
+	assert_int_equal(form_append(&b, text, text), ST_OK);
 	assert_int_equal(form_append(&b, "plain", "a b+c&d=e"), ST_OK);
 	form_init(&f, MAXP);
 	assert_int_equal(form_parse(&f, buf_str(&b)), ST_OK);
 	assert_int_equal(f.n, 2);
-	assert_string_equal(f.v[0].name, all);
-	assert_string_equal(f.v[0].value, all);
+	assert_string_equal(f.v[0].name, text);
+	assert_string_equal(f.v[0].value, text);
 	assert_string_equal(form_get(&f, "plain"), "a b+c&d=e");
+	form_free(&f);
+	buf_free(&b);
+
+	buf_init(&b, 4096);
+	assert_int_equal(form_append(&b, "a", all), ST_OK);
+	form_init(&f, MAXP);
+	assert_int_equal(form_parse(&f, buf_str(&b)), ST_INVALID);
 	form_free(&f);
 	buf_free(&b);
 
