@@ -46,6 +46,9 @@ log_safe(const char *s, char *out, size_t outsz)
 	return out;
 }
 
+static void log_write(enum log_level, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_write(enum log_level l, const char *fmt, va_list ap)
 {

@@ -719,6 +719,9 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	atomic_fetch_sub(&srv->inflight, 1);
 }
 
+static void on_mhd_log(void *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
