@@ -22,7 +22,10 @@ static const char usage[] =
     "add     creates a user who can sign in on the login page\n"
     "list    lists users\n"
     "remove  deletes a user and revokes everything issued to them\n"
-    "passwd  sets a new password\n"
+    "passwd  sets a new password and ends the user's sign-in sessions, so\n"
+    "        that a stolen session cookie stops working; the tokens issued\n"
+    "        to apps stay valid: 'plugauth token revoke --user NAME' revokes\n"
+    "        them\n"
     "\n"
     "The password is read twice with no echo from the terminal, or, with\n"
     "--password-stdin, as one line from standard input. At least 8 bytes.\n"
@@ -110,6 +113,31 @@ out:
 	return rc;
 }
 
+/* After a password change: ends every sign-in session of the user and
+ * says what was done, and what was not. */
+static int
+passwd_end_sessions(struct store *st, const char *name)
+{
+	struct store_user	*u = NULL;
+	unsigned		 n = 0;
+	enum status		 s;
+
+	s = store_user_get(st, name, &u);
+	if (s == ST_OK)
+		s = store_session_delete_user(st, u->id, &n);
+	store_user_free(u);
+	if (s != ST_OK) {
+		cli_err("changed the password of %s, but could not end their "
+		    "sign-in sessions: %s", name, status_str(s));
+		return CLI_FAIL;
+	}
+	printf("changed the password of %s and ended %u sign-in session%s\n",
+	    name, n, n == 1 ? "" : "s");
+	printf("tokens issued to apps stay valid: revoke them with "
+	    "'plugauth token revoke --user %s'\n", name);
+	return CLI_OK;
+}
+
 /* add and passwd: NAME [--password-stdin]. */
 static int
 user_set(struct cli *cli, int argc, char **argv, bool add)
@@ -156,11 +184,11 @@ user_set(struct cli *cli, int argc, char **argv, bool add)
 		cli_err("no user '%s'", name);
 	else if (s != ST_OK)
 		cli_err("cannot save user '%s': %s", name, status_str(s));
-	else {
-		printf(add ? "added user %s\n" : "changed the password of %s\n",
-		    name);
+	else if (add) {
+		printf("added user %s\n", name);
 		rc = CLI_OK;
-	}
+	} else
+		rc = passwd_end_sessions(st, name);
 out:
 	sec_wipe(pw, sizeof(pw));
 	sec_wipe(hash, sizeof(hash));

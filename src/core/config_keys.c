@@ -77,7 +77,7 @@ const struct cfg_key cfg_keys[] = {
      OFF(oauth.refresh_ttl), "refresh token lifetime, seconds", NULL},
     {"oauth", "refresh_reuse_grace", CFG_UINT, "10", 0, 300, NULL, 0,
      OFF(oauth.refresh_reuse_grace),
-     "seconds a rotated refresh token may be retried", NULL},
+     "seconds a rotated refresh token may be retried (0: never)", NULL},
     {"oauth", "registration", CFG_ENUM, "closed", 0, 0, registrations, 0,
      OFF(oauth.registration), "dynamic client registration", NULL},
 

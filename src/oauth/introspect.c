@@ -23,15 +23,18 @@
 #include "oauth/oauth_int.h"
 
 /* Whether t is live at now. A rotated refresh token stays usable for
- * refresh_reuse_grace seconds (see token.c), and no longer. */
+ * refresh_reuse_grace seconds (see token.c), and no longer; with a grace
+ * of 0, not at all. */
 static bool
 token_live(const struct oauth_env *env, const struct store_token *t,
            int64_t now)
 {
+	unsigned grace = env->cfg->oauth.refresh_reuse_grace;
+
 	if (t->revoked_at != 0 || t->expires_at <= now)
 		return false;
 	if (t->kind == STORE_TOKEN_REFRESH && t->rotated_at != 0 &&
-	    now - t->rotated_at > (int64_t)env->cfg->oauth.refresh_reuse_grace)
+	    (grace == 0 || now - t->rotated_at > (int64_t)grace))
 		return false;
 	return true;
 }

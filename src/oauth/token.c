@@ -4,6 +4,12 @@
  * answers §5.1 or §5.2. Grants: authorization_code (§4.1.3, RFC 7636),
  * refresh_token (§6, rotated, with a reuse grace window), and
  * client_credentials (§4.4).
+ *
+ * A grant reads its code or refresh token and checks it here; the store
+ * then spends it and stores the new tokens in one transaction, which
+ * fails (ST_DENIED) if the code or token was spent meanwhile by a
+ * concurrent request, or its family revoked: a grant never leaves a code
+ * spent without its tokens, nor a live token in a revoked family.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,7 @@ struct issue {
 	const char			*audience;	/* NULL: none */
 	int64_t				 family_id;	/* 0: no refresh */
 	const uint8_t			*rotate;	/* refresh being spent */
+	const uint8_t			*code;		/* code being redeemed */
 };
 
 struct token_reply {
@@ -63,10 +70,13 @@ token_respond(struct http_req *req, struct token_reply *r)
 
 /*
  * Mints an access token (and a refresh token when the issue has a family),
- * commits them (spending is->rotate in the same transaction) and answers.
+ * commits them (spending is->rotate or is->code in the same transaction)
+ * and answers. If the store refuses because the refresh token or code was
+ * spent meanwhile, or the family revoked, nothing is stored or answered,
+ * *denied (may be NULL) is set, and the caller decides.
  */
 static enum oauth_error
-issue_and_respond(struct grant_ctx *g, const struct issue *is)
+issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
 {
 	const struct config	*cfg = g->env->cfg;
 	struct store_token	 t[2];
@@ -95,11 +105,18 @@ issue_and_respond(struct grant_ctx *g, const struct issue *is)
 		    t[1].digest);
 		n = 2;
 	}
-	if (rc == ST_OK)
-		rc = store_tokens_issue(g->env->st, is->rotate, now, t, n,
-		    NULL);
+	if (rc == ST_OK && is->code != NULL)
+		rc = store_code_redeem(g->env->st, is->code, now, t, n);
+	else if (rc == ST_OK)
+		rc = store_tokens_issue(g->env->st, is->rotate, now, t, n);
 	if (rc != ST_OK) {
 		sec_wipe(&r, sizeof(r));
+		if (rc == ST_DENIED) {
+			if (denied != NULL)
+				*denied = true;
+			g->why = "the grant was spent or revoked meanwhile";
+			return OAUTH_INVALID_GRANT;
+		}
 		if (rc == ST_NOTFOUND) {
 			/* The client or user was removed meanwhile. */
 			g->why = "the grant's client or user no longer exists";
@@ -145,51 +162,33 @@ grant_client_credentials(struct grant_ctx *g)
 	if (e != OAUTH_OK)
 		return e;
 	is.scope = scope;
-	e = issue_and_respond(g, &is);
+	e = issue_and_respond(g, &is, NULL);
 	free(scope);
 	return e;
 }
 
-/* RFC 6749 §4.1.3 with RFC 7636 §4.6: spends a code. A replayed code
- * revokes every token issued from it (RFC 6749 §4.1.2). */
-static enum oauth_error
-grant_authorization_code(struct grant_ctx *g)
+/* A used code presented again: revokes every token issued from it
+ * (RFC 6749 §4.1.2, RFC 9700 §4.2.4). */
+static void
+code_replayed(struct grant_ctx *g, const struct store_code *c, int64_t now)
 {
-	const char		*code = form_get(g->f, "code");
-	const char		*uri = form_get(g->f, "redirect_uri");
-	const char		*verifier = form_get(g->f, "code_verifier");
-	uint8_t			 digest[SEC_DIGEST_BYTES];
-	struct store_code	*c = NULL;
-	struct issue		 is;
-	int64_t			 now = clk_now_s();
-	enum oauth_error	 e = OAUTH_INVALID_GRANT;
-	enum status		 rc;
+	unsigned n = 0;
 
-	if (code == NULL) {
-		g->why = "code missing";
-		return OAUTH_INVALID_REQUEST;
-	}
-	sec_digest(code, strlen(code), digest);
-	rc = store_code_take(g->env->st, digest, now, &c);
-	if (rc == ST_NOTFOUND) {
-		g->why = "unknown code";
-		g->reason = "code_unknown";
-		return OAUTH_INVALID_GRANT;
-	}
-	if (rc != ST_OK) {
-		g->why = "storage unavailable";
-		return OAUTH_TEMPORARILY_UNAVAILABLE;
-	}
-	user_name(g, c->user_id);
-	if (c->used_at != 0) {
-		unsigned n = 0;
+	store_token_revoke_family(g->env->st, c->family_id, now, &n);
+	log_warn("event=code_replayed client=%s revoked=%u", c->client_id, n);
+	g->why = "code already used: its tokens are revoked";
+	g->reason = "code_replayed";
+}
 
-		store_token_revoke_family(g->env->st, c->family_id, now, &n);
-		log_warn("event=code_replayed client=%s revoked=%u",
-		    c->client_id, n);
-		g->why = "code already used: its tokens are revoked";
-		g->reason = "code_replayed";
-	} else if (c->expires_at <= now) {
+/* OAUTH_OK if the unused code c may be redeemed by this request, else the
+ * error, with g->why and g->reason set. */
+static enum oauth_error
+code_check(struct grant_ctx *g, const struct store_code *c, int64_t now)
+{
+	const char	*uri = form_get(g->f, "redirect_uri");
+	const char	*verifier = form_get(g->f, "code_verifier");
+
+	if (c->expires_at <= now) {
 		g->why = "code expired";
 		g->reason = "code_expired";
 	} else if (strcmp(c->client_id, g->ca->client->id) != 0) {
@@ -200,7 +199,7 @@ grant_authorization_code(struct grant_ctx *g)
 		g->why = "redirect_uri missing: the authorization request "
 		    "had one";
 		g->reason = "redirect_uri_missing";
-		e = OAUTH_INVALID_REQUEST;
+		return OAUTH_INVALID_REQUEST;
 	} else if (uri != NULL && (c->redirect_uri[0] != '\0' ?
 	    strcmp(uri, c->redirect_uri) != 0 :
 	    !oauth_redirect_allowed(g->ca->client, uri))) {
@@ -218,26 +217,88 @@ grant_authorization_code(struct grant_ctx *g)
 		g->why = "code_verifier does not match the code_challenge";
 		g->reason = "pkce_mismatch";
 	} else {
-		is = (struct issue){ .client = g->ca->client,
-			.user_id = c->user_id, .scope = c->scope,
-			.audience = c->resource, .family_id = c->family_id };
-		g->reason = "code_redeemed";
-		e = issue_and_respond(g, &is);
+		return OAUTH_OK;
 	}
+	return OAUTH_INVALID_GRANT;
+}
+
+/*
+ * RFC 6749 §4.1.3 with RFC 7636 §4.6: spends a code. Every check is made
+ * on the code as read; a good request then marks the code used and stores
+ * its tokens in one transaction (store_code_redeem()), so a failed commit
+ * leaves the code unspent for the client's retry. A refused request spends
+ * the code as well. A code found used, before or in that transaction, is a
+ * replay, which revokes every token issued from it (RFC 6749 §4.1.2).
+ */
+static enum oauth_error
+grant_authorization_code(struct grant_ctx *g)
+{
+	const char		*code = form_get(g->f, "code");
+	uint8_t			 digest[SEC_DIGEST_BYTES];
+	struct store_code	*c = NULL, *taken = NULL;
+	struct issue		 is;
+	int64_t			 now = clk_now_s();
+	enum oauth_error	 e = OAUTH_INVALID_GRANT;
+	enum status		 rc;
+	bool			 denied = false;
+
+	if (code == NULL) {
+		g->why = "code missing";
+		return OAUTH_INVALID_REQUEST;
+	}
+	sec_digest(code, strlen(code), digest);
+	rc = store_code_get(g->env->st, digest, &c);
+	if (rc == ST_NOTFOUND) {
+		g->why = "unknown code";
+		g->reason = "code_unknown";
+		return OAUTH_INVALID_GRANT;
+	}
+	if (rc != ST_OK) {
+		g->why = "storage unavailable";
+		return OAUTH_TEMPORARILY_UNAVAILABLE;
+	}
+	user_name(g, c->user_id);
+	if (c->used_at != 0) {
+		code_replayed(g, c, now);
+		goto out;
+	}
+	e = code_check(g, c, now);
+	if (e != OAUTH_OK) {
+		/* Spent by the refused attempt too; if a redemption got
+		 * there first, this attempt is its replay. */
+		if (store_code_take(g->env->st, digest, now, &taken) ==
+		    ST_OK && taken->used_at != 0) {
+			code_replayed(g, c, now);
+			e = OAUTH_INVALID_GRANT;
+		}
+		goto out;
+	}
+	is = (struct issue){ .client = g->ca->client, .user_id = c->user_id,
+		.scope = c->scope, .audience = c->resource,
+		.family_id = c->family_id, .code = digest };
+	g->reason = "code_redeemed";
+	e = issue_and_respond(g, &is, &denied);
+	if (denied)	/* a concurrent redemption won: this is a replay */
+		code_replayed(g, c, now);
+out:
+	store_code_free(taken);
 	store_code_free(c);
 	return e;
 }
 
-/* RFC 6749 §6: rotates the refresh token. A rotated token presented again
- * within refresh_reuse_grace gets a fresh pair (ChatGPT retries); after
- * it, the whole family is revoked (RFC 9700 §4.14.2). */
+/*
+ * One pass of the refresh grant: reads the refresh token, checks it and
+ * issues a pair, spending the token unless this is a retry within the
+ * grace window. Sets *denied if the store refused because the token was
+ * spent or its family revoked after the read.
+ */
 static enum oauth_error
-grant_refresh_token(struct grant_ctx *g)
+refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
+    bool *denied)
 {
 	const struct config	*cfg = g->env->cfg;
-	const char		*rt = form_get(g->f, "refresh_token");
 	const char		*want = form_get(g->f, "scope");
-	uint8_t			 digest[SEC_DIGEST_BYTES];
+	int64_t			 grace = cfg->oauth.refresh_reuse_grace;
 	struct store_token	*t = NULL;
 	struct issue		 is;
 	char			*scope = NULL;
@@ -245,11 +306,6 @@ grant_refresh_token(struct grant_ctx *g)
 	enum oauth_error	 e = OAUTH_INVALID_GRANT;
 	enum status		 rc;
 
-	if (rt == NULL) {
-		g->why = "refresh_token missing";
-		return OAUTH_INVALID_REQUEST;
-	}
-	sec_digest(rt, strlen(rt), digest);
 	rc = store_token_get(g->env->st, digest, &t);
 	if (rc == ST_NOTFOUND || (rc == ST_OK &&
 	    t->kind != STORE_TOKEN_REFRESH)) {
@@ -278,8 +334,9 @@ grant_refresh_token(struct grant_ctx *g)
 		g->reason = "refresh_expired";
 		goto out;
 	}
+	/* Reuse: rotated, and not within the grace window (none if 0). */
 	if (t->rotated_at != 0 &&
-	    now - t->rotated_at > (int64_t)cfg->oauth.refresh_reuse_grace) {
+	    (grace == 0 || now - t->rotated_at > grace)) {
 		unsigned n = 0;
 
 		store_token_revoke_family(g->env->st, t->family_id, now, &n);
@@ -299,16 +356,51 @@ grant_refresh_token(struct grant_ctx *g)
 			goto out;
 		}
 	}
+	/* A retry within the grace window spends nothing: the store still
+	 * refuses it if the family has been revoked since. */
 	is = (struct issue){ .client = g->ca->client, .user_id = t->user_id,
 		.scope = scope != NULL ? scope : t->scope,
 		.audience = t->audience, .family_id = t->family_id,
 		.rotate = t->rotated_at == 0 ? digest : NULL };
 	g->reason = t->rotated_at == 0 ? "refresh_rotated" :
 	    "refresh_retry_in_grace";
-	e = issue_and_respond(g, &is);
+	e = issue_and_respond(g, &is, denied);
 out:
 	free(scope);
 	store_token_free(t);
+	return e;
+}
+
+/*
+ * RFC 6749 §6: rotates the refresh token. A rotated token presented again
+ * within refresh_reuse_grace gets a fresh pair (ChatGPT retries); after
+ * it, the whole family is revoked (RFC 9700 §4.14.2). If the token was
+ * rotated or revoked between this request's read and its transaction (a
+ * concurrent request), it is read again and judged as it is now: a retry
+ * within the grace window, a reuse, or revoked.
+ */
+static enum oauth_error
+grant_refresh_token(struct grant_ctx *g)
+{
+	const char		*rt = form_get(g->f, "refresh_token");
+	uint8_t			 digest[SEC_DIGEST_BYTES];
+	enum oauth_error	 e;
+	bool			 denied = false;
+
+	if (rt == NULL) {
+		g->why = "refresh_token missing";
+		return OAUTH_INVALID_REQUEST;
+	}
+	sec_digest(rt, strlen(rt), digest);
+	e = refresh_once(g, digest, &denied);
+	if (denied) {
+		denied = false;
+		e = refresh_once(g, digest, &denied);
+		if (denied) {
+			g->why = "refresh token revoked";
+			g->reason = "refresh_revoked";
+		}
+	}
 	return e;
 }
 

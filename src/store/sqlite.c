@@ -36,7 +36,9 @@
  * (as BEGIN IMMEDIATE would) and commits before the step returns; only
  * transactions spanning several statements use BEGIN IMMEDIATE ... COMMIT.
  * Token issues from concurrent threads share commits: see
- * sq_tokens_issue() in sqlite_token.c.
+ * sq_tokens_issue() in sqlite_token.c, which also checks, in the issuing
+ * transaction, that the tokens' family has not been revoked and spends
+ * the refresh token or code they are issued for.
  *
  * Errors: any failure of SQLite but a broken constraint or a lack of
  * memory (a full disk, an I/O error, a read-only or locked database, a
@@ -82,6 +84,9 @@ static const char *const sql[Q__COUNT] = {
                       "LIMIT ?2)",
     [Q_GC_EVENTS] = "DELETE FROM events WHERE id IN "
                     "(SELECT id FROM events WHERE at <= ?1 LIMIT ?2)",
+    [Q_GC_FAMILIES] = "DELETE FROM revoked_families WHERE family_id IN "
+                      "(SELECT family_id FROM revoked_families "
+                      "WHERE keep_until <= ?1 LIMIT ?2)",
 };
 
 struct sq_store *
@@ -628,6 +633,7 @@ sq_gc(struct store *s, int64_t now, unsigned batch, unsigned *deleted)
 	    {Q_GC_CODES, STORE_CODE_KEEP_S},
 	    {Q_GC_SESSIONS, 0},
 	    {Q_GC_EVENTS, STORE_EVENT_KEEP_S},
+	    {Q_GC_FAMILIES, STORE_FAMILY_KEEP_S},
 	};
 	struct sq_store *st = sq(s);
 	struct conn *c;
@@ -694,12 +700,14 @@ const struct store_ops sqlite_store_ops = {
     .token_revoke_family = sq_token_revoke_family,
     .token_revoke = sq_token_revoke,
     .code_add = sq_code_add,
+    .code_get = sq_code_get,
     .code_take = sq_code_take,
     .consent_get = sq_consent_get,
     .consent_set = sq_consent_set,
     .session_add = sq_session_add,
     .session_get = sq_session_get,
     .session_delete = sq_session_delete,
+    .session_delete_user = sq_session_delete_user,
     .events_add = sq_events_add,
     .events_list = sq_events_list,
     .gc = sq_gc,

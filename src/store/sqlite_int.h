@@ -40,6 +40,7 @@ enum stmt {
 	Q_GC_CODES,
 	Q_GC_SESSIONS,
 	Q_GC_EVENTS,
+	Q_GC_FAMILIES,
 	/* sqlite_client.c */
 	Q_CLIENT_ADD,
 	Q_CLIENT_GET,
@@ -61,15 +62,21 @@ enum stmt {
 	Q_TOKEN_REVOKE_FAMILY,
 	Q_TOKEN_REVOKE_ONE,
 	Q_TOKEN_COUNT_LIVE,
+	Q_FAMILY_REVOKED,
+	Q_FAMILY_REVOKE,
+	Q_FAMILY_REVOKE_USER,
+	Q_FAMILY_REVOKE_CLIENT,
 	Q_CODE_ADD,
 	Q_CODE_TAKE,
 	Q_CODE_GET,
+	Q_CODE_SPEND,
 	/* sqlite_session.c */
 	Q_CONSENT_GET,
 	Q_CONSENT_SET,
 	Q_SESSION_ADD,
 	Q_SESSION_GET,
 	Q_SESSION_DELETE,
+	Q_SESSION_DELETE_USER,
 	Q_EVENT_ADD,
 	Q_EVENT_LIST, /* + a mask of EV_BY_* filters: 8 statements */
 	Q__COUNT = Q_EVENT_LIST + 8
@@ -209,9 +216,9 @@ enum status sq_user_set_password(struct store *, const char *name,
                                  const char *password_hash);
 
 /* sqlite_token.c */
-enum status sq_tokens_issue(struct store *, const uint8_t *rotate, int64_t now,
-                            const struct store_token *v, size_t n,
-                            bool *rotated);
+enum status sq_tokens_issue(struct store *, const uint8_t *rotate,
+                            const uint8_t *code, int64_t now,
+                            const struct store_token *v, size_t n);
 enum status sq_token_get(struct store *, const uint8_t digest[SEC_DIGEST_BYTES],
                          struct store_token **out);
 enum status sq_token_revoke_user(struct store *, int64_t user_id, int64_t now,
@@ -225,6 +232,8 @@ enum status sq_token_revoke(struct store *,
                             int64_t now);
 enum status sq_token_count_live(struct store *, int64_t now, uint64_t *n);
 enum status sq_code_add(struct store *, const struct store_code *);
+enum status sq_code_get(struct store *, const uint8_t digest[SEC_DIGEST_BYTES],
+                        struct store_code **out);
 enum status sq_code_take(struct store *, const uint8_t digest[SEC_DIGEST_BYTES],
                          int64_t now, struct store_code **out);
 
@@ -240,6 +249,8 @@ enum status sq_session_get(struct store *,
                            struct store_session **out);
 enum status sq_session_delete(struct store *,
                               const uint8_t digest[SEC_DIGEST_BYTES]);
+enum status sq_session_delete_user(struct store *, int64_t user_id,
+                                   unsigned *n);
 enum status sq_events_add(struct store *, const struct store_event *v,
                           size_t n);
 enum status sq_events_list(struct store *, const struct store_event_filter *f,

@@ -36,6 +36,8 @@ static const char *const sql[Q__COUNT] = {
     [Q_SESSION_GET] = "SELECT user_id, expires_at, created_at "
                       "FROM sessions WHERE digest = ?1 AND expires_at > ?2",
     [Q_SESSION_DELETE] = "DELETE FROM sessions WHERE digest = ?1",
+    /* sessions_user_id (partial: user_id IS NOT NULL) serves this. */
+    [Q_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1",
     [Q_EVENT_ADD] = "INSERT INTO events (at, kind, outcome, reason, "
                     "client_id, user, state, peer) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -194,6 +196,24 @@ sq_session_delete(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES])
 	rc = sq_exec_write(c, q, "session_delete", &n);
 	if (rc == ST_OK && n == 0)
 		rc = ST_NOTFOUND;
+out:
+	sq_wr_end(st);
+	return rc;
+}
+
+enum status
+sq_session_delete_user(struct store *s, int64_t user_id, unsigned *n)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+
+	c = sq_wr_begin(st);
+	if ((rc = sq_stmt_get(c, sql, Q_SESSION_DELETE_USER, &q)) != ST_OK)
+		goto out;
+	sqlite3_bind_int64(q, 1, user_id);
+	rc = sq_exec_write(c, q, "session_delete_user", n);
 out:
 	sq_wr_end(st);
 	return rc;

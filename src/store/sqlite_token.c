@@ -1,7 +1,16 @@
 /*
- * The SQLite backend: access and refresh tokens, and authorization codes.
- * See sqlite.c for how the backend works; the token endpoint's hot path,
- * the group commit of sq_tokens_issue(), is here.
+ * The SQLite backend: access and refresh tokens, revoked families, and
+ * authorization codes. See sqlite.c for how the backend works; the token
+ * endpoint's hot path, the group commit of sq_tokens_issue(), is here.
+ *
+ * Families (002_revoked_families.sql): every call that revokes a refresh
+ * token records its family in revoked_families, in the transaction that
+ * revokes the family's tokens, before it does; every issue of a token of
+ * a family looks the family up there in its own transaction. Issues and
+ * revocations all hold the write lock, so one of them comes first: a
+ * revocation first, and the issue finds the family and stores nothing; the
+ * issue first, and the revocation revokes its tokens too. Never a live
+ * token in a revoked family.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +28,27 @@
 	"client_id, user_id, redirect_uri, scope, code_challenge, resource, "  \
 	"family_id, expires_at, used_at, created_at"
 
+/* Records revoked families; the first revocation time stays. */
+#define FAMILY_UPSERT                                                          \
+	" ON CONFLICT (family_id) DO UPDATE SET "                              \
+	"keep_until = max(keep_until, excluded.keep_until)"
+/* The families of the tokens live at ?2 that match where, each kept until
+ * the last of those tokens expires. WHERE comes before the upsert, as
+ * SQLite needs (else ON could be read as a join's). */
+#define FAMILY_REVOKE(key)                                                     \
+	"INSERT INTO revoked_families (family_id, revoked_at, keep_until) "    \
+	"SELECT family_id, ?2, max(expires_at) FROM tokens "                   \
+	"WHERE " key " = ?1 AND family_id != 0 AND revoked_at = 0 "            \
+	"AND expires_at > ?2 GROUP BY family_id" FAMILY_UPSERT
+
 /* A token is live at ?2 while "revoked_at = 0 AND expires_at > ?2". */
 static const char *const sql[Q__COUNT] = {
     [Q_TOKEN_ADD] = "INSERT INTO tokens (digest, " TOKEN_COLS ") "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* Spends a refresh token: only a live one, and only once. */
     [Q_TOKEN_ROTATE] = "UPDATE tokens SET rotated_at = ?2 "
-                       "WHERE digest = ?1 AND kind = 2 AND rotated_at = 0",
+                       "WHERE digest = ?1 AND kind = 2 AND rotated_at = 0 "
+                       "AND revoked_at = 0 AND expires_at > ?2",
     [Q_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE digest = ?1",
     [Q_TOKEN_REVOKE_USER] = "UPDATE tokens SET revoked_at = ?2 "
                             "WHERE user_id = ?1 AND revoked_at = 0 "
@@ -41,6 +65,18 @@ static const char *const sql[Q__COUNT] = {
                            "AND expires_at > ?2",
     [Q_TOKEN_COUNT_LIVE] = "SELECT count(*) FROM tokens "
                            "WHERE expires_at > ?1 AND revoked_at = 0",
+    /* The check of every issue into a family: one rowid lookup. */
+    [Q_FAMILY_REVOKED] = "SELECT 1 FROM revoked_families "
+                         "WHERE family_id = ?1",
+    /* A whole family, even one with nothing live (then kept until ?2):
+     * an aggregate without GROUP BY always gives its one row. */
+    [Q_FAMILY_REVOKE] =
+        "INSERT INTO revoked_families (family_id, revoked_at, keep_until) "
+        "SELECT ?1, ?2, coalesce(max(expires_at), ?2) FROM tokens "
+        "WHERE family_id = ?1 AND family_id != 0 AND revoked_at = 0 "
+        "AND expires_at > ?2" FAMILY_UPSERT,
+    [Q_FAMILY_REVOKE_USER] = FAMILY_REVOKE("user_id"),
+    [Q_FAMILY_REVOKE_CLIENT] = FAMILY_REVOKE("client_id"),
     [Q_CODE_ADD] = "INSERT INTO codes (digest, " CODE_COLS ") "
                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     /* Of concurrent takes only one matches used_at = 0. */
@@ -48,15 +84,19 @@ static const char *const sql[Q__COUNT] = {
                     "WHERE digest = ?1 AND used_at = 0 "
                     "RETURNING " CODE_COLS,
     [Q_CODE_GET] = "SELECT " CODE_COLS " FROM codes WHERE digest = ?1",
+    /* Of concurrent redemptions only one matches used_at = 0. */
+    [Q_CODE_SPEND] = "UPDATE codes SET used_at = ?2 "
+                     "WHERE digest = ?1 AND used_at = 0",
 };
 
-/* A store_tokens_issue() call waiting in the group commit queue. */
+/* A store_tokens_issue() or store_code_redeem() call waiting in the
+ * group commit queue. */
 struct tok_req {
-	const uint8_t *rotate; /* refresh token to mark rotated, or NULL */
+	const uint8_t *rotate; /* refresh token to spend, or NULL */
+	const uint8_t *code;   /* code to spend, or NULL */
 	int64_t now;
 	const struct store_token *v;
 	size_t n;
-	bool rotated;   /* out: this call rotated it */
 	enum status rc; /* out */
 	bool done;
 	pthread_cond_t cv; /* signalled when done or at the head */
@@ -92,45 +132,120 @@ token_insert(struct conn *c, sqlite3_stmt *q, const struct store_token *t)
 static bool
 fails_alone(enum status rc)
 {
-	return rc == ST_EXISTS || rc == ST_NOTFOUND;
+	return rc == ST_EXISTS || rc == ST_NOTFOUND || rc == ST_DENIED;
+}
+
+/* True if r is one statement, which needs no transaction of its own: one
+ * insert with no family to check (client_credentials), or a spend alone. */
+static bool
+one_statement(const struct tok_req *r)
+{
+	if (r->rotate != NULL || r->code != NULL)
+		return r->n == 0;
+	return r->n == 1 && r->v[0].family_id == 0;
+}
+
+/* ST_DENIED if the family of one of r's tokens has been revoked. */
+static enum status
+family_check(struct conn *c, const struct tok_req *r)
+{
+	sqlite3_stmt *q;
+	int64_t fam, last = 0;
+	enum status rc;
+	int sr;
+
+	for (size_t i = 0; i < r->n; i++) {
+		fam = r->v[i].family_id;
+		if (fam == 0 || fam == last)
+			continue;
+		last = fam;
+		if ((rc = sq_stmt_get(c, sql, Q_FAMILY_REVOKED, &q)) != ST_OK)
+			return rc;
+		sqlite3_bind_int64(q, 1, fam);
+		sr = sqlite3_step(q);
+		if (sr == SQLITE_ROW)
+			rc = ST_DENIED;
+		else if (sr != SQLITE_DONE)
+			rc = sq_status(c, sr, "tokens_issue");
+		sq_stmt_done(q);
+		if (rc != ST_OK)
+			return rc;
+	}
+	return ST_OK;
+}
+
+/* Spends r's refresh token (rotates it) or code (marks it used). ST_DENIED
+ * unless this call did: spent already; for a refresh token also revoked,
+ * expired, unknown or not a refresh token; ST_NOTFOUND for an unknown
+ * code. */
+static enum status
+spend(struct conn *c, const struct tok_req *r)
+{
+	sqlite3_stmt *q;
+	unsigned changes = 0;
+	enum status rc;
+	int sr;
+
+	if (r->code == NULL) {
+		if ((rc = sq_stmt_get(c, sql, Q_TOKEN_ROTATE, &q)) != ST_OK)
+			return rc;
+		sqlite3_bind_blob(q, 1, r->rotate, SEC_DIGEST_BYTES,
+		                  SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, r->now);
+		rc = sq_exec_write(c, q, "token_rotate", &changes);
+		return rc == ST_OK && changes != 1 ? ST_DENIED : rc;
+	}
+	if ((rc = sq_stmt_get(c, sql, Q_CODE_SPEND, &q)) != ST_OK)
+		return rc;
+	sqlite3_bind_blob(q, 1, r->code, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, r->now);
+	if ((rc = sq_exec_write(c, q, "code_spend", &changes)) != ST_OK ||
+	    changes == 1)
+		return rc;
+	/* Used already, or gone? */
+	if ((rc = sq_stmt_get(c, sql, Q_CODE_GET, &q)) != ST_OK)
+		return rc;
+	sqlite3_bind_blob(q, 1, r->code, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	sr = sqlite3_step(q);
+	if (sr == SQLITE_ROW)
+		rc = ST_DENIED;
+	else if (sr == SQLITE_DONE)
+		rc = ST_NOTFOUND;
+	else
+		rc = sq_status(c, sr, "code_spend");
+	sq_stmt_done(q);
+	return rc;
 }
 
 /*
  * Runs r's statements on the writer c, inside the batch's transaction if
- * there is one, and sets r->rc and r->rotated. A call of several
- * statements runs inside a savepoint, so that when one of them breaks a
- * constraint, the call's earlier statements are undone with it (SQLite
+ * there is one, and sets r->rc: the spend, the family check, the inserts.
+ * A call of several writes runs inside a savepoint, so that when one of
+ * them fails alone (a broken constraint, a revoked family, a spent token
+ * or code), the call's earlier statements are undone with it (SQLite
  * itself undoes only the failing statement) and the rest of the batch
  * goes on. Returns an error only if the whole batch must fail.
  */
 static enum status
 issue_one(struct conn *c, struct tok_req *r)
 {
-	sqlite3_stmt *add, *rot = NULL;
-	unsigned changes = 0;
-	bool sp = r->n + (r->rotate != NULL) > 1;
+	sqlite3_stmt *add;
+	bool spends = r->rotate != NULL || r->code != NULL;
+	bool sp = r->n + spends > 1;
 	enum status rc;
 
-	r->rotated = false;
-	if ((rc = sq_stmt_get(c, sql, Q_TOKEN_ADD, &add)) != ST_OK ||
-	    (r->rotate != NULL &&
-	     (rc = sq_stmt_get(c, sql, Q_TOKEN_ROTATE, &rot)) != ST_OK))
+	if ((rc = sq_stmt_get(c, sql, Q_TOKEN_ADD, &add)) != ST_OK)
 		return rc;
 	if (sp && (rc = sq_exec(c, Q_SAVEPOINT, "tokens_issue")) != ST_OK)
 		return rc;
-	if (rot != NULL) {
-		sqlite3_bind_blob(rot, 1, r->rotate, SEC_DIGEST_BYTES,
-		                  SQLITE_STATIC);
-		sqlite3_bind_int64(rot, 2, r->now);
-		rc = sq_exec_write(c, rot, "token_rotate", &changes);
-	}
+	rc = spends ? spend(c, r) : ST_OK;
+	if (rc == ST_OK)
+		rc = family_check(c, r);
 	for (size_t i = 0; rc == ST_OK && i < r->n; i++)
 		rc = token_insert(c, add, &r->v[i]);
 	r->rc = rc;
-	if (rc == ST_OK) {
-		r->rotated = changes == 1;
+	if (rc == ST_OK)
 		return sp ? sq_exec(c, Q_RELEASE, "tokens_issue") : ST_OK;
-	}
 	if (!fails_alone(rc))
 		return rc;
 	if (sp && ((rc = sq_exec(c, Q_ROLLBACK_TO, "tokens_issue")) != ST_OK ||
@@ -142,8 +257,8 @@ issue_one(struct conn *c, struct tok_req *r)
 /*
  * Runs the n queued calls from first on, commits them, and sets each
  * one's results. One call of one statement runs in autocommit mode;
- * anything else in one transaction, in which a call that breaks a
- * constraint fails alone and any other error fails the whole batch.
+ * anything else in one transaction, in which a call that fails alone
+ * (see issue_one()) does, and any other error fails the whole batch.
  */
 static void
 tok_batch(struct sq_store *st, struct tok_req *first, unsigned n)
@@ -154,7 +269,7 @@ tok_batch(struct sq_store *st, struct tok_req *first, unsigned n)
 	unsigned i;
 
 	c = sq_wr_begin(st);
-	if (n == 1 && first->n + (first->rotate != NULL) == 1) {
+	if (n == 1 && one_statement(first)) {
 		rc = issue_one(c, first);
 		sq_wr_end(st);
 		if (rc != ST_OK)
@@ -180,7 +295,6 @@ fail:
 	sq_wr_end(st);
 	for (r = first, i = 0;;) {
 		r->rc = rc;
-		r->rotated = false;
 		if (++i == n)
 			break;
 		r = r->next;
@@ -198,8 +312,8 @@ fail:
  * caller just runs its statements.
  */
 enum status
-sq_tokens_issue(struct store *s, const uint8_t *rotate, int64_t now,
-                const struct store_token *v, size_t n, bool *rotated)
+sq_tokens_issue(struct store *s, const uint8_t *rotate, const uint8_t *code,
+                int64_t now, const struct store_token *v, size_t n)
 {
 	struct sq_store *st = sq(s);
 	struct tok_req me, *r, *next;
@@ -207,6 +321,7 @@ sq_tokens_issue(struct store *s, const uint8_t *rotate, int64_t now,
 
 	memset(&me, 0, sizeof(me));
 	me.rotate = rotate;
+	me.code = code;
 	me.now = now;
 	me.v = v;
 	me.n = n;
@@ -239,8 +354,6 @@ sq_tokens_issue(struct store *s, const uint8_t *rotate, int64_t now,
 	}
 	pthread_mutex_unlock(&st->qlock);
 	pthread_cond_destroy(&me.cv);
-	if (me.rc == ST_OK && rotated != NULL)
-		*rotated = me.rotated;
 	return me.rc;
 }
 
@@ -322,25 +435,44 @@ sq_token_get(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
 	return rc;
 }
 
-/* Runs one of the revoking UPDATEs (?1 the key, ?2 now) on the writer. */
+/*
+ * Revokes the live tokens matching a key (?1; ?2 now) on the writer: fam
+ * records their families as revoked, then revoke marks the tokens, in one
+ * transaction (fam first: it looks at the tokens still live).
+ */
 static enum status
-revoke_by(struct sq_store *st, enum stmt qid, const char *op,
+revoke_by(struct sq_store *st, enum stmt fam, enum stmt revoke, const char *op,
           const char *text_key, int64_t int_key, int64_t now, unsigned *n)
 {
+	const enum stmt qid[2] = {fam, revoke};
+	sqlite3_stmt *q[2];
 	struct conn *c;
-	sqlite3_stmt *q;
 	enum status rc;
+	bool txn = false;
 
 	c = sq_wr_begin(st);
-	if ((rc = sq_stmt_get(c, sql, qid, &q)) != ST_OK)
+	for (size_t i = 0; i < 2; i++)
+		if ((rc = sq_stmt_get(c, sql, qid[i], &q[i])) != ST_OK)
+			goto out;
+	if ((rc = sq_exec(c, Q_BEGIN, op)) != ST_OK)
 		goto out;
-	if (text_key != NULL)
-		sqlite3_bind_text(q, 1, text_key, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_int64(q, 1, int_key);
-	sqlite3_bind_int64(q, 2, now);
-	rc = sq_exec_write(c, q, op, n);
+	txn = true;
+	for (size_t i = 0; i < 2; i++) {
+		if (text_key != NULL)
+			sqlite3_bind_text(q[i], 1, text_key, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(q[i], 1, int_key);
+		sqlite3_bind_int64(q[i], 2, now);
+		if ((rc = sq_exec_write(c, q[i], op, i == 1 ? n : NULL)) !=
+		    ST_OK)
+			goto out;
+	}
+	if ((rc = sq_exec(c, Q_COMMIT, op)) != ST_OK)
+		goto out;
+	txn = false;
 out:
+	if (txn)
+		sq_txn_rollback(c, op);
 	sq_wr_end(st);
 	return rc;
 }
@@ -348,24 +480,24 @@ out:
 enum status
 sq_token_revoke_user(struct store *s, int64_t user_id, int64_t now, unsigned *n)
 {
-	return revoke_by(sq(s), Q_TOKEN_REVOKE_USER, "token_revoke_user", NULL,
-	                 user_id, now, n);
+	return revoke_by(sq(s), Q_FAMILY_REVOKE_USER, Q_TOKEN_REVOKE_USER,
+	                 "token_revoke_user", NULL, user_id, now, n);
 }
 
 enum status
 sq_token_revoke_client(struct store *s, const char *client_id, int64_t now,
                        unsigned *n)
 {
-	return revoke_by(sq(s), Q_TOKEN_REVOKE_CLIENT, "token_revoke_client",
-	                 client_id, 0, now, n);
+	return revoke_by(sq(s), Q_FAMILY_REVOKE_CLIENT, Q_TOKEN_REVOKE_CLIENT,
+	                 "token_revoke_client", client_id, 0, now, n);
 }
 
 enum status
 sq_token_revoke_family(struct store *s, int64_t family_id, int64_t now,
                        unsigned *n)
 {
-	return revoke_by(sq(s), Q_TOKEN_REVOKE_FAMILY, "token_revoke_family",
-	                 NULL, family_id, now, n);
+	return revoke_by(sq(s), Q_FAMILY_REVOKE, Q_TOKEN_REVOKE_FAMILY,
+	                 "token_revoke_family", NULL, family_id, now, n);
 }
 
 /* Reads the token and revokes it, or its family, in one transaction. */
@@ -387,8 +519,13 @@ sq_token_revoke(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
 	if ((rc = token_find(c, digest, &t)) != ST_OK)
 		goto out;
 	if (t->kind == STORE_TOKEN_REFRESH && t->family_id != 0) {
-		if ((rc = sq_stmt_get(c, sql, Q_TOKEN_REVOKE_FAMILY, &q)) !=
-		    ST_OK)
+		if ((rc = sq_stmt_get(c, sql, Q_FAMILY_REVOKE, &q)) != ST_OK)
+			goto out;
+		sqlite3_bind_int64(q, 1, t->family_id);
+		sqlite3_bind_int64(q, 2, now);
+		if ((rc = sq_exec_write(c, q, "token_revoke", NULL)) != ST_OK ||
+		    (rc = sq_stmt_get(c, sql, Q_TOKEN_REVOKE_FAMILY, &q)) !=
+		        ST_OK)
 			goto out;
 		sqlite3_bind_int64(q, 1, t->family_id);
 	} else {
@@ -533,6 +670,25 @@ code_step(struct conn *c, sqlite3_stmt *q,
 out:
 	sq_stmt_done(q);
 	store_code_free(cd);
+	return rc;
+}
+
+enum status
+sq_code_get(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
+            struct store_code **out)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+
+	if ((rc = sq_conn_get(st, &c)) != ST_OK ||
+	    (rc = sq_stmt_get(c, sql, Q_CODE_GET, &q)) != ST_OK)
+		return rc;
+	sqlite3_bind_blob(q, 1, digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	sq_rd_lock(st);
+	rc = code_step(c, q, digest, out);
+	sq_rd_unlock(st);
 	return rc;
 }
 

@@ -307,29 +307,40 @@ store_token_add(struct store *st, const struct store_token *t)
 {
 	if (st == NULL || t == NULL || !token_ok(t))
 		return ST_INVALID;
-	return st->ops->tokens_issue(st, NULL, 0, t, 1, NULL);
+	return st->ops->tokens_issue(st, NULL, NULL, 0, t, 1);
+}
+
+static bool
+tokens_ok(const struct store_token *v, size_t n)
+{
+	if (n > 0 && v == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!token_ok(&v[i]))
+			return false;
+	return true;
 }
 
 enum status
 store_tokens_issue(struct store *st, const uint8_t *rotate, int64_t now,
-                   const struct store_token *v, size_t n, bool *rotated)
+                   const struct store_token *v, size_t n)
 {
-	bool r = false;
-	enum status rc;
-
 	/* rotated_at = 0 means not rotated, so now must be after the epoch. */
-	if (st == NULL || (n > 0 && v == NULL) || (rotate != NULL && now <= 0))
+	if (st == NULL || !tokens_ok(v, n) || (rotate != NULL && now <= 0))
 		return ST_INVALID;
-	for (size_t i = 0; i < n; i++)
-		if (!token_ok(&v[i]))
-			return ST_INVALID;
 	if (n == 0 && rotate == NULL)
-		rc = ST_OK;
-	else
-		rc = st->ops->tokens_issue(st, rotate, now, v, n, &r);
-	if (rc == ST_OK && rotated != NULL)
-		*rotated = r;
-	return rc;
+		return ST_OK;
+	return st->ops->tokens_issue(st, rotate, NULL, now, v, n);
+}
+
+enum status
+store_code_redeem(struct store *st, const uint8_t code[SEC_DIGEST_BYTES],
+                  int64_t now, const struct store_token *v, size_t n)
+{
+	/* used_at = 0 means unused, so now must be after the epoch. */
+	if (st == NULL || code == NULL || !tokens_ok(v, n) || now <= 0)
+		return ST_INVALID;
+	return st->ops->tokens_issue(st, NULL, code, now, v, n);
 }
 
 enum status
@@ -432,6 +443,15 @@ store_code_add(struct store *st, const struct store_code *c)
 }
 
 enum status
+store_code_get(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES],
+               struct store_code **out)
+{
+	if (st == NULL || digest == NULL || out == NULL)
+		return ST_INVALID;
+	return st->ops->code_get(st, digest, out);
+}
+
+enum status
 store_code_take(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES],
                 int64_t now, struct store_code **out)
 {
@@ -500,6 +520,23 @@ store_session_delete(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES])
 	if (st == NULL || digest == NULL)
 		return ST_INVALID;
 	return st->ops->session_delete(st, digest);
+}
+
+enum status
+store_session_delete_user(struct store *st, int64_t user_id, unsigned *n)
+{
+	unsigned k = 0;
+	enum status rc;
+
+	if (st == NULL)
+		return ST_INVALID;
+	if (user_id > 0)
+		rc = st->ops->session_delete_user(st, user_id, &k);
+	else
+		rc = ST_OK; /* no user has id <= 0 */
+	if (rc == ST_OK && n != NULL)
+		*n = k;
+	return rc;
 }
 
 enum status

@@ -163,16 +163,18 @@ void store_user_list_free(struct store_user **, size_t n);
 
 /* Tokens. Stores t (digest, not the token): store_tokens_issue() of one.
  * ST_EXISTS if the digest is taken; ST_NOTFOUND if the client or the user
- * (when user_id != 0) does not exist. */
+ * (when user_id != 0) does not exist; ST_DENIED if its family has been
+ * revoked. */
 enum status store_token_add(struct store *, const struct store_token *t);
 /* *out is new (store_token_free()); ST_NOTFOUND if absent. Returns
  * expired and revoked tokens too: the caller decides. */
 enum status store_token_get(struct store *,
                             const uint8_t digest[SEC_DIGEST_BYTES],
                             struct store_token **out);
-/* Revokes every live token of a user or a client at time now; *n (may be
- * NULL) counts them: only tokens live at now are revoked and counted
- * (expired or already revoked ones keep their revoked_at). */
+/* Revokes every live token of a user or a client at time now, and records
+ * their families as revoked, in one transaction; *n (may be NULL) counts
+ * them: only tokens live at now are revoked and counted (expired or
+ * already revoked ones keep their revoked_at). */
 enum status store_token_revoke_user(struct store *, int64_t user_id,
                                     int64_t now, unsigned *n);
 enum status store_token_revoke_client(struct store *, const char *client_id,
@@ -183,22 +185,27 @@ void store_token_free(struct store_token *);
 
 /*
  * Stores n tokens in one transaction: all of them or, on error, none. If
- * rotate is not NULL it is the digest of a refresh token to mark rotated
- * at now in the same transaction; *rotated (may be NULL) tells whether
- * this call did so (false: it was rotated already, e.g. by a concurrent
- * retry, or does not exist); the tokens are stored either way. Errors as
- * store_token_add(). Concurrent calls share commits; each returns once its
- * own rows are committed.
+ * rotate is not NULL it is the digest of the refresh token being spent:
+ * in the same transaction it must still be live at now and not rotated,
+ * and is marked rotated at now; else (unknown, revoked, expired, rotated
+ * already, e.g. by a concurrent request) ST_DENIED. A token of a revoked
+ * family is never stored: ST_DENIED if a family of v has been revoked
+ * (store_token_revoke_family() and every call that revokes a refresh
+ * token), checked in the same transaction. Other errors as
+ * store_token_add(). Concurrent calls share commits; each returns once
+ * its own rows are committed, and one call's failure is its own.
  */
 enum status store_tokens_issue(struct store *, const uint8_t *rotate,
                                int64_t now, const struct store_token *v,
-                               size_t n, bool *rotated);
-/* Revokes every live token of a family (family_id != 0) at now; *n (may be
- * NULL) counts them. */
+                               size_t n);
+/* Revokes every live token of a family (family_id != 0) at now and
+ * records the family as revoked, in one transaction; *n (may be NULL)
+ * counts the tokens. */
 enum status store_token_revoke_family(struct store *, int64_t family_id,
                                       int64_t now, unsigned *n);
 /* Revokes one token at now (if live): a refresh token with its whole
- * family, an access token alone. ST_NOTFOUND if there is no such token. */
+ * family (recorded as revoked), an access token alone. ST_NOTFOUND if
+ * there is no such token. */
 enum status store_token_revoke(struct store *,
                                const uint8_t digest[SEC_DIGEST_BYTES],
                                int64_t now);
@@ -208,15 +215,34 @@ enum status store_token_revoke(struct store *,
  * code is kept, used or not, until store_gc() runs a day after it expired,
  * so that a late replay is still recognised. */
 enum status store_code_add(struct store *, const struct store_code *c);
+/* *out is new (store_code_free()), used or not, expired or not: the
+ * caller checks. ST_NOTFOUND if there is no such code. */
+enum status store_code_get(struct store *,
+                           const uint8_t digest[SEC_DIGEST_BYTES],
+                           struct store_code **out);
 /*
  * Marks the code used at now and returns it as it was before (*out is new,
  * store_code_free()): used_at != 0 means it had been redeemed already
  * (a replay). Atomic: of two concurrent takes only one sees used_at == 0.
- * ST_NOTFOUND if there is no such code.
+ * For a refused redemption, which spends the code too; a good one goes
+ * through store_code_redeem(). ST_NOTFOUND if there is no such code.
  */
 enum status store_code_take(struct store *,
                             const uint8_t digest[SEC_DIGEST_BYTES], int64_t now,
                             struct store_code **out);
+/*
+ * Redeems a code: marks it used at now and stores the n tokens issued
+ * from it, in one transaction, so that a code is never spent without its
+ * tokens nor its tokens stored twice. The caller has checked the code
+ * (store_code_get(): unused, unexpired, its client, redirect_uri, PKCE).
+ * ST_DENIED if it was used meanwhile (a concurrent redemption won: this
+ * one is a replay) or its family has been revoked; ST_NOTFOUND if there
+ * is no such code, or as store_token_add(); nothing is stored then.
+ * Shares commits with store_tokens_issue().
+ */
+enum status store_code_redeem(struct store *,
+                              const uint8_t code[SEC_DIGEST_BYTES], int64_t now,
+                              const struct store_token *v, size_t n);
 /* NULL-safe; wipes. */
 void store_code_free(struct store_code *);
 
@@ -241,6 +267,10 @@ enum status store_session_get(struct store *,
 /* Deletes a session. ST_NOTFOUND if there was none. */
 enum status store_session_delete(struct store *,
                                  const uint8_t digest[SEC_DIGEST_BYTES]);
+/* Deletes every session of a user (signs them out everywhere); *n (may be
+ * NULL) counts them. ST_OK for a user with none. */
+enum status store_session_delete_user(struct store *, int64_t user_id,
+                                      unsigned *n);
 
 /* Events: appends n in one transaction (each needs kind and outcome; the
  * store sets the ids, in order). */
@@ -257,11 +287,14 @@ void store_event_list_free(struct store_event **, size_t n);
 /* How long store_gc() keeps what has expired or happened. */
 #define STORE_CODE_KEEP_S 86400         /* codes: a day past expiry */
 #define STORE_EVENT_KEEP_S (30 * 86400) /* events: 30 days */
+#define STORE_FAMILY_KEEP_S 86400       /* revoked families: see below */
 
 /*
  * Deletes, at most batch rows per table per call: tokens and sessions
  * expired at now (expires_at <= now), codes that expired more than
- * STORE_CODE_KEEP_S before now, events older than STORE_EVENT_KEEP_S.
+ * STORE_CODE_KEEP_S before now, events older than STORE_EVENT_KEEP_S,
+ * and the record of a revoked family STORE_FAMILY_KEEP_S after the last
+ * of its tokens live at the revocation expired.
  * *deleted (may be NULL) counts them.
  */
 enum status store_gc(struct store *, int64_t now, unsigned batch,

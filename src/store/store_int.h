@@ -48,10 +48,11 @@ struct store_ops {
 	enum status (*user_set_password)(struct store *, const char *name,
 	                                 const char *password_hash);
 
-	/* Also store_token_add(): one token, no rotate. */
+	/* Also store_token_add() (one token, nothing spent) and
+	 * store_code_redeem() (code set): at most one of rotate and code. */
 	enum status (*tokens_issue)(struct store *, const uint8_t *rotate,
-	                            int64_t now, const struct store_token *v,
-	                            size_t n, bool *rotated);
+	                            const uint8_t *code, int64_t now,
+	                            const struct store_token *v, size_t n);
 	enum status (*token_get)(struct store *,
 	                         const uint8_t digest[SEC_DIGEST_BYTES],
 	                         struct store_token **out);
@@ -69,6 +70,9 @@ struct store_ops {
 	                            int64_t now);
 
 	enum status (*code_add)(struct store *, const struct store_code *);
+	enum status (*code_get)(struct store *,
+	                        const uint8_t digest[SEC_DIGEST_BYTES],
+	                        struct store_code **out);
 	enum status (*code_take)(struct store *,
 	                         const uint8_t digest[SEC_DIGEST_BYTES],
 	                         int64_t now, struct store_code **out);
@@ -86,6 +90,8 @@ struct store_ops {
 	                           int64_t now, struct store_session **out);
 	enum status (*session_delete)(struct store *,
 	                              const uint8_t digest[SEC_DIGEST_BYTES]);
+	enum status (*session_delete_user)(struct store *, int64_t user_id,
+	                                   unsigned *n);
 
 	enum status (*events_add)(struct store *, const struct store_event *v,
 	                          size_t n);

@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "crypto/sec.h"
 #include "store/store.h"
+#include "store/store_int.h" /* sqlite_migrations: an old schema */
 
 #define NOW 1700000000LL
 #define HOUR_S 3600
@@ -805,7 +806,6 @@ test_tokens_issue(void **state)
 	struct store_token v[2], *g;
 	uint8_t rt[SEC_DIGEST_BYTES], nope[SEC_DIGEST_BYTES];
 	int64_t alice;
-	bool rotated;
 
 	add_client(f->st, "c1", ST_OK);
 	alice = add_user(f->st, "alice");
@@ -815,10 +815,7 @@ test_tokens_issue(void **state)
 	         NOW + HOUR_S);
 	token_of(&v[1], "rt", 1, STORE_TOKEN_REFRESH, "c1", alice, 7,
 	         NOW + 30 * HOUR_S);
-	rotated = true;
-	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 2, &rotated),
-	                 ST_OK);
-	assert_false(rotated);
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 2), ST_OK);
 	g = token_must(f->st, "rt", 1);
 	assert_int_equal(g->kind, STORE_TOKEN_REFRESH);
 	assert_int_equal(g->family_id, 7);
@@ -833,52 +830,62 @@ test_tokens_issue(void **state)
 	         NOW + HOUR_S);
 	token_of(&v[1], "rt", 2, STORE_TOKEN_REFRESH, "c1", alice, 7,
 	         NOW + 30 * HOUR_S);
-	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 5, v, 2, &rotated),
-	                 ST_OK);
-	assert_true(rotated);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 5, v, 2), ST_OK);
 	assert_int_equal(rotated_at(f->st, "rt", 1), NOW + 5);
 	assert_int_equal(rotated_at(f->st, "rt", 2), 0);
 	assert_int_equal(live(f->st, NOW), 4);
 
-	/* The same refresh again (a retry): stored, but not rotated again. */
+	/* Spending it again is refused, and stores nothing. */
 	token_of(&v[0], "at", 3, STORE_TOKEN_ACCESS, "c1", alice, 7,
 	         NOW + HOUR_S);
 	token_of(&v[1], "rt", 3, STORE_TOKEN_REFRESH, "c1", alice, 7,
 	         NOW + 30 * HOUR_S);
-	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 9, v, 2, &rotated),
-	                 ST_OK);
-	assert_false(rotated);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 9, v, 2),
+	                 ST_DENIED);
 	assert_int_equal(rotated_at(f->st, "rt", 1), NOW + 5); /* kept */
+	assert_false(token_exists(f->st, "at", 3));
+	assert_false(token_exists(f->st, "rt", 3));
+	assert_int_equal(live(f->st, NOW), 4);
+	/* A retry within the grace window spends nothing: the caller
+	 * passes no rotate. */
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW + 9, v, 2), ST_OK);
 	assert_true(token_exists(f->st, "at", 3));
 	assert_true(token_exists(f->st, "rt", 3));
 	assert_int_equal(live(f->st, NOW), 6);
 
-	/* An access token is never rotated; an unknown digest neither. */
+	/* Only a live refresh token is spent: not an access token, nor an
+	 * unknown digest, an expired or a revoked token. */
+	token_of(&v[0], "at", 4, STORE_TOKEN_ACCESS, "c1", alice, 7,
+	         NOW + HOUR_S);
 	digest_of("at", 1, nope);
-	assert_int_equal(
-	    store_tokens_issue(f->st, nope, NOW, NULL, 0, &rotated), ST_OK);
-	assert_false(rotated);
+	assert_int_equal(store_tokens_issue(f->st, nope, NOW, v, 1), ST_DENIED);
 	assert_int_equal(rotated_at(f->st, "at", 1), 0);
 	digest_of("nope", 1, nope);
+	assert_int_equal(store_tokens_issue(f->st, nope, NOW, v, 1), ST_DENIED);
+	assert_int_equal(store_tokens_issue(f->st, nope, NOW, NULL, 0),
+	                 ST_DENIED);
+	digest_of("rt", 3, nope);
 	assert_int_equal(
-	    store_tokens_issue(f->st, nope, NOW, NULL, 0, &rotated), ST_OK);
-	assert_false(rotated);
-	/* Rotating alone, without issuing. */
+	    store_tokens_issue(f->st, nope, NOW + 30 * HOUR_S, v, 1),
+	    ST_DENIED);
+	assert_int_equal(rotated_at(f->st, "rt", 3), 0);
+	assert_false(token_exists(f->st, "at", 4));
+	/* Rotating alone, without issuing; then it is spent. */
 	digest_of("rt", 2, rt);
-	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 20, NULL, 0, NULL),
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 20, NULL, 0),
 	                 ST_OK);
 	assert_int_equal(rotated_at(f->st, "rt", 2), NOW + 20);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 21, NULL, 0),
+	                 ST_DENIED);
 
 	/* Invalid input never reaches the database. */
-	assert_int_equal(store_tokens_issue(f->st, rt, 0, v, 2, NULL),
-	                 ST_INVALID);
-	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, NULL, 1, NULL),
+	assert_int_equal(store_tokens_issue(f->st, rt, 0, v, 2), ST_INVALID);
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, NULL, 1),
 	                 ST_INVALID);
 	v[1].kind = (enum store_token_kind)9;
-	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 2, NULL),
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 2),
 	                 ST_INVALID);
-	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, NULL, 0, NULL),
-	                 ST_OK);
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, NULL, 0), ST_OK);
 	assert_int_equal(live(f->st, NOW), 6);
 }
 
@@ -890,14 +897,12 @@ test_tokens_issue_atomic(void **state)
 	struct store_token v[3];
 	uint8_t rt[SEC_DIGEST_BYTES];
 	int64_t alice;
-	bool rotated = true;
 
 	add_client(f->st, "c1", ST_OK);
 	alice = add_user(f->st, "alice");
 	token_of(&v[0], "rt", 1, STORE_TOKEN_REFRESH, "c1", alice, 7,
 	         NOW + HOUR_S);
-	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 1, NULL),
-	                 ST_OK);
+	assert_int_equal(store_tokens_issue(f->st, NULL, NOW, v, 1), ST_OK);
 	digest_of("rt", 1, rt);
 
 	/* The last row is a duplicate: nothing of the call stays. */
@@ -907,9 +912,8 @@ test_tokens_issue_atomic(void **state)
 	         NOW + HOUR_S);
 	token_of(&v[2], "rt", 1, STORE_TOKEN_REFRESH, "c1", alice, 7,
 	         NOW + HOUR_S);
-	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 3, &rotated),
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 3),
 	                 ST_EXISTS);
-	assert_true(rotated); /* untouched on error */
 	assert_false(token_exists(f->st, "new", 1));
 	assert_false(token_exists(f->st, "new", 2));
 	assert_int_equal(rotated_at(f->st, "rt", 1), 0);
@@ -917,11 +921,11 @@ test_tokens_issue_atomic(void **state)
 	/* Unknown client or user: ST_NOTFOUND, nothing stored. */
 	token_of(&v[1], "new", 2, STORE_TOKEN_REFRESH, "nope", alice, 7,
 	         NOW + HOUR_S);
-	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2, NULL),
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2),
 	                 ST_NOTFOUND);
 	token_of(&v[1], "new", 2, STORE_TOKEN_REFRESH, "c1", alice + 50, 7,
 	         NOW + HOUR_S);
-	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2, NULL),
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2),
 	                 ST_NOTFOUND);
 	assert_false(token_exists(f->st, "new", 1));
 	assert_int_equal(rotated_at(f->st, "rt", 1), 0);
@@ -930,9 +934,7 @@ test_tokens_issue_atomic(void **state)
 	/* The same call, fixed, goes through. */
 	token_of(&v[1], "new", 2, STORE_TOKEN_REFRESH, "c1", alice, 7,
 	         NOW + HOUR_S);
-	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2, &rotated),
-	                 ST_OK);
-	assert_true(rotated);
+	assert_int_equal(store_tokens_issue(f->st, rt, NOW + 1, v, 2), ST_OK);
 	assert_int_equal(rotated_at(f->st, "rt", 1), NOW + 1);
 	assert_int_equal(live(f->st, NOW), 3);
 }
@@ -955,7 +957,7 @@ rot_main(void *p)
 	struct rot_worker *w = p;
 	struct store_token v[2];
 	uint8_t rt[SEC_DIGEST_BYTES];
-	bool rotated;
+	enum status rc;
 
 	for (int r = 0; r < ROUNDS; r++) {
 		digest_of("round", r, rt);
@@ -964,12 +966,11 @@ rot_main(void *p)
 		token_of(&v[1], "rot-rt", w->id * ROUNDS + r,
 		         STORE_TOKEN_REFRESH, "c1", 0, 7, NOW + HOUR_S);
 		pthread_barrier_wait(w->start);
-		rotated = false;
-		if (store_tokens_issue(w->st, rt, NOW + 1 + r, v, 2,
-		                       &rotated) != ST_OK)
+		rc = store_tokens_issue(w->st, rt, NOW + 1 + r, v, 2);
+		if (rc != ST_OK && rc != ST_DENIED)
 			w->failures++;
-		w->wins[r] = rotated;
-		w->rotated += rotated;
+		w->wins[r] = rc == ST_OK;
+		w->rotated += rc == ST_OK;
 	}
 	return NULL;
 }
@@ -1005,17 +1006,21 @@ test_concurrent_rotate(void **state)
 		total += w[i].rotated;
 	}
 	pthread_barrier_destroy(&start);
-	/* Exactly one rotate per round, and every call's tokens stored. */
+	/* Exactly one spend per round, and only its tokens stored. */
 	for (int r = 0; r < ROUNDS; r++) {
 		int wins = 0;
 
-		for (int i = 0; i < THREADS; i++)
+		for (int i = 0; i < THREADS; i++) {
 			wins += w[i].wins[r];
+			assert_int_equal(
+			    token_exists(f->st, "rot-rt", i * ROUNDS + r),
+			    w[i].wins[r]);
+		}
 		assert_int_equal(wins, 1);
 		assert_true(rotated_at(f->st, "round", r) >= NOW + 1);
 	}
 	assert_int_equal(total, ROUNDS);
-	assert_int_equal(live(f->st, NOW), ROUNDS + THREADS * ROUNDS * 2);
+	assert_int_equal(live(f->st, NOW), ROUNDS + ROUNDS * 2);
 }
 
 struct atomic_worker {
@@ -1040,7 +1045,7 @@ atomic_main(void *p)
 		token_of(&v[1], "shared", r, STORE_TOKEN_REFRESH, "c1", 0, 7,
 		         NOW + HOUR_S);
 		pthread_barrier_wait(w->start);
-		rc = store_tokens_issue(w->st, NULL, NOW, v, 2, NULL);
+		rc = store_tokens_issue(w->st, NULL, NOW, v, 2);
 		if (rc == ST_OK)
 			w->ok++;
 		else if (rc == ST_EXISTS)
@@ -1137,6 +1142,248 @@ test_revoke_family(void **state)
 	assert_int_equal(live(f->st, NOW), 6);
 	assert_int_equal(store_token_revoke_family(f->st, 1002, 0, &n),
 	                 ST_INVALID);
+}
+
+/* Issues [at-i, rt-i] of family fam (spending rotate, if not NULL). */
+static enum status
+issue_pair(struct store *st, const char *label, int i, int64_t user,
+           int64_t fam, const uint8_t *rotate, int64_t now)
+{
+	struct store_token v[2];
+	char at[32], rt[32];
+
+	snprintf(at, sizeof(at), "%s-at", label);
+	snprintf(rt, sizeof(rt), "%s-rt", label);
+	token_of(&v[0], at, i, STORE_TOKEN_ACCESS, "c1", user, fam,
+	         NOW + HOUR_S);
+	token_of(&v[1], rt, i, STORE_TOKEN_REFRESH, "c1", user, fam,
+	         NOW + 30 * HOUR_S);
+	return store_tokens_issue(st, rotate, now, v, 2);
+}
+
+/* Whether family fam is recorded as revoked: an issue into it is refused.
+ * Tries one with an access token that must not exist afterwards. */
+static bool
+family_revoked(struct store *st, int64_t fam)
+{
+	static int probes;
+	struct store_token t;
+	enum status rc;
+	int i = probes++;
+
+	token_of(&t, "probe", i, STORE_TOKEN_ACCESS, "c1", 0, fam,
+	         NOW + HOUR_S);
+	rc = store_token_add(st, &t);
+	assert_true(rc == ST_OK || rc == ST_DENIED);
+	assert_int_equal(token_exists(st, "probe", i), rc == ST_OK);
+	return rc == ST_DENIED;
+}
+
+/*
+ * RFC 9700 §4.14.2: nothing is issued into a revoked family, however it
+ * was revoked, and the refused call stores nothing and spends nothing.
+ */
+static void
+test_issue_revoked_family(void **state)
+{
+	struct fx *f = *state;
+	struct store_token t;
+	uint8_t rt[SEC_DIGEST_BYTES], d[SEC_DIGEST_BYTES];
+	int64_t alice, bob;
+
+	add_client(f->st, "c1", ST_OK);
+	add_client(f->st, "c2", ST_OK);
+	alice = add_user(f->st, "alice");
+	bob = add_user(f->st, "bob");
+	for (int fam = 1; fam <= 6; fam++)
+		assert_int_equal(
+		    issue_pair(f->st, "f", fam, alice, fam, NULL, NOW), ST_OK);
+	/* Family 7 is bob's, family 8 on client c2. */
+	assert_int_equal(issue_pair(f->st, "f", 7, bob, 7, NULL, NOW), ST_OK);
+	token_of(&t, "c2-rt", 8, STORE_TOKEN_REFRESH, "c2", alice, 8,
+	         NOW + HOUR_S);
+	assert_int_equal(store_token_add(f->st, &t), ST_OK);
+
+	/* A refresh read rt-1 live; then the family is revoked (reuse
+	 * detected on another request); then the refresh commits. */
+	assert_int_equal(store_token_revoke_family(f->st, 1, NOW + 1, NULL),
+	                 ST_OK);
+	digest_of("f-rt", 1, rt);
+	assert_int_equal(issue_pair(f->st, "new", 1, alice, 1, rt, NOW + 2),
+	                 ST_DENIED);
+	assert_false(token_exists(f->st, "new-at", 1));
+	assert_false(token_exists(f->st, "new-rt", 1));
+	assert_int_equal(rotated_at(f->st, "f-rt", 1), 0);
+	/* The same as a retry within the grace window: no rotate. */
+	assert_int_equal(issue_pair(f->st, "new", 1, alice, 1, NULL, NOW + 2),
+	                 ST_DENIED);
+	assert_false(token_exists(f->st, "new-rt", 1));
+
+	/* RFC 7009 revocation of a refresh token revokes its family. */
+	digest_of("f-rt", 2, d);
+	assert_int_equal(store_token_revoke(f->st, d, NOW + 1), ST_OK);
+	assert_true(family_revoked(f->st, 2));
+	/* Of an access token: that token only. */
+	digest_of("f-at", 3, d);
+	assert_int_equal(store_token_revoke(f->st, d, NOW + 1), ST_OK);
+	assert_false(family_revoked(f->st, 3));
+	digest_of("f-rt", 3, rt);
+	assert_int_equal(issue_pair(f->st, "new", 3, alice, 3, rt, NOW + 2),
+	                 ST_OK);
+
+	/* plugauth token revoke --user: every family of the user's. */
+	assert_int_equal(store_token_revoke_user(f->st, bob, NOW + 1, NULL),
+	                 ST_OK);
+	assert_true(family_revoked(f->st, 7));
+	assert_false(family_revoked(f->st, 4));
+	/* --client: every family of the client's. */
+	assert_int_equal(store_token_revoke_client(f->st, "c2", NOW + 1, NULL),
+	                 ST_OK);
+	assert_true(family_revoked(f->st, 8));
+	assert_false(family_revoked(f->st, 5));
+
+	/* A family revoked before it has any token (a replayed code whose
+	 * first redemption has not committed yet) stays revoked. */
+	assert_int_equal(store_token_revoke_family(f->st, 9, NOW + 1, NULL),
+	                 ST_OK);
+	assert_int_equal(issue_pair(f->st, "new", 9, alice, 9, NULL, NOW + 2),
+	                 ST_DENIED);
+	assert_false(token_exists(f->st, "new-at", 9));
+
+	/* Revoking again keeps the first time and keeps the record. */
+	assert_int_equal(store_token_revoke_family(f->st, 1, NOW + 7, NULL),
+	                 ST_OK);
+	assert_true(family_revoked(f->st, 1));
+
+	/* Other families, and tokens of no family, are not affected. */
+	digest_of("f-rt", 6, rt);
+	assert_int_equal(issue_pair(f->st, "new", 6, alice, 6, rt, NOW + 2),
+	                 ST_OK);
+	assert_false(family_revoked(f->st, 0));
+	assert_int_equal(revoked_at(f->st, "new-rt", 6), 0);
+	assert_int_equal(revoked_at(f->st, "f-rt", 4), 0);
+}
+
+struct fam_worker {
+	struct store *st;
+	pthread_barrier_t *start;
+	int id;
+	enum status rc[ROUNDS];
+};
+
+/* Each round, every thread issues one pair: even threads into family
+ * 1000 + r, which the main thread revokes, odd ones into families of
+ * their own. */
+static void *
+fam_main(void *p)
+{
+	struct fam_worker *w = p;
+	int64_t fam;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		fam = w->id % 2 ? 5000 + w->id * ROUNDS + r : 1000 + r;
+		pthread_barrier_wait(w->start);
+		w->rc[r] = issue_pair(w->st, "fam", w->id * ROUNDS + r, 0, fam,
+		                      NULL, NOW);
+	}
+	return NULL;
+}
+
+/* Group commit: calls denied for their family fail alone; the others of
+ * the same batch are stored. And a revocation racing issues leaves no
+ * live token in the family, whichever comes first. */
+static void
+test_concurrent_issue_revoked_family(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[THREADS + 1];
+	struct fam_worker w[THREADS];
+	pthread_barrier_t start;
+	uint64_t n;
+
+	add_client(f->st, "c1", ST_OK);
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS + 1), 0);
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].st = f->st;
+		w[i].start = &start;
+		w[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, fam_main, &w[i]),
+		                 0);
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		/* Half the rounds revoked before, half racing. */
+		if (r % 2 == 0)
+			assert_int_equal(store_token_revoke_family(
+			                     f->st, 1000 + r, NOW, NULL),
+			                 ST_OK);
+		pthread_barrier_wait(&start);
+		if (r % 2 == 1)
+			assert_int_equal(store_token_revoke_family(
+			                     f->st, 1000 + r, NOW, NULL),
+			                 ST_OK);
+	}
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_barrier_destroy(&start);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < THREADS; i++) {
+			int k = i * ROUNDS + r;
+
+			if (i % 2) {
+				assert_int_equal(w[i].rc[r], ST_OK);
+				assert_int_equal(revoked_at(f->st, "fam-rt", k),
+				                 0);
+				continue;
+			}
+			if (r % 2 == 0)
+				assert_int_equal(w[i].rc[r], ST_DENIED);
+			else
+				assert_true(w[i].rc[r] == ST_OK ||
+				            w[i].rc[r] == ST_DENIED);
+			/* Never live in the revoked family. */
+			if (w[i].rc[r] == ST_OK)
+				assert_int_equal(revoked_at(f->st, "fam-rt", k),
+				                 NOW);
+			else
+				assert_false(token_exists(f->st, "fam-rt", k));
+		}
+	}
+	/* Only the odd threads' pairs are live. */
+	assert_int_equal(store_token_count_live(f->st, NOW, &n), ST_OK);
+	assert_int_equal(n, (uint64_t)(THREADS / 2) * ROUNDS * 2);
+}
+
+/* The record of a revoked family goes STORE_FAMILY_KEEP_S after the last
+ * token live at the revocation expires, not before. */
+static void
+test_gc_revoked_family(void **state)
+{
+	struct fx *f = *state;
+	int64_t end = NOW + 30 * HOUR_S; /* the refresh token's expiry */
+	unsigned n = 99;
+
+	add_client(f->st, "c1", ST_OK);
+	assert_int_equal(issue_pair(f->st, "g", 1, 0, 1, NULL, NOW), ST_OK);
+	assert_int_equal(store_token_revoke_family(f->st, 1, NOW, NULL), ST_OK);
+	/* An empty family is kept STORE_FAMILY_KEEP_S after revocation. */
+	assert_int_equal(store_token_revoke_family(f->st, 2, NOW, NULL), ST_OK);
+
+	assert_int_equal(
+	    store_gc(f->st, NOW + STORE_FAMILY_KEEP_S - 1, 100, &n), ST_OK);
+	assert_int_equal(n, 1); /* the access token */
+	assert_true(family_revoked(f->st, 2));
+	assert_int_equal(store_gc(f->st, NOW + STORE_FAMILY_KEEP_S, 100, &n),
+	                 ST_OK);
+	assert_int_equal(n, 1); /* family 2 */
+	assert_false(family_revoked(f->st, 2));
+
+	assert_int_equal(
+	    store_gc(f->st, end + STORE_FAMILY_KEEP_S - 1, 100, &n), ST_OK);
+	assert_true(family_revoked(f->st, 1));
+	assert_int_equal(store_gc(f->st, end + STORE_FAMILY_KEEP_S, 100, &n),
+	                 ST_OK);
+	assert_false(family_revoked(f->st, 1));
 }
 
 static void
@@ -1359,6 +1606,189 @@ test_concurrent_code_take(void **state)
 	}
 }
 
+/* The code's tokens: [at-i, rt-i] of the code's family 4242, alice's. */
+static void
+code_tokens(struct store_token v[2], const char *label, int i, int64_t user)
+{
+	char at[32], rt[32];
+
+	snprintf(at, sizeof(at), "%s-at", label);
+	snprintf(rt, sizeof(rt), "%s-rt", label);
+	token_of(&v[0], at, i, STORE_TOKEN_ACCESS, "c1", user, 4242,
+	         NOW + HOUR_S);
+	token_of(&v[1], rt, i, STORE_TOKEN_REFRESH, "c1", user, 4242,
+	         NOW + 30 * HOUR_S);
+}
+
+static int64_t
+code_used_at(struct store *st, const char *label, int i)
+{
+	struct store_code *g = NULL;
+	uint8_t d[SEC_DIGEST_BYTES];
+	int64_t used;
+
+	digest_of(label, i, d);
+	assert_int_equal(store_code_get(st, d, &g), ST_OK);
+	used = g->used_at;
+	store_code_free(g);
+	return used;
+}
+
+/*
+ * store_code_redeem(): the code is marked used and its tokens stored in
+ * one transaction. If storing fails, the code stays unused (the client's
+ * retry works); once redeemed, a second redemption fails and stores
+ * nothing.
+ */
+static void
+test_code_redeem(void **state)
+{
+	struct fx *f = *state;
+	struct store_code c, *g = NULL;
+	struct store_token v[2];
+	uint8_t d[SEC_DIGEST_BYTES];
+	int64_t alice;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	code_of(&c, "code", 1, "c1", alice, NOW + 120);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	digest_of("code", 1, d);
+
+	/* Read without spending it. */
+	assert_int_equal(store_code_get(f->st, d, &g), ST_OK);
+	assert_string_equal(g->client_id, "c1");
+	assert_int_equal(g->family_id, 4242);
+	assert_int_equal(g->used_at, 0);
+	store_code_free(g);
+	g = NULL;
+	assert_int_equal(code_used_at(f->st, "code", 1), 0);
+
+	/* The insert fails (a digest taken): nothing stored, not spent. */
+	code_tokens(v, "x", 1, alice);
+	assert_int_equal(store_token_add(f->st, &v[1]), ST_OK);
+	code_tokens(v, "c", 1, alice);
+	digest_of("x-rt", 1, v[1].digest);
+	assert_int_equal(store_code_redeem(f->st, d, NOW + 1, v, 2), ST_EXISTS);
+	assert_false(token_exists(f->st, "c-at", 1));
+	assert_int_equal(code_used_at(f->st, "code", 1), 0);
+	/* The user is gone meanwhile (as a failed commit would do). */
+	code_tokens(v, "c", 1, alice + 100);
+	assert_int_equal(store_code_redeem(f->st, d, NOW + 1, v, 2),
+	                 ST_NOTFOUND);
+	assert_false(token_exists(f->st, "c-at", 1));
+	assert_int_equal(code_used_at(f->st, "code", 1), 0);
+
+	/* The retry redeems it: spent and stored together. */
+	code_tokens(v, "c", 1, alice);
+	assert_int_equal(store_code_redeem(f->st, d, NOW + 2, v, 2), ST_OK);
+	assert_int_equal(code_used_at(f->st, "code", 1), NOW + 2);
+	assert_true(token_exists(f->st, "c-at", 1));
+	assert_true(token_exists(f->st, "c-rt", 1));
+
+	/* Again: a replay, refused; nothing stored, the time kept. */
+	code_tokens(v, "c", 2, alice);
+	assert_int_equal(store_code_redeem(f->st, d, NOW + 3, v, 2), ST_DENIED);
+	assert_false(token_exists(f->st, "c-at", 2));
+	assert_int_equal(code_used_at(f->st, "code", 1), NOW + 2);
+	/* store_code_take() sees it used, as before. */
+	assert_int_equal(take(f->st, "code", 1, NOW + 4, &g), ST_OK);
+	assert_int_equal(g->used_at, NOW + 2);
+	store_code_free(g);
+	g = NULL;
+
+	/* Into a revoked family: refused, and the code stays unused. */
+	code_of(&c, "code", 2, "c1", alice, NOW + 120);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	assert_int_equal(store_token_revoke_family(f->st, 4242, NOW + 5, NULL),
+	                 ST_OK);
+	digest_of("code", 2, d);
+	assert_int_equal(store_code_redeem(f->st, d, NOW + 6, v, 2), ST_DENIED);
+	assert_false(token_exists(f->st, "c-at", 2));
+	assert_int_equal(code_used_at(f->st, "code", 2), 0);
+
+	/* Unknown code; bad input. */
+	digest_of("code", 3, d);
+	assert_int_equal(store_code_get(f->st, d, &g), ST_NOTFOUND);
+	assert_null(g);
+	assert_int_equal(store_code_redeem(f->st, d, NOW, v, 2), ST_NOTFOUND);
+	assert_false(token_exists(f->st, "c-at", 2));
+	assert_int_equal(store_code_redeem(f->st, d, 0, v, 2), ST_INVALID);
+	assert_int_equal(store_code_redeem(f->st, NULL, NOW, v, 2), ST_INVALID);
+	assert_int_equal(store_code_get(f->st, NULL, &g), ST_INVALID);
+}
+
+struct redeem_worker {
+	struct store *st;
+	pthread_barrier_t *start;
+	int id;
+	int64_t user;
+	enum status rc[CODES];
+};
+
+static void *
+redeem_main(void *p)
+{
+	struct redeem_worker *w = p;
+	struct store_token v[2];
+	uint8_t d[SEC_DIGEST_BYTES];
+
+	for (int i = 0; i < CODES; i++) {
+		digest_of("race", i, d);
+		code_tokens(v, "red", w->id * CODES + i, w->user);
+		pthread_barrier_wait(w->start);
+		w->rc[i] = store_code_redeem(w->st, d, NOW + 1, v, 2);
+	}
+	return NULL;
+}
+
+/* Of concurrent redemptions of one code exactly one stores its tokens. */
+static void
+test_concurrent_code_redeem(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[THREADS];
+	struct redeem_worker w[THREADS];
+	pthread_barrier_t start;
+	struct store_code c;
+	int64_t alice;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	for (int i = 0; i < CODES; i++) {
+		code_of(&c, "race", i, "c1", alice, NOW + 120);
+		assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	}
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].st = f->st;
+		w[i].start = &start;
+		w[i].id = i;
+		w[i].user = alice;
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, redeem_main, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_barrier_destroy(&start);
+	for (int i = 0; i < CODES; i++) {
+		int wins = 0;
+
+		for (int k = 0; k < THREADS; k++) {
+			assert_true(w[k].rc[i] == ST_OK ||
+			            w[k].rc[i] == ST_DENIED);
+			wins += w[k].rc[i] == ST_OK;
+			assert_int_equal(
+			    token_exists(f->st, "red-rt", k * CODES + i),
+			    w[k].rc[i] == ST_OK);
+		}
+		assert_int_equal(wins, 1);
+		assert_int_equal(code_used_at(f->st, "race", i), NOW + 1);
+	}
+	assert_int_equal(live(f->st, NOW), 2 * CODES);
+}
+
 /* Consents and sessions. */
 
 static void
@@ -1490,6 +1920,53 @@ test_session(void **state)
 	assert_int_equal(store_user_remove(f->st, "alice"), ST_OK);
 	assert_int_equal(store_session_get(f->st, s.digest, NOW, &g),
 	                 ST_NOTFOUND);
+}
+
+/* plugauth user passwd: every session of the user goes, no one else's. */
+static void
+test_session_delete_user(void **state)
+{
+	struct fx *f = *state;
+	struct store_session s, *g = NULL;
+	int64_t alice, bob;
+	unsigned n = 99;
+
+	alice = add_user(f->st, "alice");
+	bob = add_user(f->st, "bob");
+	for (int i = 0; i < 3; i++) {
+		session_of(&s, i, alice, NOW + 100 + i);
+		assert_int_equal(store_session_add(f->st, &s), ST_OK);
+	}
+	session_of(&s, 3, bob, NOW + 100);
+	assert_int_equal(store_session_add(f->st, &s), ST_OK);
+	session_of(&s, 4, 0, NOW + 100); /* not signed in */
+	assert_int_equal(store_session_add(f->st, &s), ST_OK);
+	session_of(&s, 5, alice, NOW - 1); /* expired, still there */
+	assert_int_equal(store_session_add(f->st, &s), ST_OK);
+
+	assert_int_equal(store_session_delete_user(f->st, alice, &n), ST_OK);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < 6; i++) {
+		digest_of("session", i, s.digest);
+		assert_int_equal(
+		    store_session_get(f->st, s.digest, NOW - 10, &g),
+		    i == 3 || i == 4 ? ST_OK : ST_NOTFOUND);
+		free(g);
+		g = NULL;
+	}
+	/* None left; no such user; no user. */
+	assert_int_equal(store_session_delete_user(f->st, alice, &n), ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_session_delete_user(f->st, bob + 9, &n), ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_session_delete_user(f->st, 0, &n), ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_session_delete_user(f->st, bob, NULL), ST_OK);
+	digest_of("session", 4, s.digest);
+	assert_int_equal(store_session_get(f->st, s.digest, NOW, &g), ST_OK);
+	free(g);
+	assert_int_equal(store_session_delete_user(NULL, bob, NULL),
+	                 ST_INVALID);
 }
 
 /* Events. */
@@ -1804,6 +2281,50 @@ test_file_newer_schema(void **state)
 	assert_int_equal(have, 999);
 }
 
+/* Migration 002 records the families revoked before it: those with a
+ * revoked refresh token, not those with only a revoked access token. */
+static void
+test_migrate_revoked_families(void **state)
+{
+	static const char rows[] =
+	    "INSERT INTO clients (id, name, created_at) VALUES ('c1', 'C', 1);"
+	    "INSERT INTO tokens (digest, kind, client_id, scope, family_id,"
+	    " expires_at, revoked_at, created_at) VALUES"
+	    " (randomblob(32), 2, 'c1', '', 1, 1700003600, 1700000001, 1),"
+	    " (randomblob(32), 1, 'c1', '', 1, 1700000100, 1700000001, 1),"
+	    " (randomblob(32), 1, 'c1', '', 2, 1700003600, 1700000001, 1),"
+	    " (randomblob(32), 2, 'c1', '', 2, 1700003600, 0, 1),"
+	    " (randomblob(32), 2, 'c1', '', 3, 1700003600, 0, 1),"
+	    " (randomblob(32), 1, 'c1', '', 0, 1700003600, 1700000001, 1);";
+	struct fx f;
+	sqlite3 *db;
+	unsigned applied = 0, have = 0, want = 0;
+
+	(void)state;
+	fx_init(&f, T_FILE);
+	assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, sqlite_migrations[0], NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	f.st = open_ok(f.url);
+	assert_int_equal(store_migrate(f.st, &applied, NULL, 0), ST_OK);
+	assert_int_equal(store_schema_version(f.st, &have, &want), ST_OK);
+	assert_int_equal(have, want);
+	assert_int_equal(applied, want - 1);
+	assert_true(family_revoked(f.st, 1));
+	assert_false(family_revoked(f.st, 2));
+	assert_false(family_revoked(f.st, 3));
+	assert_false(family_revoked(f.st, 0));
+	store_close(f.st);
+	rm_dir(f.dir);
+}
+
 /* No fixture. */
 
 static void
@@ -1922,16 +2443,23 @@ main(void)
 	    BOTH(test_concurrent_rotate),
 	    BOTH(test_concurrent_issue_atomic),
 	    BOTH(test_revoke_family),
+	    BOTH(test_issue_revoked_family),
+	    BOTH(test_concurrent_issue_revoked_family),
+	    BOTH(test_gc_revoked_family),
 	    BOTH(test_token_revoke_one),
 	    BOTH(test_code),
 	    BOTH(test_concurrent_code_take),
+	    BOTH(test_code_redeem),
+	    BOTH(test_concurrent_code_redeem),
 	    BOTH(test_consent),
 	    BOTH(test_session),
+	    BOTH(test_session_delete_user),
 	    BOTH(test_events),
 	    BOTH(test_gc_codes_sessions_events),
 	    FILE_ONLY(test_file_created_0600),
 	    FILE_ONLY(test_file_wal_and_reopen),
 	    FILE_ONLY(test_file_newer_schema),
+	    cmocka_unit_test(test_migrate_revoked_families),
 	    cmocka_unit_test(test_url_errors),
 	    cmocka_unit_test(test_unwritable_path),
 	    cmocka_unit_test(test_memory_stores_separate),
