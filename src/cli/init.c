@@ -40,6 +40,13 @@ file_write(const char *path, struct str text, bool force)
 			cli_err("cannot write %s: %s", path, strerror(errno));
 		return CLI_FAIL;
 	}
+	/* open()'s mode is for a new file: an old one keeps its own, and
+	 * the secrets must not land in a file others can read. */
+	if (fchmod(fd, 0600) != 0) {
+		cli_err("cannot make %s private: %s", path, strerror(errno));
+		close(fd);
+		return CLI_FAIL;
+	}
 	n = write(fd, text.p, text.len);
 	if (n < 0 || (size_t)n != text.len || fsync(fd) != 0) {
 		cli_err("cannot write %s: %s", path, strerror(errno));

@@ -19,7 +19,7 @@ export const ISSUER = 'http://127.0.0.1:8080';
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 const CLI_TIMEOUT_MS = 20_000;
-const LISTENING_RE = /^listening on (http:\/\/127\.0\.0\.1:([0-9]+))\s*$/;
+const LISTENING_RE = /^listening on (https?:\/\/127\.0\.0\.1:([0-9]+))\s*$/;
 
 // Children still running when this test process goes away are killed.
 const live = new Set();
@@ -129,7 +129,7 @@ export class Plugauth {
   }
 
   // Spawns `plugauth -c <conf> serve`, waits for `listening on http://127.0.0.1:<port>`
-  // on stdout and resolves with that base URL.
+  // (https://… when the server terminates TLS) on stdout and resolves with that base URL.
   start({ env } = {}) {
     checkBinary();
     if (this.proc) throw new Error('server already running');
