@@ -6,6 +6,15 @@
 
 #define CSRF_LABEL "plugauth csrf v1"
 
+/* The session cookie's form, checked before any lookup (contract in
+ * session.h). */
+TESTABLE bool
+auth_session_cookie_ok(const char *v)
+{
+	return v != NULL && strlen(v) < SEC_TOKEN_STRLEN &&
+	       strncmp(v, SEC_PREFIX_SESSION, strlen(SEC_PREFIX_SESSION)) == 0;
+}
+
 enum status
 auth_session_find(struct store *st, const struct http_req *req, bool secure,
                   int64_t now, struct auth_session *out)
@@ -17,8 +26,7 @@ auth_session_find(struct store *st, const struct http_req *req, bool secure,
 
 	memset(out, 0, sizeof(*out));
 	v = http_req_cookie(req, secure ? AUTH_COOKIE_SECURE : AUTH_COOKIE);
-	if (v == NULL || strlen(v) >= sizeof(out->token) ||
-	    strncmp(v, SEC_PREFIX_SESSION, strlen(SEC_PREFIX_SESSION)) != 0)
+	if (!auth_session_cookie_ok(v))
 		return ST_NOTFOUND;
 	sec_digest(v, strlen(v), digest);
 	rc = store_session_get(st, digest, now, &s);

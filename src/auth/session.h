@@ -43,4 +43,12 @@ bool auth_csrf_ok(const struct auth_session *, const char *submitted);
 /* Wipes the secret token. */
 void auth_session_wipe(struct auth_session *);
 
+#ifdef PLUGAUTH_TESTING
+/* Static in release builds; the fuzz harness calls it. True if the cookie
+ * value v (may be NULL) has the form of a session token (the session
+ * prefix, and short enough for auth_session.token), whether or not it
+ * names a live session. */
+bool auth_session_cookie_ok(const char *v);
+#endif
+
 #endif

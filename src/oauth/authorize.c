@@ -27,25 +27,6 @@
 #define RESOURCE_MAX_BYTES	2048
 #define CREDENTIAL_MAX_BYTES	1024
 
-/* One authorization request, as checked. */
-struct authz {
-	struct form		 f;
-	struct store_client	*client;	/* new */
-	const char		*redirect;	/* effective redirect_uri */
-	const char		*state;
-	const char		*challenge;
-	const char		*resource;
-	char			*scope;		/* resolved, new */
-	bool			 is_post;
-};
-
-/* What went wrong, and whether it may be told to the client by redirect. */
-struct authz_err {
-	enum oauth_error	 e;
-	const char		*why;
-	bool			 page;	/* true: error page, no redirect */
-};
-
 static const struct {
 	const char *scope, *words;
 } scope_words[] = {
@@ -54,7 +35,7 @@ static const struct {
 };
 
 static void
-authz_free(struct authz *a)
+authz_free(struct oauth_authz *a)
 {
 	store_client_free(a->client);
 	free(a->scope);
@@ -63,7 +44,7 @@ authz_free(struct authz *a)
 
 static void
 event(const struct oauth_env *env, const struct http_req *req,
-    const struct authz *a, const char *kind, const char *outcome,
+    const struct oauth_authz *a, const char *kind, const char *outcome,
     const char *reason, const char *user)
 {
 	struct oauth_event_rec r = {
@@ -81,7 +62,8 @@ event(const struct oauth_env *env, const struct http_req *req,
 
 /* Reads the parameters: the query of a GET, the form body of a POST. */
 static bool
-authz_read(struct http_req *req, struct authz *a, struct authz_err *err)
+authz_read(struct http_req *req, struct oauth_authz *a,
+    struct oauth_authz_err *err)
 {
 	const char	*ct;
 	enum status	 rc;
@@ -90,8 +72,11 @@ authz_read(struct http_req *req, struct authz *a, struct authz_err *err)
 	a->is_post = strcmp(http_req_method(req), "POST") == 0;
 	if (a->is_post) {
 		ct = http_req_header(req, "Content-Type");
+		/* The media type exactly; parameters (charset) may follow. */
 		if (ct == NULL || strncasecmp(ct,
-		    "application/x-www-form-urlencoded", 33) != 0) {
+		    "application/x-www-form-urlencoded", 33) != 0 ||
+		    (ct[33] != '\0' && ct[33] != ';' && ct[33] != ' ' &&
+		    ct[33] != '\t')) {
 			err->why = "the form must be "
 			    "application/x-www-form-urlencoded";
 			return false;
@@ -108,34 +93,14 @@ authz_read(struct http_req *req, struct authz *a, struct authz_err *err)
 	return true;
 }
 
-/* Checks client_id and redirect_uri: anything wrong here is shown on an
- * error page, since the redirect target cannot be trusted. */
-static bool
-authz_check_client(const struct oauth_env *env, struct authz *a,
-    struct authz_err *err)
+/* redirect_uri and state, for the client already looked up. */
+TESTABLE bool
+oauth_authz_check_redirect(struct oauth_authz *a, struct oauth_authz_err *err)
 {
-	const char	*id = form_get(&a->f, "client_id");
 	const char	*uri = form_get(&a->f, "redirect_uri");
-	enum status	 rc;
 
 	err->page = true;
 	err->e = OAUTH_INVALID_REQUEST;
-	if (id == NULL) {
-		err->why = "The request has no client_id.";
-		return false;
-	}
-	rc = store_client_get(env->st, id, &a->client);
-	if (rc == ST_STORE) {
-		err->e = OAUTH_TEMPORARILY_UNAVAILABLE;
-		err->why = "The service is unavailable. Try again shortly.";
-		return false;
-	}
-	if (rc != ST_OK) {
-		err->e = OAUTH_INVALID_CLIENT;
-		err->why = "This app is not registered here (unknown "
-		    "client_id).";
-		return false;
-	}
 	if (uri == NULL) {
 		/* RFC 6749 §3.1.2.3: optional when exactly one is registered. */
 		if (a->client->chatgpt || a->client->redirect_uris[0] == '\0' ||
@@ -159,10 +124,40 @@ authz_check_client(const struct oauth_env *env, struct authz *a,
 	return true;
 }
 
-/* The rest of the request: errors here go back to the client. */
+/* Checks client_id and redirect_uri: anything wrong here is shown on an
+ * error page, since the redirect target cannot be trusted. */
 static bool
-authz_check_request(const struct oauth_env *env, struct authz *a,
-    struct authz_err *err)
+authz_check_client(const struct oauth_env *env, struct oauth_authz *a,
+    struct oauth_authz_err *err)
+{
+	const char	*id = form_get(&a->f, "client_id");
+	enum status	 rc;
+
+	err->page = true;
+	err->e = OAUTH_INVALID_REQUEST;
+	if (id == NULL) {
+		err->why = "The request has no client_id.";
+		return false;
+	}
+	rc = store_client_get(env->st, id, &a->client);
+	if (rc == ST_STORE) {
+		err->e = OAUTH_TEMPORARILY_UNAVAILABLE;
+		err->why = "The service is unavailable. Try again shortly.";
+		return false;
+	}
+	if (rc != ST_OK) {
+		err->e = OAUTH_INVALID_CLIENT;
+		err->why = "This app is not registered here (unknown "
+		    "client_id).";
+		return false;
+	}
+	return oauth_authz_check_redirect(a, err);
+}
+
+/* The rest of the request: errors here go back to the client. */
+TESTABLE bool
+oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
+    struct oauth_authz_err *err)
 {
 	const char *rt = form_get(&a->f, "response_type");
 	const char *method = form_get(&a->f, "code_challenge_method");
@@ -214,7 +209,8 @@ authz_check_request(const struct oauth_env *env, struct authz *a,
 /* redirect_uri + code or error, state and iss (RFC 9207). */
 static enum status
 redirect_back(const struct oauth_env *env, struct http_req *req,
-    const struct authz *a, const char *code, const struct authz_err *err)
+    const struct oauth_authz *a, const char *code,
+    const struct oauth_authz_err *err)
 {
 	struct buf	b;
 	enum status	rc;
@@ -244,8 +240,8 @@ redirect_back(const struct oauth_env *env, struct http_req *req,
 }
 
 /* The host of the redirect target, shown on the pages ("chatgpt.com"). */
-static void
-redirect_host(const struct authz *a, char *out, size_t outsz)
+TESTABLE void
+oauth_authz_redirect_host(const struct oauth_authz *a, char *out, size_t outsz)
 {
 	const char	*p = strstr(a->redirect, "://");
 	size_t		 n;
@@ -266,7 +262,7 @@ redirect_host(const struct authz *a, char *out, size_t outsz)
 static enum status
 page_respond(const struct oauth_env *env, struct http_req *req,
     unsigned status, enum auth_page which, const struct page_var *vars,
-    size_t n, const struct authz *a)
+    size_t n, const struct oauth_authz *a)
 {
 	struct buf	html;
 	enum status	rc;
@@ -297,7 +293,7 @@ error_page(const struct oauth_env *env, struct http_req *req,
 
 /* The original request and the CSRF token, as hidden form fields. */
 static enum status
-hidden_fields(const struct authz *a, const struct auth_session *s,
+hidden_fields(const struct oauth_authz *a, const struct auth_session *s,
     struct buf *b)
 {
 	static const char *const carried[] = { "response_type", "client_id",
@@ -320,7 +316,7 @@ hidden_fields(const struct authz *a, const struct auth_session *s,
 
 static enum status
 login_page(const struct oauth_env *env, struct http_req *req,
-    unsigned status, const struct authz *a, const struct auth_session *s,
+    unsigned status, const struct oauth_authz *a, const struct auth_session *s,
     const char *error, const char *username)
 {
 	struct buf	hidden;
@@ -328,7 +324,7 @@ login_page(const struct oauth_env *env, struct http_req *req,
 	enum status	rc;
 
 	buf_init(&hidden, 16384);
-	redirect_host(a, host, sizeof(host));
+	oauth_authz_redirect_host(a, host, sizeof(host));
 	rc = hidden_fields(a, s, &hidden);
 	if (rc == ST_OK) {
 		const struct page_var vars[] = {
@@ -351,7 +347,7 @@ login_page(const struct oauth_env *env, struct http_req *req,
 
 static enum status
 consent_page(const struct oauth_env *env, struct http_req *req,
-    const struct authz *a, const struct auth_session *s, const char *user)
+    const struct oauth_authz *a, const struct auth_session *s, const char *user)
 {
 	struct buf	hidden, items;
 	char		host[256];
@@ -359,7 +355,7 @@ consent_page(const struct oauth_env *env, struct http_req *req,
 
 	buf_init(&hidden, 16384);
 	buf_init(&items, 16384);
-	redirect_host(a, host, sizeof(host));
+	oauth_authz_redirect_host(a, host, sizeof(host));
 	rc = hidden_fields(a, s, &hidden);
 	for (const char *p = a->scope; rc == ST_OK && *p != '\0';) {
 		size_t		 n = strcspn(p, " ");
@@ -421,7 +417,7 @@ scope_covers(const char *have, const char *want)
 /* Mints a code bound to everything the token request must match. */
 static enum status
 code_issue(const struct oauth_env *env, struct http_req *req,
-    const struct authz *a, const struct store_user *u)
+    const struct oauth_authz *a, const struct store_user *u)
 {
 	struct store_code	c;
 	char			code[SEC_TOKEN_STRLEN];
@@ -457,7 +453,7 @@ code_issue(const struct oauth_env *env, struct http_req *req,
  * ask. */
 static enum status
 authz_signed_in(const struct oauth_env *env, struct http_req *req,
-    const struct authz *a, const struct auth_session *s,
+    const struct oauth_authz *a, const struct auth_session *s,
     const struct store_user *u)
 {
 	char		*granted = NULL;
@@ -478,7 +474,7 @@ authz_signed_in(const struct oauth_env *env, struct http_req *req,
  * success *s becomes a fresh signed-in session (no fixation). */
 static enum status
 authz_login(const struct oauth_env *env, struct http_req *req,
-    const struct authz *a, struct auth_session *s, struct store_user **u)
+    const struct oauth_authz *a, struct auth_session *s, struct store_user **u)
 {
 	const char	*name = form_get(&a->f, "username");
 	const char	*pw = form_get(&a->f, "password");
@@ -538,12 +534,12 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 /* A consent form was posted. */
 static enum status
 authz_decide(const struct oauth_env *env, struct http_req *req,
-    const struct authz *a, const struct store_user *u)
+    const struct oauth_authz *a, const struct store_user *u)
 {
 	const char		*d = form_get(&a->f, "decision");
 	char			*granted = NULL;
 	struct buf		 merged;
-	struct authz_err	 err = { OAUTH_ACCESS_DENIED,
+	struct oauth_authz_err	 err = { OAUTH_ACCESS_DENIED,
 		"the user denied the request", false };
 	enum status		 rc;
 
@@ -582,7 +578,8 @@ authz_decide(const struct oauth_env *env, struct http_req *req,
 }
 
 static enum status
-authz_run(const struct oauth_env *env, struct http_req *req, struct authz *a)
+authz_run(const struct oauth_env *env, struct http_req *req,
+    struct oauth_authz *a)
 {
 	struct auth_session	 s;
 	struct store_user	*u = NULL;
@@ -637,8 +634,8 @@ enum status
 oauth_authorize_handle(struct http_req *req, void *ctx)
 {
 	const struct oauth_env	*env = ctx;
-	struct authz		 a;
-	struct authz_err	 err = { OAUTH_INVALID_REQUEST, NULL, true };
+	struct oauth_authz	 a;
+	struct oauth_authz_err	 err = { OAUTH_INVALID_REQUEST, NULL, true };
 	enum status		 rc;
 
 	memset(&a, 0, sizeof(a));
@@ -650,7 +647,7 @@ oauth_authorize_handle(struct http_req *req, void *ctx)
 		    503 : 400, "This sign-in link is not valid", err.why);
 		goto out;
 	}
-	if (!authz_check_request(env, &a, &err)) {
+	if (!oauth_authz_check_request(env, &a, &err)) {
 		event(env, req, &a, "authorize", oauth_error_code(err.e),
 		    err.why, NULL);
 		rc = redirect_back(env, req, &a, NULL, &err);

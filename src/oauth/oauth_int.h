@@ -103,4 +103,41 @@ bool oauth_redirect_is_chatgpt(const char *uri);
  * URIs, or the ChatGPT family for a --chatgpt client. */
 bool oauth_redirect_allowed(const struct store_client *, const char *uri);
 
+/* One authorization request (authorize.c), as checked. */
+struct oauth_authz {
+	struct form		 f;
+	struct store_client	*client;	/* new */
+	const char		*redirect;	/* effective redirect_uri */
+	const char		*state;
+	const char		*challenge;
+	const char		*resource;
+	char			*scope;		/* resolved, new */
+	bool			 is_post;
+};
+
+/* What went wrong, and whether it may be told to the client by redirect. */
+struct oauth_authz_err {
+	enum oauth_error	 e;
+	const char		*why;
+	bool			 page;	/* true: error page, no redirect */
+};
+
+#ifdef PLUGAUTH_TESTING
+/*
+ * Static in release builds; the fuzz harness calls them. The checks of an
+ * authorization request that need no store, once a->f is read and
+ * a->client looked up. oauth_authz_check_redirect(): redirect_uri and
+ * state (sets a->redirect, a->state; a failure is shown on an error page).
+ * oauth_authz_check_request(): the rest (sets a->challenge, a->resource and
+ * a->scope, new; a failure is redirected back); it reads only env->cfg.
+ * oauth_authz_redirect_host(): the host of a->redirect for the pages.
+ */
+bool oauth_authz_check_redirect(struct oauth_authz *,
+    struct oauth_authz_err *);
+bool oauth_authz_check_request(const struct oauth_env *, struct oauth_authz *,
+    struct oauth_authz_err *);
+void oauth_authz_redirect_host(const struct oauth_authz *, char *out,
+    size_t outsz);
+#endif
+
 #endif

@@ -720,6 +720,17 @@ test('repeated_parameter', async (t) => {
   });
 });
 
+test('form_body_under_another_media_type', async (t) => {
+  // A valid form body is read only under its own media type, matched exactly (parameters
+  // such as charset may follow): a longer type that merely starts with it is another type.
+  await each(t, formBodies, async (e) => {
+    await variants(['application/x-www-form-urlencodedx', 'application/x-www-form-urlencoded-evil',
+      'text/plain', 'multipart/form-data; boundary=x'], (contentType) =>
+      refused(e, main, request(e, main, { contentType })));
+    await accepted(e, main, request(e, main, { contentType: 'application/x-www-form-urlencoded; charset=UTF-8' }));
+  });
+});
+
 
 test('too_many_parameters_400', async (t) => {
   // [server] params_max (32): 33 parameters get 400 invalid_request.

@@ -2,7 +2,8 @@
  * Token request bodies (src/oauth/params.c). oauth_params_read() needs an
  * http_req, which only libmicrohttpd makes, so this harness runs its two
  * paths on the raw body: the first byte picks the media type, 'j' for
- * application/json (oauth_params_json(), TESTABLE) and anything else for
+ * application/json (the depth check oauth_json_depth() and
+ * oauth_params_json(), both TESTABLE) and anything else for
  * application/x-www-form-urlencoded (form_parse()).
  */
 #include <stdlib.h>
@@ -23,6 +24,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = (struct str){ (const char *)data + 1, size - 1 };
 	form_init(&f, OAUTH_PARAMS_MAX);
 	if (data[0] == 'j') {
+		/* It counts no further than one past the limit. */
+		if (oauth_json_depth(body, 4) > 5)
+			abort();
 		if (oauth_params_json(body, &f, &why) != OAUTH_OK && why == NULL)
 			abort();	/* every refusal says why */
 	} else {
