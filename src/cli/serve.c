@@ -106,43 +106,52 @@ serve_run(const struct config *cfg, struct store *st,
 {
 	struct oauth_env	env;
 	struct plug_env		penv;
+	/* offload (the last field): the handlers that wait for a commit or
+	 * hash a password run on the blocking-work threads (http.h). */
 	struct http_route	routes[] = {
-		{ "GET", "/healthz", false, healthz, NULL, 0 },
+		{ "GET", "/healthz", false, healthz, NULL, 0, false },
+		/* Writes codes and sessions. */
 		{ "GET", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env, 0 },
+		    &env, 0, true },
+		/* Sign-in: argon2id. */
 		{ "POST", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env, 0 },
-		{ "POST", "/oauth/token", false, oauth_token_handle, &env, 0 },
+		    &env, 0, true },
+		{ "POST", "/oauth/token", false, oauth_token_handle, &env, 0,
+		    true },
 		{ "POST", "/oauth/introspect", false, oauth_introspect_handle,
-		    &env, 0 },
-		{ "POST", "/oauth/revoke", false, oauth_revoke_handle, &env, 0 },
+		    &env, 0, false },
+		{ "POST", "/oauth/revoke", false, oauth_revoke_handle, &env, 0,
+		    true },
 		{ "GET", "/.well-known/oauth-authorization-server", false,
-		    oauth_metadata_handle, &env, 0 },
+		    oauth_metadata_handle, &env, 0, false },
 		{ "GET", "/.well-known/oauth-protected-resource", false,
-		    oauth_resource_metadata_handle, &env, 0 },
+		    oauth_resource_metadata_handle, &env, 0, false },
 		{ "GET", "/.well-known/ai-plugin.json", false,
-		    plug_manifest_handle, &penv, 0 },
-		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv, 0 },
+		    plug_manifest_handle, &penv, 0, false },
+		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv, 0,
+		    false },
 	};
 	struct gw_env		*gw = NULL;
 	/* The gateway's routes come last: exact routes win over its prefix.
-	 * The proxy routes are there only with an upstream. */
+	 * The proxy routes are there only with an upstream; they suspend
+	 * themselves while the upstream answers, so they are not offloaded. */
 	struct http_route	gw_routes[] = {
-		{ "GET", "/oauth/verify", false, gw_verify_handle, NULL, 0 },
+		{ "GET", "/oauth/verify", false, gw_verify_handle, NULL, 0,
+		    false },
 		{ "GET", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes },
+		    cfg->gateway.body_max_bytes, false },
 		{ "POST", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes },
+		    cfg->gateway.body_max_bytes, false },
 		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes },
+		    cfg->gateway.body_max_bytes, false },
 		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes },
+		    cfg->gateway.body_max_bytes, false },
 		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes },
+		    cfg->gateway.body_max_bytes, false },
 		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes },
+		    cfg->gateway.body_max_bytes, false },
 		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes },
+		    cfg->gateway.body_max_bytes, false },
 	};
 	struct http_route	all[ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
 				    ARRAY_LEN(gw_routes)];
@@ -150,6 +159,7 @@ serve_run(const struct config *cfg, struct store *st,
 	struct http_opts	opts = {
 		.listen = cfg->server.listen,
 		.threads = cfg->server.threads,
+		.blocking_threads = cfg->server.blocking_threads,
 		.limits = {
 			.body_max_bytes = cfg->server.body_max_bytes,
 			.header_max_bytes = cfg->server.header_max_bytes,
@@ -450,13 +460,19 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	struct store	*st = NULL;
 	struct gw_env	*gw = NULL;
 	struct plug_demo *demo = NULL;
+	/* Not offloaded: the playground is a page, and the TODO API keeps
+	 * its lists in memory (its bearer check only reads the store). */
 	struct http_route routes[] = {
-		{ "GET", "/demo", false, plug_playground_handle, NULL, 0 },
+		{ "GET", "/demo", false, plug_playground_handle, NULL, 0,
+		    false },
 		{ "GET", PLUG_PLAYGROUND_CALLBACK, false,
-		    plug_playground_handle, NULL, 0 },
-		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL, 0 },
-		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL, 0 },
-		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0 },
+		    plug_playground_handle, NULL, 0, false },
+		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL, 0,
+		    false },
+		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL, 0,
+		    false },
+		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
+		    false },
 	};
 	sigset_t	 set;
 	const char	*listen = "127.0.0.1:8080";

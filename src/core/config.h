@@ -18,6 +18,7 @@ struct config {
 		char		*listen;	/* "host:port" */
 		char		*issuer;	/* no trailing slash */
 		unsigned	 threads;	/* 0 = one per core */
+		unsigned	 blocking_threads;	/* offloaded handlers */
 		char		*tls_cert;	/* NULL if unset */
 		char		*tls_key;
 		unsigned	 body_max_bytes;

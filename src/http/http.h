@@ -1,8 +1,9 @@
 /*
  * The HTTP server: libmicrohttpd glue (the only user of microhttpd.h).
  * Requests are routed by method and path to handlers that run on the
- * server's worker threads; each handler answers exactly once through one
- * of the http_respond_*() calls.
+ * server's worker threads (or, for offloaded routes, on its blocking-work
+ * threads); each handler answers exactly once through one of the
+ * http_respond_*() calls.
  */
 #ifndef PLUGAUTH_HTTP_H
 #define PLUGAUTH_HTTP_H
@@ -22,6 +23,15 @@ struct http_server;
  * the server answer 500 (503 for ST_STORE) with a JSON error. */
 typedef enum status (*http_handler)(struct http_req *, void *ctx);
 
+/*
+ * A route whose handler blocks (a store commit, a password hash) sets
+ * offload: its handler then runs on one of http_opts.blocking_threads
+ * threads instead of a libmicrohttpd worker, which meanwhile serves other
+ * connections. Up to HTTP_OFFLOAD_QUEUE_PER_THREAD requests per thread
+ * wait for one; past that the request is answered 503 with Retry-After
+ * at once. An offloaded handler answers as any other, but must not call
+ * http_req_suspend() (it returns ST_INTERNAL).
+ */
 struct http_route {
 	const char	*method;	/* "GET", "POST", ... */
 	const char	*path;		/* exact, or a prefix if prefix */
@@ -29,7 +39,10 @@ struct http_route {
 	http_handler	 fn;
 	void		*ctx;
 	size_t		 body_max;	/* 0: http_opts.body_max_bytes */
+	bool		 offload;	/* run fn on the blocking-work pool */
 };
+
+#define HTTP_OFFLOAD_QUEUE_PER_THREAD	16
 
 /*
  * Request limits. A request over one is answered with a JSON error and
@@ -57,6 +70,7 @@ struct http_limits {
 struct http_opts {
 	const char	*listen;	/* "host:port"; port 0 picks a free one */
 	unsigned	 threads;	/* 0 = one per core */
+	unsigned	 blocking_threads;	/* >= 1 if a route offloads */
 	struct http_limits limits;
 	unsigned	 connection_limit;
 	unsigned	 per_address_limit;	/* 0: none */
@@ -121,7 +135,8 @@ void http_req_headers_each(const struct http_req *, http_header_fn fn,
  * until http_req_resume(); on_resume(req, ctx) then runs on a server
  * thread and answers like a handler. ctx_free(ctx) (may be NULL) runs once
  * when the request is done, whether on_resume ran or not (the client went
- * away, the server stopped). Only while the handler runs, once per request.
+ * away, the server stopped). Only while the handler runs, once per request,
+ * and never from an offloaded route's handler (ST_INTERNAL).
  */
 enum status http_req_suspend(struct http_req *, http_handler on_resume,
     void *ctx, void (*ctx_free)(void *));

@@ -3,6 +3,14 @@
  * routes by method and path, and hands the request to its handler. A
  * handler may suspend its request (libmicrohttpd's suspend/resume) to
  * answer later from another thread's result without holding a worker.
+ *
+ * Offloaded routes (http_route.offload): the access handler suspends the
+ * request and queues it for the blocking-work pool (pool.c); a pool thread
+ * runs the handler, whose answer is built but kept in the request (only
+ * the access handler may queue a response), and resumes the connection;
+ * libmicrohttpd then calls the access handler again, which queues the kept
+ * answer. Such a request counts as suspended until the pool thread has
+ * resumed it, and as in flight until it completes, like any other.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -22,6 +30,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "http/pool.h"
 
 #define RESP_HEADERS_MAX_BYTES	16384
 #define DRAIN_STEP_US		20000
@@ -34,6 +43,7 @@ struct http_server {
 	unsigned		 port;
 	atomic_uint		 inflight;	/* requests not yet completed */
 	atomic_uint		 suspended;	/* suspended, not yet resumed */
+	struct http_pool	*pool;	/* NULL if no route offloads */
 	bool			 quiesced;
 	MHD_socket		 listen_fd;	/* after quiescing */
 	char			*tls_cert;	/* PEM text */
@@ -54,6 +64,9 @@ struct http_req {
 	const char		*refused_why;	/* static text */
 	bool			 answered;
 	bool			 in_handler;	/* a handler is running */
+	bool			 offloaded;	/* handed to the pool */
+	struct MHD_Response	*kept;	/* offloaded: the answer to queue */
+	unsigned		 kept_status;
 	http_handler		 resume_fn;	/* set while suspended */
 	void			*resume_ctx;
 	void			(*ctx_free)(void *);
@@ -250,6 +263,10 @@ enum status
 http_req_suspend(struct http_req *req, http_handler on_resume, void *ctx,
     void (*ctx_free)(void *))
 {
+	if (req->offloaded) {
+		log_err("event=http_suspend_offloaded path=%s", req->path);
+		return ST_INTERNAL;
+	}
 	if (!req->in_handler || req->answered || req->resume_fn != NULL ||
 	    on_resume == NULL)
 		return ST_INVALID;
@@ -282,7 +299,8 @@ http_resp_header(struct http_req *req, const char *name, const char *value)
 	return ST_OK;
 }
 
-/* Queues data (taken: freed by libmicrohttpd, or here on error). */
+/* Queues data (taken: freed by libmicrohttpd, or here on error); for an
+ * offloaded request, keeps the answer for the access handler to queue. */
 static enum status
 respond(struct http_req *req, unsigned status, const char *content_type,
     char *data, size_t len)
@@ -313,9 +331,15 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 		MHD_add_response_header(resp, name, value);
 		off = (size_t)(value + strlen(value) + 1 - h.p);
 	}
+	buf_free(&req->hdrs);
+	if (req->offloaded) {
+		req->kept = resp;
+		req->kept_status = status;
+		req->answered = true;
+		return ST_OK;
+	}
 	ok = MHD_queue_response(req->conn, status, resp);
 	MHD_destroy_response(resp);
-	buf_free(&req->hdrs);
 	if (ok != MHD_YES)
 		return ST_INTERNAL;
 	req->answered = true;
@@ -452,6 +476,63 @@ dispatch_resumed(struct http_req *req)
 	req->resume_fn = NULL;
 }
 
+/* Hands an offloaded request back to libmicrohttpd, from any thread;
+ * req is not to be touched afterwards. */
+static void
+offload_resume(struct http_req *req)
+{
+	struct http_server *srv = req->srv;
+
+	MHD_resume_connection(req->conn);
+	atomic_fetch_sub(&srv->suspended, 1);
+}
+
+/* On a pool thread: runs the handler, then resumes the request. */
+static void
+offload_run(void *job, void *arg)
+{
+	struct http_req *req = job;
+
+	(void)arg;
+	run_handler(req, req->route->fn, req->route->ctx);
+	offload_resume(req);
+}
+
+/* Suspends req and queues it for the pool; with the queue full, answers
+ * 503 at once instead. */
+static void
+offload(struct http_req *req)
+{
+	struct http_server *srv = req->srv;
+
+	req->offloaded = true;
+	atomic_fetch_add(&srv->suspended, 1);
+	MHD_suspend_connection(req->conn);
+	if (http_pool_push(srv->pool, req))
+		return;
+	log_warn("event=http_busy path=%s reason=offload_queue_full",
+	    req->path);
+	http_resp_header(req, "Retry-After", "1");
+	http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+	    "temporarily_unavailable", "server busy");
+	offload_resume(req);
+}
+
+/* Back from the pool: queues the kept answer. Without one (none could be
+ * built) the connection is closed. */
+static enum MHD_Result
+offload_answer(struct http_req *req)
+{
+	enum MHD_Result ok;
+
+	if (req->kept == NULL)
+		return MHD_NO;
+	ok = MHD_queue_response(req->conn, req->kept_status, req->kept);
+	MHD_destroy_response(req->kept);
+	req->kept = NULL;
+	return ok;
+}
+
 static void
 dispatch(struct http_req *req)
 {
@@ -474,7 +555,10 @@ dispatch(struct http_req *req)
 		    "invalid_request", "method not allowed");
 		return;
 	}
-	run_handler(req, req->route->fn, req->route->ctx);
+	if (req->route->offload)
+		offload(req);
+	else
+		run_handler(req, req->route->fn, req->route->ctx);
 }
 
 /* The body cap of the request's route (the server's for no route). */
@@ -691,6 +775,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (req->offloaded)
+		return offload_answer(req);
 	if (req->resume_fn != NULL)
 		dispatch_resumed(req);
 	else if (!req->answered)
@@ -711,6 +797,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		return;
 	if (req->ctx_free != NULL)
 		req->ctx_free(req->resume_ctx);
+	if (req->kept != NULL)
+		MHD_destroy_response(req->kept);
 	buf_wipe_free(&req->body);	/* may hold secrets */
 	buf_free(&req->hdrs);
 	free(req->target);
@@ -847,6 +935,20 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 		}
 		flags |= MHD_USE_TLS;
 	}
+	for (size_t i = 0; i < nroutes; i++) {
+		if (!routes[i].offload)
+			continue;
+		rc = http_pool_new(o->blocking_threads,
+		    (size_t)o->blocking_threads * HTTP_OFFLOAD_QUEUE_PER_THREAD,
+		    offload_run, NULL, &srv->pool);
+		if (rc != ST_OK) {
+			snprintf(err, errlen, "cannot start %u blocking-work "
+			    "threads: %s", o->blocking_threads,
+			    status_str(rc));
+			goto fail;
+		}
+		break;
+	}
 	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -871,6 +973,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	*out = srv;
 	return ST_OK;
 fail:
+	http_pool_free(srv->pool);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	free(srv);
@@ -909,6 +1012,9 @@ http_server_stop(struct http_server *srv, unsigned drain_s)
 	if (srv == NULL)
 		return;
 	http_server_quiesce(srv, drain_s);
+	/* Runs what is still queued: every offloaded request is resumed. */
+	http_pool_free(srv->pool);
+	srv->pool = NULL;
 	n = atomic_load(&srv->suspended);
 	if (n > 0) {
 		/* libmicrohttpd aborts the process if we stop now. */

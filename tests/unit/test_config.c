@@ -77,6 +77,7 @@ test_defaults(void **state)
 	assert_string_equal(c->server.listen, "127.0.0.1:8080");
 	assert_string_equal(c->server.issuer, "http://127.0.0.1:8080");
 	assert_int_equal(c->server.threads, 0);
+	assert_int_equal(c->server.blocking_threads, 32);
 	assert_null(c->server.tls_cert);
 	assert_null(c->server.tls_key);
 	assert_int_equal(c->server.body_max_bytes, 65536);
@@ -308,6 +309,10 @@ static const struct {
     {"[server]\nthreads =\n", 2, "[server] threads: must not be empty"},
     /* Out of range, both ends, and past 64 bits. */
     {"[server]\nthreads = 257\n", 2, "[server] threads: must be 0..256"},
+    {"[server]\nblocking_threads = 0\n", 2,
+     "[server] blocking_threads: must be 1..1024"},
+    {"[server]\nblocking_threads = 1025\n", 2,
+     "[server] blocking_threads: must be 1..1024"},
     {"[oauth]\ncode_ttl = 9\n", 2, "[oauth] code_ttl: must be 10..3600"},
     {"[oauth]\ncode_ttl = 3601\n", 2, "[oauth] code_ttl: must be 10..3600"},
     {"[oauth]\naccess_ttl = 604801\n", 2,
