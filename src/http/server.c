@@ -30,49 +30,9 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "http/http.h"
-#include "http/pool.h"
+#include "http/http_int.h"
 
-#define RESP_HEADERS_MAX_BYTES	16384
 #define DRAIN_STEP_US		20000
-
-struct http_server {
-	struct MHD_Daemon	*d;
-	const struct http_route	*routes;
-	size_t			 nroutes;
-	struct http_limits	 limits;
-	unsigned		 port;
-	atomic_uint		 inflight;	/* requests not yet completed */
-	atomic_uint		 suspended;	/* suspended, not yet resumed */
-	struct http_pool	*pool;	/* NULL if no route offloads */
-	bool			 quiesced;
-	MHD_socket		 listen_fd;	/* after quiescing */
-	char			*tls_cert;	/* PEM text */
-	char			*tls_key;
-};
-
-struct http_req {
-	struct http_server	*srv;
-	struct MHD_Connection	*conn;
-	const struct http_route	*route;	/* NULL: no route for the path */
-	bool			 path_known;	/* some route has this path */
-	const char		*method;
-	const char		*path;
-	char			*target;	/* as received; NULL if unknown */
-	struct buf		 body;
-	bool			 started;	/* the access handler saw it */
-	unsigned		 refused;	/* the status refusing it, or 0 */
-	const char		*refused_why;	/* static text */
-	bool			 answered;
-	bool			 in_handler;	/* a handler is running */
-	bool			 offloaded;	/* handed to the pool */
-	struct MHD_Response	*kept;	/* offloaded: the answer to queue */
-	unsigned		 kept_status;
-	http_handler		 resume_fn;	/* set while suspended */
-	void			*resume_ctx;
-	void			(*ctx_free)(void *);
-	struct buf		 hdrs;	/* "name\0value\0"... for the answer */
-	char			 peer[INET6_ADDRSTRLEN];
-};
 
 static bool
 route_match(const struct http_route *r, const char *path)
@@ -122,311 +82,6 @@ route_allow(const struct http_req *req, char *out, size_t outsz)
 			return;
 		n += (size_t)m;
 	}
-}
-
-const char *
-http_req_method(const struct http_req *req)
-{
-	return req->method;
-}
-
-const char *
-http_req_path(const struct http_req *req)
-{
-	return req->path;
-}
-
-const char *
-http_req_header(const struct http_req *req, const char *name)
-{
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *
-http_req_query(const struct http_req *req, const char *name)
-{
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
-	    name);
-}
-
-const char *
-http_req_cookie(const struct http_req *req, const char *name)
-{
-	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
-}
-
-struct query_ctx {
-	struct form	*f;
-	enum status	 rc;
-};
-
-/* With the lengths: a value decoded from "%00" holds a NUL, which
- * form_add() refuses. */
-static enum MHD_Result
-query_each(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
-{
-	struct query_ctx *qc = cls;
-
-	(void)kind;
-	qc->rc = form_add(qc->f, (struct str){ key, key_size },
-	    (struct str){ value != NULL ? value : "", value_size });
-	return qc->rc == ST_OK ? MHD_YES : MHD_NO;
-}
-
-enum status
-http_req_query_form(const struct http_req *req, struct form *f)
-{
-	struct query_ctx qc = { f, ST_OK };
-
-	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND,
-	    query_each, &qc);
-	return qc.rc;
-}
-
-struct str
-http_req_body(const struct http_req *req)
-{
-	return buf_str(&req->body);
-}
-
-const char *
-http_req_peer(const struct http_req *req)
-{
-	struct http_req		*r = (struct http_req *)(uintptr_t)req;
-	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr	*sa;
-
-	if (r->peer[0] != '\0')
-		return r->peer;
-	ci = MHD_get_connection_info(r->conn,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || ci->client_addr == NULL)
-		return "-";
-	sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    r->peer, sizeof(r->peer));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    r->peer, sizeof(r->peer));
-	return r->peer[0] != '\0' ? r->peer : "-";
-}
-
-const char *
-http_req_target(const struct http_req *req)
-{
-	return req->target != NULL ? req->target : req->path;
-}
-
-bool
-http_req_tls(const struct http_req *req)
-{
-	return req->srv->tls_cert != NULL;
-}
-
-const struct http_limits *
-http_req_limits(const struct http_req *req)
-{
-	return &req->srv->limits;
-}
-
-struct header_ctx {
-	http_header_fn	 fn;
-	void		*arg;
-};
-
-static enum MHD_Result
-header_each(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
-{
-	struct header_ctx *hc = cls;
-
-	(void)kind;
-	return hc->fn(key, value != NULL ? value : "", hc->arg) ? MHD_YES :
-	    MHD_NO;
-}
-
-void
-http_req_headers_each(const struct http_req *req, http_header_fn fn,
-    void *arg)
-{
-	struct header_ctx hc = { fn, arg };
-
-	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_each,
-	    &hc);
-}
-
-enum status
-http_req_suspend(struct http_req *req, http_handler on_resume, void *ctx,
-    void (*ctx_free)(void *))
-{
-	if (req->offloaded) {
-		log_err("event=http_suspend_offloaded path=%s", req->path);
-		return ST_INTERNAL;
-	}
-	if (!req->in_handler || req->answered || req->resume_fn != NULL ||
-	    on_resume == NULL)
-		return ST_INVALID;
-	req->resume_fn = on_resume;
-	req->resume_ctx = ctx;
-	req->ctx_free = ctx_free;
-	atomic_fetch_add(&req->srv->suspended, 1);
-	MHD_suspend_connection(req->conn);
-	return ST_OK;
-}
-
-void
-http_req_resume(struct http_req *req)
-{
-	struct http_server *srv = req->srv;
-
-	/* From here on req may be answered and freed by a server thread. */
-	MHD_resume_connection(req->conn);
-	atomic_fetch_sub(&srv->suspended, 1);
-}
-
-enum status
-http_resp_header(struct http_req *req, const char *name, const char *value)
-{
-	enum status rc;
-
-	if ((rc = buf_add(&req->hdrs, name, strlen(name) + 1)) != ST_OK ||
-	    (rc = buf_add(&req->hdrs, value, strlen(value) + 1)) != ST_OK)
-		return rc;
-	return ST_OK;
-}
-
-/* Queues data (taken: freed by libmicrohttpd, or here on error); for an
- * offloaded request, keeps the answer for the access handler to queue. */
-static enum status
-respond(struct http_req *req, unsigned status, const char *content_type,
-    char *data, size_t len)
-{
-	struct MHD_Response	*resp;
-	enum MHD_Result		 ok;
-	struct str		 h;
-
-	if (req->answered) {
-		free(data);
-		log_err("event=http_double_answer path=%s", req->path);
-		return ST_INTERNAL;
-	}
-	resp = MHD_create_response_from_buffer(len, data,
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(data);
-		return ST_NOMEM;
-	}
-	if (content_type != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    content_type);
-	h = buf_str(&req->hdrs);
-	for (size_t off = 0; off < h.len;) {
-		const char *name = h.p + off;
-		const char *value = name + strlen(name) + 1;
-
-		MHD_add_response_header(resp, name, value);
-		off = (size_t)(value + strlen(value) + 1 - h.p);
-	}
-	buf_free(&req->hdrs);
-	if (req->offloaded) {
-		req->kept = resp;
-		req->kept_status = status;
-		req->answered = true;
-		return ST_OK;
-	}
-	ok = MHD_queue_response(req->conn, status, resp);
-	MHD_destroy_response(resp);
-	if (ok != MHD_YES)
-		return ST_INTERNAL;
-	req->answered = true;
-	return ST_OK;
-}
-
-enum status
-http_respond_text(struct http_req *req, unsigned status,
-    const char *content_type, const char *text, size_t len)
-{
-	char *copy;
-
-	copy = malloc(len + 1);
-	if (copy == NULL)
-		return ST_NOMEM;
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	return respond(req, status, content_type, copy, len);
-}
-
-enum status
-http_respond_take(struct http_req *req, unsigned status,
-    const char *content_type, char *data, size_t len)
-{
-	return respond(req, status, content_type, data, len);
-}
-
-enum status
-http_respond_json(struct http_req *req, unsigned status, json_t *body)
-{
-	char *text;
-
-	if (body == NULL)
-		return ST_NOMEM;
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (text == NULL)
-		return ST_NOMEM;
-	return respond(req, status, "application/json; charset=utf-8", text,
-	    strlen(text));
-}
-
-enum status
-http_respond_html(struct http_req *req, unsigned status, const char *csp,
-    const char *html, size_t len)
-{
-	enum status rc;
-
-	if ((rc = http_resp_header(req, "Content-Security-Policy", csp)) !=
-	    ST_OK ||
-	    (rc = http_resp_header(req, "X-Frame-Options", "DENY")) != ST_OK ||
-	    (rc = http_resp_header(req, "Referrer-Policy", "no-referrer")) !=
-	    ST_OK ||
-	    (rc = http_resp_header(req, "X-Content-Type-Options", "nosniff")) !=
-	    ST_OK ||
-	    (rc = http_resp_header(req, "Cache-Control", "no-store")) != ST_OK)
-		return rc;
-	return http_respond_text(req, status, "text/html; charset=utf-8", html,
-	    len);
-}
-
-enum status
-http_respond_redirect(struct http_req *req, unsigned status,
-    const char *location)
-{
-	enum status rc;
-
-	rc = http_resp_header(req, "Location", location);
-	if (rc != ST_OK)
-		return rc;
-	return http_respond_text(req, status, NULL, "", 0);
-}
-
-enum status
-http_respond_error(struct http_req *req, unsigned status, const char *code,
-    const char *desc)
-{
-	json_t *o;
-
-	o = json_object();
-	if (o == NULL)
-		return ST_NOMEM;
-	json_object_set_new(o, "error", json_string(code));
-	if (desc != NULL)
-		json_object_set_new(o, "error_description", json_string(desc));
-	http_resp_header(req, "Cache-Control", "no-store");
-	return http_respond_json(req, status, o);
 }
 
 /* Answers for a handler that returned rc without answering. */
@@ -561,137 +216,6 @@ dispatch(struct http_req *req)
 		run_handler(req, req->route->fn, req->route->ctx);
 }
 
-/* The body cap of the request's route (the server's for no route). */
-static size_t
-body_max(const struct http_req *req)
-{
-	if (req->route != NULL && req->route->body_max != 0)
-		return req->route->body_max;
-	return req->srv->limits.body_max_bytes;
-}
-
-static bool
-content_length_over(struct http_req *req)
-{
-	const char		*cl;
-	unsigned long long	 n;
-
-	cl = http_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl == NULL)
-		return false;
-	return !str_to_u64(str_of(cl), 0, body_max(req), &n);
-}
-
-/* Refuses req with status and why (static text), answered by dispatch()
- * before any handler runs. The first refusal stands. */
-static void
-refuse(struct http_req *req, unsigned status, const char *why)
-{
-	if (req->refused != 0)
-		return;
-	req->refused = status;
-	req->refused_why = why;
-}
-
-struct hdr_scan {
-	unsigned	 n;
-	size_t		 bytes;
-	unsigned	 content_lengths;
-};
-
-static enum MHD_Result
-hdr_scan_each(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
-{
-	struct hdr_scan *hs = cls;
-
-	(void)kind;
-	hs->n++;
-	/* "name: value\r\n" */
-	hs->bytes += key_size + value_size + 4;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-		hs->content_lengths++;
-	return MHD_YES;
-}
-
-/* Checks the headers against the limits and for what would make the
- * request mean two things (RFC 9112 §6.3: two Content-Lengths). */
-static void
-head_check(struct http_req *req)
-{
-	const struct http_limits *l = &req->srv->limits;
-	struct hdr_scan		 hs;
-	const char		*te;
-
-	memset(&hs, 0, sizeof(hs));
-	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, hdr_scan_each,
-	    &hs);
-	if (hs.n > l->header_max_count || hs.bytes > l->header_max_bytes)
-		refuse(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
-		    "too many or too large request headers");
-	if (hs.content_lengths > 1)
-		refuse(req, MHD_HTTP_BAD_REQUEST,
-		    "more than one Content-Length");
-	te = http_req_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-	if (te != NULL && strcasecmp(te, "chunked") != 0)
-		refuse(req, MHD_HTTP_NOT_IMPLEMENTED,
-		    "only the chunked transfer coding is understood");
-	if (content_length_over(req))
-		refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
-		    "request body too large");
-}
-
-/* True if t is printable ASCII with '%' only before two hex digits: what
- * RFC 3986 allows in a request-target, loosely (no character classes). */
-static bool
-target_ok(const char *t)
-{
-	for (; *t != '\0'; t++) {
-		unsigned char c = (unsigned char)*t;
-
-		if (c <= 0x20 || c >= 0x7f)
-			return false;
-		if (c == '%' && !(isxdigit((unsigned char)t[1]) &&
-		    isxdigit((unsigned char)t[2])))
-			return false;
-	}
-	return true;
-}
-
-/* The arguments in t's query ('&'-separated pieces), counting no further
- * than max + 1. */
-static size_t
-query_args(const char *t, size_t max)
-{
-	const char	*q = strchr(t, '?');
-	size_t		 n = 1;
-
-	if (q == NULL)
-		return 0;
-	for (q++; *q != '\0' && n <= max; q++)
-		if (*q == '&')
-			n++;
-	return n;
-}
-
-/* Checks the request-target, before libmicrohttpd splits its query. */
-static void
-target_check(struct http_req *req, const char *target)
-{
-	const struct http_limits *l = &req->srv->limits;
-
-	if (strlen(target) > l->url_max_bytes)
-		refuse(req, MHD_HTTP_URI_TOO_LONG, "request URL too long");
-	else if (query_args(target, HTTP_QUERY_ARGS_MAX) >
-	    HTTP_QUERY_ARGS_MAX)
-		refuse(req, MHD_HTTP_BAD_REQUEST,
-		    "too many query parameters");
-	else if (!target_ok(target))
-		refuse(req, MHD_HTTP_BAD_REQUEST,
-		    "malformed request URL (bytes outside printable ASCII, "
-		    "or a '%' not followed by two hex digits)");
-}
-
 /* A new request object; target (may be NULL) is copied. */
 static struct http_req *
 req_new(struct http_server *srv, struct MHD_Connection *conn,
@@ -725,7 +249,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 	if (req == NULL)
 		return NULL;
-	target_check(req, uri);
+	http_target_check(req, uri);
 	/*
 	 * libmicrohttpd splits the query right after this callback, one
 	 * record per argument from the connection's memory pool; a query
@@ -760,8 +284,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		req->method = method;
 		req->path = url;
 		route_find(req);
-		buf_init(&req->body, body_max(req));	/* still empty */
-		head_check(req);
+		buf_init(&req->body, http_body_max(req));	/* still empty */
+		http_head_check(req);
 		if (req->refused != 0)
 			dispatch(req);	/* before reading; the body is dropped */
 		return MHD_YES;
@@ -770,7 +294,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if (req->refused == 0 &&
 		    buf_add(&req->body, upload_data, *upload_data_size) !=
 		    ST_OK)
-			refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
+			http_refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "request body too large");	/* buf_add freed it */
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -878,24 +402,6 @@ resolve(const char *listen, struct sockaddr_storage *ss, char *err,
 	return ST_OK;
 }
 
-/*
- * A connection's memory pool: libmicrohttpd keeps the request head and one
- * record per header and per query argument in it, and a request that does
- * not fit gets no answer at all (the 431 it means to send finds no room
- * either). So it holds the largest head the limits let through: the text,
- * a record for each header and each query argument (on_uri() cuts the
- * query of a request with more), and room for the answer's head. It is
- * kept small: libmicrohttpd touches much of each connection's pool.
- */
-static size_t
-pool_size(const struct http_limits *l)
-{
-	size_t records = HTTP_QUERY_ARGS_MAX + 1 + l->header_max_count;
-
-	return l->header_max_bytes + l->url_max_bytes +
-	    records * HTTP_POOL_RECORD_BYTES + HTTP_POOL_SLACK;
-}
-
 enum status
 http_server_start(const struct http_opts *o, const struct http_route *routes,
     size_t nroutes, struct http_server **out, char *err, size_t errlen)
@@ -955,7 +461,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 	    MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_address_limit,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool_size(&o->limits),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, http_pool_size(&o->limits),
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
@@ -1030,3 +536,4 @@ http_server_stop(struct http_server *srv, unsigned drain_s)
 	free(srv->tls_key);
 	free(srv);
 }
+

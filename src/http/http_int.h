@@ -1,0 +1,73 @@
+/*
+ * Inside http/: the server and request objects, shared by the server
+ * (server.c: routing, dispatch, offloading, libmicrohttpd's callbacks,
+ * start and stop), the request accessors and responders (request.c) and
+ * the request limits (limits.c).
+ */
+#ifndef PLUGAUTH_HTTP_INT_H
+#define PLUGAUTH_HTTP_INT_H
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "core/buf.h"
+#include "http/http.h"
+#include "http/pool.h"
+
+#define RESP_HEADERS_MAX_BYTES	16384
+
+struct http_server {
+	struct MHD_Daemon	*d;
+	const struct http_route	*routes;
+	size_t			 nroutes;
+	struct http_limits	 limits;
+	unsigned		 port;
+	atomic_uint		 inflight;	/* requests not yet completed */
+	atomic_uint		 suspended;	/* suspended, not yet resumed */
+	struct http_pool	*pool;	/* NULL if no route offloads */
+	bool			 quiesced;
+	MHD_socket		 listen_fd;	/* after quiescing */
+	char			*tls_cert;	/* PEM text */
+	char			*tls_key;
+};
+
+struct http_req {
+	struct http_server	*srv;
+	struct MHD_Connection	*conn;
+	const struct http_route	*route;	/* NULL: no route for the path */
+	bool			 path_known;	/* some route has this path */
+	const char		*method;
+	const char		*path;
+	char			*target;	/* as received; NULL if unknown */
+	struct buf		 body;
+	bool			 started;	/* the access handler saw it */
+	unsigned		 refused;	/* the status refusing it, or 0 */
+	const char		*refused_why;	/* static text */
+	bool			 answered;
+	bool			 in_handler;	/* a handler is running */
+	bool			 offloaded;	/* handed to the pool */
+	struct MHD_Response	*kept;	/* offloaded: the answer to queue */
+	unsigned		 kept_status;
+	http_handler		 resume_fn;	/* set while suspended */
+	void			*resume_ctx;
+	void			(*ctx_free)(void *);
+	struct buf		 hdrs;	/* "name\0value\0"... for the answer */
+	char			 peer[INET6_ADDRSTRLEN];
+};
+
+/* limits.c. The body cap of the request's route (the server's for no
+ * route). */
+size_t http_body_max(const struct http_req *);
+/* Refuses req with status and why (static text), answered by dispatch()
+ * before any handler runs. The first refusal stands. */
+void http_refuse(struct http_req *, unsigned status, const char *why);
+/* Checks the request-target, before libmicrohttpd splits its query. */
+void http_target_check(struct http_req *, const char *target);
+/* Checks the headers against the limits (and the body's announced size). */
+void http_head_check(struct http_req *);
+/* A connection's memory pool for these limits. */
+size_t http_pool_size(const struct http_limits *);
+
+#endif
