@@ -32,14 +32,19 @@
 #define FAMILY_UPSERT                                                          \
 	" ON CONFLICT (family_id) DO UPDATE SET "                              \
 	"keep_until = max(keep_until, excluded.keep_until)"
-/* The families of the tokens live at ?2 that match where, each kept until
- * the last of those tokens expires. WHERE comes before the upsert, as
- * SQLite needs (else ON could be read as a join's). */
+/* The families of the tokens live at ?2 that match where, and of the codes
+ * not yet redeemed (so a code issued before the revocation cannot give
+ * tokens after it), each kept until the last of those expires. WHERE
+ * comes before the upsert, as SQLite needs (else ON could be read as a
+ * join's). */
 #define FAMILY_REVOKE(key)                                                     \
 	"INSERT INTO revoked_families (family_id, revoked_at, keep_until) "    \
-	"SELECT family_id, ?2, max(expires_at) FROM tokens "                   \
-	"WHERE " key " = ?1 AND family_id != 0 AND revoked_at = 0 "            \
-	"AND expires_at > ?2 GROUP BY family_id" FAMILY_UPSERT
+	"SELECT family_id, ?2, max(expires_at) FROM ("                         \
+	"SELECT family_id, expires_at FROM tokens "                            \
+	"WHERE " key " = ?1 AND revoked_at = 0 AND expires_at > ?2 "           \
+	"UNION ALL SELECT family_id, expires_at FROM codes "                   \
+	"WHERE " key " = ?1 AND used_at = 0 AND expires_at > ?2) "             \
+	"WHERE family_id != 0 GROUP BY family_id" FAMILY_UPSERT
 
 /* A token is live at ?2 while "revoked_at = 0 AND expires_at > ?2". */
 static const char *const sql[Q__COUNT] = {

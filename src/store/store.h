@@ -172,9 +172,10 @@ enum status store_token_get(struct store *,
                             const uint8_t digest[SEC_DIGEST_BYTES],
                             struct store_token **out);
 /* Revokes every live token of a user or a client at time now, and records
- * their families as revoked, in one transaction; *n (may be NULL) counts
- * them: only tokens live at now are revoked and counted (expired or
- * already revoked ones keep their revoked_at). */
+ * their families, and those of their codes not yet redeemed, as revoked,
+ * in one transaction (such a code then gives no tokens); *n (may be NULL)
+ * counts the tokens: only tokens live at now are revoked and counted
+ * (expired or already revoked ones keep their revoked_at). */
 enum status store_token_revoke_user(struct store *, int64_t user_id,
                                     int64_t now, unsigned *n);
 enum status store_token_revoke_client(struct store *, const char *client_id,

@@ -1640,6 +1640,41 @@ code_used_at(struct store *st, const char *label, int i)
  * retry works); once redeemed, a second redemption fails and stores
  * nothing.
  */
+/* `token revoke --user` / `--client` also stop the codes issued before it
+ * and not yet redeemed: redeeming one is refused afterwards. */
+static void
+test_revoke_covers_unredeemed_codes(void **state)
+{
+	struct fx *f = *state;
+	struct store_code c;
+	struct store_token v[2];
+	uint8_t d[SEC_DIGEST_BYTES];
+	int64_t alice;
+
+	add_client(f->st, "c1", ST_OK);
+	alice = add_user(f->st, "alice");
+	code_of(&c, "code", 1, "c1", alice, NOW + 120);
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	assert_int_equal(store_token_revoke_user(f->st, alice, NOW + 1, NULL),
+	                 ST_OK);
+	digest_of("code", 1, d);
+	code_tokens(v, "c", 1, alice);
+	assert_int_equal(store_code_redeem(f->st, d, NOW + 2, v, 2), ST_DENIED);
+	assert_false(token_exists(f->st, "c-at", 1));
+
+	/* By client: a code of another family, revoked through its client. */
+	code_of(&c, "code", 2, "c1", alice, NOW + 120);
+	c.family_id = 4343;
+	assert_int_equal(store_code_add(f->st, &c), ST_OK);
+	assert_int_equal(store_token_revoke_client(f->st, "c1", NOW + 3, NULL),
+	                 ST_OK);
+	digest_of("code", 2, d);
+	code_tokens(v, "c", 2, alice);
+	v[0].family_id = v[1].family_id = 4343;
+	assert_int_equal(store_code_redeem(f->st, d, NOW + 4, v, 2), ST_DENIED);
+	assert_false(token_exists(f->st, "c-at", 2));
+}
+
 static void
 test_code_redeem(void **state)
 {
@@ -2449,6 +2484,7 @@ main(void)
 	    BOTH(test_token_revoke_one),
 	    BOTH(test_code),
 	    BOTH(test_concurrent_code_take),
+	    BOTH(test_revoke_covers_unredeemed_codes),
 	    BOTH(test_code_redeem),
 	    BOTH(test_concurrent_code_redeem),
 	    BOTH(test_consent),
