@@ -27,4 +27,8 @@ enum status plug_openapi_builtin(const struct config *, char **out,
  */
 enum status plug_yaml_dump(const json_t *v, struct buf *out);
 
+/* The playground page (playground.html, embedded by scripts/embed-text.py);
+ * its script's nonce goes where it says {{nonce}}. */
+extern const char plug_playground_html[];
+
 #endif
