@@ -58,6 +58,17 @@ def c_literal_lines(data):
         yield '"' + "".join(out) + '"'
 
 
+def write_output(output, text):
+    """Writes text to output whole or not at all (a temp file renamed)."""
+    tmp = output + ".tmp"
+    try:
+        with open(tmp, "w", encoding="ascii") as f:
+            f.write(text)
+        os.replace(tmp, output)
+    except OSError as e:
+        fail("%s: %s" % (output, e.strerror))
+
+
 def main(argv):
     if len(argv) < 4:
         fail("usage: embed-sql.py ARRAY_NAME OUTPUT.c INPUT.sql...")
@@ -98,15 +109,7 @@ def main(argv):
             lines.append("\t" + lit + ("," if j == len(lits) - 1 else ""))
     lines.append("};")
     lines.append("const unsigned %s_count = %d;" % (name, len(texts)))
-    text = "\n".join(lines) + "\n"
-
-    tmp = output + ".tmp"
-    try:
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write(text)
-        os.replace(tmp, output)
-    except OSError as e:
-        fail("%s: %s" % (output, e.strerror))
+    write_output(output, "\n".join(lines) + "\n")
     return 0
 
 

@@ -58,18 +58,11 @@ def main(argv):
         "",
         "const char %s[] =" % name,
     ]
-    lits = list(embed_sql().c_literal_lines(data)) or ['""']
+    sql = embed_sql()
+    lits = list(sql.c_literal_lines(data)) or ['""']
     for j, lit in enumerate(lits):
         lines.append("\t" + lit + (";" if j == len(lits) - 1 else ""))
-    text = "\n".join(lines) + "\n"
-
-    tmp = output + ".tmp"
-    try:
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write(text)
-        os.replace(tmp, output)
-    except OSError as e:
-        fail("%s: %s" % (output, e.strerror))
+    sql.write_output(output, "\n".join(lines) + "\n")
     return 0
 
 
