@@ -21,13 +21,13 @@ http_body_max(const struct http_req *req)
 	return req->srv->limits.body_max_bytes;
 }
 
+/* True if the Content-Length value cl (may be NULL) is past the route's
+ * body cap, or no number at all. */
 static bool
-content_length_over(struct http_req *req)
+content_length_over(const struct http_req *req, const char *cl)
 {
-	const char		*cl;
-	unsigned long long	 n;
+	unsigned long long n;
 
-	cl = http_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl == NULL)
 		return false;
 	return !str_to_u64(str_of(cl), 0, http_body_max(req), &n);
@@ -44,10 +44,13 @@ http_refuse(struct http_req *req, unsigned status, const char *why)
 	req->refused_why = why;
 }
 
+/* What one pass over the headers finds. */
 struct hdr_scan {
 	unsigned	 n;
 	size_t		 bytes;
 	unsigned	 content_lengths;
+	const char	*content_length;	/* the first one's value */
+	const char	*transfer_encoding;
 };
 
 static enum MHD_Result
@@ -60,19 +63,24 @@ hdr_scan_each(void *cls, enum MHD_ValueKind kind, const char *key,
 	hs->n++;
 	/* "name: value\r\n" */
 	hs->bytes += key_size + value_size + 4;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-		hs->content_lengths++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (hs->content_lengths++ == 0)
+			hs->content_length = value;
+	} else if (hs->transfer_encoding == NULL &&
+	    strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		hs->transfer_encoding = value;
+	}
 	return MHD_YES;
 }
 
 /* Checks the headers against the limits and for what would make the
- * request mean two things (RFC 9112 §6.3: two Content-Lengths). */
+ * request mean two things (RFC 9112 §6.3: two Content-Lengths), in one
+ * pass over them. */
 void
 http_head_check(struct http_req *req)
 {
 	const struct http_limits *l = &req->srv->limits;
 	struct hdr_scan		 hs;
-	const char		*te;
 
 	memset(&hs, 0, sizeof(hs));
 	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, hdr_scan_each,
@@ -83,66 +91,54 @@ http_head_check(struct http_req *req)
 	if (hs.content_lengths > 1)
 		http_refuse(req, MHD_HTTP_BAD_REQUEST,
 		    "more than one Content-Length");
-	te = http_req_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-	if (te != NULL && strcasecmp(te, "chunked") != 0)
+	if (hs.transfer_encoding != NULL &&
+	    strcasecmp(hs.transfer_encoding, "chunked") != 0)
 		http_refuse(req, MHD_HTTP_NOT_IMPLEMENTED,
 		    "only the chunked transfer coding is understood");
-	if (content_length_over(req))
+	if (content_length_over(req, hs.content_length))
 		http_refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "request body too large");
 }
 
-/* True if t is printable ASCII with '%' only before two hex digits: what
- * RFC 3986 allows in a request-target, loosely (no character classes). */
-static bool
-target_ok(const char *t)
-{
-	for (; *t != '\0'; t++) {
-		unsigned char c = (unsigned char)*t;
-
-		if (c <= 0x20 || c >= 0x7f)
-			return false;
-		if (c == '%' && !(isxdigit((unsigned char)t[1]) &&
-		    isxdigit((unsigned char)t[2])))
-			return false;
-	}
-	return true;
-}
-
-/* The arguments in t's query ('&'-separated pieces), counting no further
- * than max + 1. */
-static size_t
-query_args(const char *t, size_t max)
-{
-	const char	*q = strchr(t, '?');
-	size_t		 n = 1;
-
-	if (q == NULL)
-		return 0;
-	for (q++; *q != '\0' && n <= max; q++)
-		if (*q == '&')
-			n++;
-	return n;
-}
-
-/* Checks the request-target, before libmicrohttpd splits its query. */
+/*
+ * Checks the request-target, before libmicrohttpd splits its query, in one
+ * pass: its length, its query arguments ('&'-separated pieces after the
+ * first '?'), and its bytes: printable ASCII with '%' only before two hex
+ * digits, what RFC 3986 allows, loosely (no character classes).
+ */
 void
 http_target_check(struct http_req *req, const char *target)
 {
 	const struct http_limits *l = &req->srv->limits;
+	const char	*t;
+	size_t		 args = 0;
+	bool		 ok = true;
 
-	if (strlen(target) > l->url_max_bytes)
-		http_refuse(req, MHD_HTTP_URI_TOO_LONG, "request URL too long");
-	else if (query_args(target, HTTP_QUERY_ARGS_MAX) >
-	    HTTP_QUERY_ARGS_MAX)
+	for (t = target; *t != '\0'; t++) {
+		unsigned char c = (unsigned char)*t;
+
+		if ((size_t)(t - target) >= l->url_max_bytes) {
+			http_refuse(req, MHD_HTTP_URI_TOO_LONG,
+			    "request URL too long");
+			return;
+		}
+		if (c <= 0x20 || c >= 0x7f || (c == '%' &&
+		    !(isxdigit((unsigned char)t[1]) &&
+		    isxdigit((unsigned char)t[2]))))
+			ok = false;
+		else if (c == '?' && args == 0)
+			args = 1;
+		else if (c == '&' && args > 0)
+			args++;
+	}
+	if (args > HTTP_QUERY_ARGS_MAX)
 		http_refuse(req, MHD_HTTP_BAD_REQUEST,
 		    "too many query parameters");
-	else if (!target_ok(target))
+	else if (!ok)
 		http_refuse(req, MHD_HTTP_BAD_REQUEST,
 		    "malformed request URL (bytes outside printable ASCII, "
 		    "or a '%' not followed by two hex digits)");
 }
-
 
 /*
  * A connection's memory pool: libmicrohttpd keeps the request head and one
