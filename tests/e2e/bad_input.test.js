@@ -25,6 +25,7 @@ import { after, before, test } from 'node:test';
 
 import {
   assertTokenResponse, basic, describeResponse, formUrlEncode, get, postToken, rawRequest,
+  textAndJson,
 } from './lib/http.js';
 import { Browser, authorizePath, hiddenValue, theForm } from './lib/flow.js';
 import { createPlugauth } from './lib/server.js';
@@ -118,10 +119,7 @@ function parseResponses(buf) {
       body = buf.subarray(p);    // until the connection closes
       p = buf.length;
     }
-    const text = body.toString('utf8');
-    let json;
-    try { json = JSON.parse(text); } catch { json = undefined; }
-    out.push({ status, statusLine: lines[0], headers, text, json });
+    out.push({ status, statusLine: lines[0], headers, ...textAndJson(body.toString('utf8')) });
     off = p;
   }
   return out;

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 
-import { FORM, basic, describeResponse, form } from './lib/http.js';
+import { FORM, basic, describeResponse, form, readBody } from './lib/http.js';
 import {
   ACCESS_RE, Browser, REFRESH_RE, addChatgptClient, addUser, assertHtmlPage,
   assertTokenPair, authorizePath, isConsentForm, isLoginForm, newState, pluginCallback,
@@ -60,15 +60,9 @@ function call(base, path, { method = 'POST', body, authorization } = {}) {
     const req = http.request({
       host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers, agent,
     }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: new Headers(res.headers), text, json, ms: performance.now() - t0 });
-      });
-      res.on('error', reject);
+      readBody(res).then((b) => resolve({
+        status: res.statusCode, headers: new Headers(res.headers), ...b, ms: performance.now() - t0,
+      }), reject);
     });
     req.on('error', reject);
     req.setTimeout(REQ_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQ_TIMEOUT_MS} ms`)));

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 
-import { ACCESS_TOKEN_RE, FORM, basic, describeResponse, fakeSecret, form } from './lib/http.js';
+import { ACCESS_TOKEN_RE, FORM, basic, describeResponse, fakeSecret, form, readResponse } from './lib/http.js';
 import {
   Browser, MCP_CALLBACK, PASSWORD, addChatgptClient, addMcpClient, addUser, assertTokenPair,
   exchangeCode, fakeToken, newState, pkce, pluginCallback, refresh,
@@ -86,10 +86,7 @@ async function post(path, { body = {}, authorization, contentType = FORM } = {})
   const res = await fetch(`${issuer}${path}`, {
     method: 'POST', headers, body: typeof body === 'string' ? body : form(body),
   });
-  const text = await res.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
+  return readResponse(res);
 }
 
 // An access token of client_credentials for `c`.

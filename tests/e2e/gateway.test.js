@@ -10,7 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
-import { basic, describeResponse, postToken } from './lib/http.js';
+import { basic, describeResponse, postToken, readBody } from './lib/http.js';
 import { ISSUER, createPlugauth } from './lib/server.js';
 
 const CACHE_TTL_S = 5;           // GW_CACHE_TTL_S: revocation takes effect within this
@@ -106,18 +106,10 @@ function request(base, { method = 'GET', path, headers = {}, body } = {}) {
       headers: buf === undefined ? headers : { ...headers, 'content-length': String(buf.length) },
       agent: false,
     }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({
-          status: res.statusCode, headers: new Headers(), raw: res.headers,
-          rawHeaders: res.rawHeaders, text, json,
-        });
-      });
-      res.on('error', reject);
+      readBody(res).then((b) => resolve({
+        status: res.statusCode, headers: new Headers(), raw: res.headers,
+        rawHeaders: res.rawHeaders, ...b,
+      }), reject);
     });
     req.on('error', reject);
     req.setTimeout(15_000, () => req.destroy(new Error('request timed out')));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { basic, describeResponse, postToken } from './lib/http.js';
+import { basic, describeResponse, postToken, readBody } from './lib/http.js';
 import { ISSUER, REPO, createPlugauth } from './lib/server.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -142,15 +142,7 @@ function request(port, { method = 'GET', path, headers = {}, body } = {}) {
       host: '127.0.0.1', port, method, path, agent: false,
       headers: buf === undefined ? headers : { ...headers, 'content-length': String(buf.length) },
     }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, raw: res.headers, text, json });
-      });
-      res.on('error', reject);
+      readBody(res).then((b) => resolve({ status: res.statusCode, raw: res.headers, ...b }), reject);
     });
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));

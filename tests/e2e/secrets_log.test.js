@@ -29,7 +29,7 @@ import { after, before, test } from 'node:test';
 
 import {
   FORM, JSON_TYPE, assertOAuthError, assertTokenResponse, basic, describeResponse, fakeSecret,
-  form, formUrlEncode, postToken, rawRequest,
+  form, formUrlEncode, postToken, rawRequest, readResponse,
 } from './lib/http.js';
 import {
   Browser, CODE_RE, MCP_CALLBACK, PASSWORD, actionCallback, addChatgptClient, addMcpClient,
@@ -176,11 +176,7 @@ async function pluginTokens({ placement = 'json', user = 'alice', password = PAS
 async function post(path, { body, contentType = FORM, authorization } = {}) {
   const headers = { 'content-type': contentType };
   if (authorization) headers.authorization = authorization;
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers, body });
-  const text = await res.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
+  return readResponse(await fetch(`${base}${path}`, { method: 'POST', headers, body }));
 }
 
 const introspect = (token, by = rs) =>

@@ -18,7 +18,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { FORM, basic, describeResponse, form } from './lib/http.js';
+import { FORM, basic, describeResponse, form, readBody } from './lib/http.js';
 import {
   Browser, CODE_RE, PASSWORD, SESSION_RE, addChatgptClient, addUser, assertHtmlPage,
   assertTokenPair, authorizePath, isConsentForm, isLoginForm, newState, pluginCallback, theForm,
@@ -75,17 +75,9 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
       ca,
       agent: false,
     }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const h = new Headers();
-        for (let i = 0; i < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: h, text, json });
-      });
-      res.on('error', reject);
+      const h = new Headers();
+      for (let i = 0; i < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+      readBody(res).then((b) => resolve({ status: res.statusCode, headers: h, ...b }), reject);
     });
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));

@@ -54,11 +54,26 @@ export async function get(base, path, init = {}) {
   return readResponse(res);
 }
 
-async function readResponse(res) {
-  const text = await res.text();
+// A body as text and, when it parses, as JSON (json is undefined otherwise).
+export function textAndJson(text) {
   let json;
   try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
+  return { text, json };
+}
+
+// A fetch() Response as {status, headers, text, json}.
+export async function readResponse(res) {
+  return { status: res.status, headers: res.headers, ...textAndJson(await res.text()) };
+}
+
+// The whole body of a node:http response (an IncomingMessage): {text, json}.
+export function readBody(res) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => resolve(textAndJson(Buffer.concat(chunks).toString('utf8'))));
+    res.on('error', reject);
+  });
 }
 
 // A raw request with node:http, for bodies large enough that the server may answer
@@ -77,15 +92,7 @@ export function rawRequest(base, { method = 'POST', path = '/oauth/token', heade
         ? { ...headers, 'transfer-encoding': 'chunked', connection: 'close' }
         : { ...headers, 'content-length': String(buf.length), connection: 'close' },
     }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: new Headers(res.headers), text, json });
-      });
-      res.on('error', reject);
+      readBody(res).then((b) => resolve({ status: res.statusCode, headers: new Headers(res.headers), ...b }), reject);
     });
     let answered = false;
     req.on('response', () => { answered = true; });
