@@ -5,6 +5,7 @@
 #ifndef PLUGAUTH_FUZZ_H
 #define PLUGAUTH_FUZZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +60,26 @@ fuzz_free_all(char **v, size_t n)
 
 	for (i = 0; i < n; i++)
 		free(v[i]);
+}
+
+/* True if uri is one of the '\n'-separated entries of list (a client's
+ * registered redirect URIs). */
+static inline bool
+fuzz_listed(const char *list, const char *uri)
+{
+	size_t n = strlen(uri);
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t m = strcspn(p, "\n");
+
+		if (m == n && strncmp(p, uri, n) == 0)
+			return true;
+		p += m;
+		if (*p == '\n')
+			p++;
+	}
+	return false;
 }
 
 #endif

@@ -40,25 +40,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* True if uri is one of the '\n'-separated entries of list. */
-static bool
-listed(const char *list, const char *uri)
-{
-	size_t n = strlen(uri);
-	const char *p = list;
-
-	while (*p != '\0') {
-		size_t m = strcspn(p, "\n");
-
-		if (m == n && strncmp(p, uri, n) == 0)
-			return true;
-		p += m;
-		if (*p == '\n')
-			p++;
-	}
-	return false;
-}
-
 static void
 check_redirect_ok(const struct oauth_authz *a)
 {
@@ -71,7 +52,7 @@ check_redirect_ok(const struct oauth_authz *a)
 		if (a->redirect != uri ||
 		    !oauth_redirect_allowed(a->client, uri) ||
 		    !((a->client->chatgpt && oauth_redirect_is_chatgpt(uri)) ||
-		    listed(a->client->redirect_uris, uri)))
+		    fuzz_listed(a->client->redirect_uris, uri)))
 			abort();
 	} else if (a->client->chatgpt ||
 	    strchr(a->client->redirect_uris, '\n') != NULL ||

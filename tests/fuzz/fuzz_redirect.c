@@ -11,25 +11,6 @@
 #include "oauth/oauth_int.h"
 #include "fuzz.h"
 
-/* True if uri is one of the '\n'-separated entries of list. */
-static bool
-listed(const char *list, const char *uri)
-{
-	size_t n = strlen(uri);
-	const char *p = list;
-
-	while (*p != '\0') {
-		size_t m = strcspn(p, "\n");
-
-		if (m == n && strncmp(p, uri, n) == 0)
-			return true;
-		p += m;
-		if (*p == '\n')
-			p++;
-	}
-	return false;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -51,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.chatgpt = part[2][0] == 'c';
 	c.redirect_uris = part[1];
 	ok = oauth_redirect_allowed(&c, part[0]);
-	if (ok != ((c.chatgpt && chat) || listed(part[1], part[0])))
+	if (ok != ((c.chatgpt && chat) || fuzz_listed(part[1], part[0])))
 		abort();
 	c.redirect_uris = NULL;
 	if (oauth_redirect_allowed(&c, part[0]) != (c.chatgpt && chat))
