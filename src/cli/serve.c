@@ -265,7 +265,9 @@ cli_serve(struct cli *cli, int argc, char **argv)
 		    "applying any pending database migrations. Prints\n"
 		    "'listening on URL' once it accepts connections. SIGTERM or\n"
 		    "SIGINT stops accepting, lets requests in flight finish (up\n"
-		    "to %d s) and exits 0.\n", DRAIN_S);
+		    "to %d s) and exits 0. Refuses to start with [oauth]\n"
+		    "registration = open: dynamic client registration is not\n"
+		    "built yet.\n", DRAIN_S);
 		return CLI_OK;
 	}
 	if (argc > 1)
