@@ -1,5 +1,5 @@
 # Thin front for the two README commands; the real build is Meson + Ninja.
-.PHONY: all deps build demo check fuzz bench soak clean
+.PHONY: all deps build demo check unit e2e fuzz bench soak clean
 
 # `make fuzz`: seconds per harness; FUZZ_ONLY=form runs one harness.
 FUZZ_SECONDS ?= 60
@@ -23,6 +23,22 @@ demo: build
 # the suites there: see scripts/check.
 check: build
 	@scripts/check
+
+# Quick loops (docs/HACKING.md): the cmocka suites, or the e2e suite, of
+# ./build only. `make unit UNIT=store` runs one suite; `make e2e E2E=gateway`
+# runs tests/e2e/gateway.test.js.
+UNIT ?=
+E2E ?=
+
+unit: build
+	@set -e; for t in build/tests/unit/test_$(or $(UNIT),*); do \
+		echo "== $$t"; "$$t"; \
+	done
+
+e2e: build
+	cd tests/e2e && PLUGAUTH_BIN="$(CURDIR)/build/plugauth" \
+	    node --test --test-concurrency=1 \
+	    $(if $(E2E),$(E2E).test.js,./*.test.js)
 
 # libFuzzer harnesses (clang): docs/fuzzing.md. New inputs collect in
 # build-fuzz/corpus/<harness>, crashes in build-fuzz/artifacts/.
