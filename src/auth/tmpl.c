@@ -159,6 +159,197 @@ html_scan(struct html_state *hs, const char *p, size_t n)
 	}
 }
 
+/* One {{tag}} of a template, as tag_parse() reads it. */
+struct tag {
+	size_t at;         /* offset of its "{{" */
+	size_t end;        /* offset just after its closing braces */
+	const char *name;  /* into the text, trimmed */
+	size_t nlen;
+	char sigil;        /* '#', '^', '/' or 0 */
+	enum node_kind kind;
+};
+
+/* Reports a tag whose name is not a variable name. */
+static void
+tag_name_err(const char *label, const char *text, const struct tag *tg,
+             bool triple, size_t qlen, char *err, size_t errlen)
+{
+	const char *tag = text + tg->at;
+
+	if (!triple && tg->sigil == '\0' && tg->nlen > 0 &&
+	    strchr("!>&=<$", tg->name[0]) != NULL)
+		auth_page_err(err, errlen, label, line_of(text, tg->at),
+		              "unsupported tag \"%.*s\": only {{name}}, "
+		              "{{{name}}}, {{#name}}, {{^name}} and "
+		              "{{/name}} exist",
+		              (int)qlen, tag);
+	else
+		auth_page_err(err, errlen, label, line_of(text, tg->at),
+		              "bad variable name in \"%.*s\": use up to "
+		              "%d letters, digits or _",
+		              (int)qlen, tag, PAGE_NAME_MAX_BYTES);
+}
+
+/*
+ * Reads the tag whose "{{" is at text[at] into *tg: its end, sigil, name
+ * and kind. hs is the HTML state just before it. ST_INVALID with err set
+ * for an unclosed tag, a bad name, a raw variable not in raw_names or a
+ * variable inside a tag but outside a quoted attribute value.
+ */
+static enum status
+tag_parse(const char *label, const char *text, size_t len, size_t at,
+          const struct html_state *hs, struct tag *tg, char *err,
+          size_t errlen)
+{
+	const char *tag = text + at, *close;
+	bool triple = at + 2 < len && text[at + 2] == '{';
+	size_t closelen = triple ? 3 : 2, inner = at + closelen, qlen;
+
+	memset(tg, 0, sizeof(*tg));
+	tg->at = at;
+	close = memmem(text + inner, len - inner, triple ? "}}}" : "}}",
+	               closelen);
+	qlen = len - at < PAGE_QUOTE_MAX_BYTES ? len - at
+	                                       : PAGE_QUOTE_MAX_BYTES;
+	if (close == NULL ||
+	    memmem(text + inner, (size_t)(close - text) - inner, "{{", 2) !=
+	        NULL) {
+		auth_page_err(err, errlen, label, line_of(text, at),
+		              "\"%.*s\" is never closed with \"%s\"", (int)qlen,
+		              tag, triple ? "}}}" : "}}");
+		return ST_INVALID;
+	}
+	tg->end = (size_t)(close - text) + closelen;
+	tg->name = text + inner;
+	tg->nlen = (size_t)(close - text) - inner;
+	qlen = tg->nlen + 2 * closelen;
+	if (qlen > PAGE_QUOTE_MAX_BYTES)
+		qlen = PAGE_QUOTE_MAX_BYTES;
+	if (!triple && tg->nlen > 0 && strchr("#^/", tg->name[0]) != NULL) {
+		tg->sigil = tg->name[0];
+		tg->name++;
+		tg->nlen--;
+	}
+	while (tg->nlen > 0 && tg->name[0] == ' ') {
+		tg->name++;
+		tg->nlen--;
+	}
+	while (tg->nlen > 0 && tg->name[tg->nlen - 1] == ' ')
+		tg->nlen--;
+	if (!name_ok(tg->name, tg->nlen)) {
+		tag_name_err(label, text, tg, triple, qlen, err, errlen);
+		return ST_INVALID;
+	}
+	if (triple) {
+		tg->kind = NODE_RAW;
+		if (!raw_allowed(tg->name, tg->nlen)) {
+			auth_page_err(err, errlen, label, line_of(text, at),
+			              "{{{%.*s}}}: only {{{hidden}}} and "
+			              "{{{scopes}}} may be inserted unescaped; "
+			              "write {{%.*s}}",
+			              (int)tg->nlen, tg->name, (int)tg->nlen,
+			              tg->name);
+			return ST_INVALID;
+		}
+	} else if (tg->sigil == '#') {
+		tg->kind = NODE_IF;
+	} else if (tg->sigil == '^') {
+		tg->kind = NODE_UNLESS;
+	} else if (tg->sigil == '/') {
+		tg->kind = NODE_END;
+	} else {
+		tg->kind = NODE_VAR;
+		if (hs->in_tag && hs->quote == 0) {
+			auth_page_err(err, errlen, label, line_of(text, at),
+			              "{{%.*s}} is inside a tag but not in a "
+			              "quoted attribute value; write "
+			              "attr=\"{{%.*s}}\"",
+			              (int)tg->nlen, tg->name, (int)tg->nlen,
+			              tg->name);
+			return ST_INVALID;
+		}
+	}
+	return ST_OK;
+}
+
+/*
+ * Keeps sections flat and matched: *open is the index of the section
+ * node not yet closed (NO_NODE if none); tg is the tag about to become
+ * node t->n. ST_INVALID with err set for a nested section, or an end that
+ * closes nothing or another name.
+ */
+static enum status
+section_step(const char *label, struct tmpl *t, const struct tag *tg,
+             size_t *open, char *err, size_t errlen)
+{
+	const char *text = t->text;
+	const struct node *o;
+
+	if (tg->kind == NODE_IF || tg->kind == NODE_UNLESS) {
+		if (*open != NO_NODE) {
+			o = &t->nodes[*open];
+			auth_page_err(err, errlen, label, line_of(text, tg->at),
+			              "{{%c%.*s}} inside {{%c%.*s}}: sections "
+			              "do not nest",
+			              tg->sigil, (int)tg->nlen, tg->name,
+			              o->kind == NODE_IF ? '#' : '^', (int)o->len,
+			              text + o->off);
+			return ST_INVALID;
+		}
+		*open = t->n;
+	} else if (tg->kind == NODE_END) {
+		if (*open == NO_NODE) {
+			auth_page_err(err, errlen, label, line_of(text, tg->at),
+			              "{{/%.*s}} without an opening {{#%.*s}}",
+			              (int)tg->nlen, tg->name, (int)tg->nlen,
+			              tg->name);
+			return ST_INVALID;
+		}
+		o = &t->nodes[*open];
+		if (o->len != tg->nlen ||
+		    memcmp(text + o->off, tg->name, tg->nlen) != 0) {
+			auth_page_err(err, errlen, label, line_of(text, tg->at),
+			              "{{/%.*s}} closes {{%c%.*s}} (line %zu)",
+			              (int)tg->nlen, tg->name,
+			              o->kind == NODE_IF ? '#' : '^', (int)o->len,
+			              text + o->off, line_of(text, o->off));
+			return ST_INVALID;
+		}
+		t->nodes[*open].end = t->n;
+		*open = NO_NODE;
+	}
+	return ST_OK;
+}
+
+/* A form page must post to {{action}} and carry {{{hidden}}}. */
+static enum status
+form_fields_check(const char *label, const struct tmpl *t, char *err,
+                  size_t errlen)
+{
+	bool has_action = false, has_hidden = false;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->nodes[i].kind == NODE_VAR &&
+		    name_is(t, &t->nodes[i], "action"))
+			has_action = true;
+		if (t->nodes[i].kind == NODE_RAW &&
+		    name_is(t, &t->nodes[i], "hidden"))
+			has_hidden = true;
+	}
+	if (!has_action) {
+		auth_page_err(err, errlen, label, 0,
+		              "missing {{action}}, the URL the form posts to");
+		return ST_INVALID;
+	}
+	if (!has_hidden) {
+		auth_page_err(err, errlen, label, 0,
+		              "missing {{{hidden}}}, the form's hidden fields "
+		              "(CSRF token and request parameters)");
+		return ST_INVALID;
+	}
+	return ST_OK;
+}
+
 /*
  * Compiles text[len] (takes text: freed here on error) into *t. label
  * names the template in messages.
@@ -168,8 +359,8 @@ auth_tmpl_compile(const char *label, char *text, size_t len, bool form,
              struct tmpl *t, char *err, size_t errlen)
 {
 	struct html_state hs = {false, 0};
+	struct tag tg;
 	size_t pos = 0, open = NO_NODE;
-	bool has_action = false, has_hidden = false;
 	enum status rc;
 
 	memset(t, 0, sizeof(*t));
@@ -181,146 +372,24 @@ auth_tmpl_compile(const char *label, char *text, size_t len, bool form,
 		goto out;
 	}
 	while (pos < len) {
-		const char *tag, *close, *name;
-		size_t at, inner, nlen, qlen, closelen;
-		bool triple;
-		char sigil = '\0';
-		enum node_kind kind;
+		const char *tag = memmem(text + pos, len - pos, "{{", 2);
+		size_t at = tag == NULL ? len : (size_t)(tag - text);
 
-		tag = memmem(text + pos, len - pos, "{{", 2);
-		at = tag == NULL ? len : (size_t)(tag - text);
 		if (at > pos &&
 		    (rc = tmpl_add(t, NODE_TEXT, pos, at - pos)) != ST_OK)
 			goto nomem;
 		html_scan(&hs, text + pos, at - pos);
 		if (tag == NULL)
 			break;
-		triple = at + 2 < len && text[at + 2] == '{';
-		closelen = triple ? 3 : 2;
-		inner = at + closelen;
-		close = memmem(text + inner, len - inner, triple ? "}}}" : "}}",
-		               closelen);
-		qlen = len - at < PAGE_QUOTE_MAX_BYTES ? len - at
-		                                       : PAGE_QUOTE_MAX_BYTES;
-		if (close == NULL ||
-		    memmem(text + inner, (size_t)(close - text) - inner, "{{",
-		           2) != NULL) {
-			auth_page_err(err, errlen, label, line_of(text, at),
-			         "\"%.*s\" is never closed with \"%s\"",
-			         (int)qlen, tag, triple ? "}}}" : "}}");
-			rc = ST_INVALID;
+		if ((rc = tag_parse(label, text, len, at, &hs, &tg, err,
+		                    errlen)) != ST_OK ||
+		    (rc = section_step(label, t, &tg, &open, err, errlen)) !=
+		        ST_OK)
 			goto out;
-		}
-		name = text + inner;
-		nlen = (size_t)(close - text) - inner;
-		qlen = nlen + 2 * closelen;
-		if (qlen > PAGE_QUOTE_MAX_BYTES)
-			qlen = PAGE_QUOTE_MAX_BYTES;
-		if (!triple && nlen > 0 && strchr("#^/", name[0]) != NULL) {
-			sigil = name[0];
-			name++;
-			nlen--;
-		}
-		while (nlen > 0 && name[0] == ' ') {
-			name++;
-			nlen--;
-		}
-		while (nlen > 0 && name[nlen - 1] == ' ')
-			nlen--;
-		if (!name_ok(name, nlen)) {
-			if (!triple && sigil == '\0' && nlen > 0 &&
-			    strchr("!>&=<$", name[0]) != NULL)
-				auth_page_err(
-				    err, errlen, label, line_of(text, at),
-				    "unsupported tag \"%.*s\": only {{name}}, "
-				    "{{{name}}}, {{#name}}, {{^name}} and "
-				    "{{/name}} exist",
-				    (int)qlen, tag);
-			else
-				auth_page_err(
-				    err, errlen, label, line_of(text, at),
-				    "bad variable name in \"%.*s\": use up to "
-				    "%d letters, digits or _",
-				    (int)qlen, tag, PAGE_NAME_MAX_BYTES);
-			rc = ST_INVALID;
-			goto out;
-		}
-		if (triple) {
-			kind = NODE_RAW;
-			if (!raw_allowed(name, nlen)) {
-				auth_page_err(
-				    err, errlen, label, line_of(text, at),
-				    "{{{%.*s}}}: only {{{hidden}}} and "
-				    "{{{scopes}}} may be inserted unescaped; "
-				    "write {{%.*s}}",
-				    (int)nlen, name, (int)nlen, name);
-				rc = ST_INVALID;
-				goto out;
-			}
-		} else if (sigil == '#') {
-			kind = NODE_IF;
-		} else if (sigil == '^') {
-			kind = NODE_UNLESS;
-		} else if (sigil == '/') {
-			kind = NODE_END;
-		} else {
-			kind = NODE_VAR;
-			if (hs.in_tag && hs.quote == 0) {
-				auth_page_err(
-				    err, errlen, label, line_of(text, at),
-				    "{{%.*s}} is inside a tag but not in a "
-				    "quoted attribute value; write "
-				    "attr=\"{{%.*s}}\"",
-				    (int)nlen, name, (int)nlen, name);
-				rc = ST_INVALID;
-				goto out;
-			}
-		}
-		if (kind == NODE_IF || kind == NODE_UNLESS) {
-			if (open != NO_NODE) {
-				const struct node *o = &t->nodes[open];
-
-				auth_page_err(
-				    err, errlen, label, line_of(text, at),
-				    "{{%c%.*s}} inside {{%c%.*s}}: sections "
-				    "do not nest",
-				    sigil, (int)nlen, name,
-				    o->kind == NODE_IF ? '#' : '^', (int)o->len,
-				    text + o->off);
-				rc = ST_INVALID;
-				goto out;
-			}
-			open = t->n;
-		} else if (kind == NODE_END) {
-			const struct node *o;
-
-			if (open == NO_NODE) {
-				auth_page_err(
-				    err, errlen, label, line_of(text, at),
-				    "{{/%.*s}} without an opening {{#%.*s}}",
-				    (int)nlen, name, (int)nlen, name);
-				rc = ST_INVALID;
-				goto out;
-			}
-			o = &t->nodes[open];
-			if (o->len != nlen ||
-			    memcmp(text + o->off, name, nlen) != 0) {
-				auth_page_err(
-				    err, errlen, label, line_of(text, at),
-				    "{{/%.*s}} closes {{%c%.*s}} (line %zu)",
-				    (int)nlen, name,
-				    o->kind == NODE_IF ? '#' : '^', (int)o->len,
-				    text + o->off, line_of(text, o->off));
-				rc = ST_INVALID;
-				goto out;
-			}
-			t->nodes[open].end = t->n;
-			open = NO_NODE;
-		}
-		if ((rc = tmpl_add(t, kind, (size_t)(name - text), nlen)) !=
-		    ST_OK)
+		if ((rc = tmpl_add(t, tg.kind, (size_t)(tg.name - text),
+		                   tg.nlen)) != ST_OK)
 			goto nomem;
-		pos = (size_t)(close - text) + closelen;
+		pos = tg.end;
 	}
 	if (open != NO_NODE) {
 		const struct node *o = &t->nodes[open];
@@ -332,27 +401,8 @@ auth_tmpl_compile(const char *label, char *text, size_t len, bool form,
 		rc = ST_INVALID;
 		goto out;
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		if (t->nodes[i].kind == NODE_VAR &&
-		    name_is(t, &t->nodes[i], "action"))
-			has_action = true;
-		if (t->nodes[i].kind == NODE_RAW &&
-		    name_is(t, &t->nodes[i], "hidden"))
-			has_hidden = true;
-	}
-	if (form && !has_action) {
-		auth_page_err(err, errlen, label, 0,
-		         "missing {{action}}, the URL the form posts to");
-		rc = ST_INVALID;
+	if (form && (rc = form_fields_check(label, t, err, errlen)) != ST_OK)
 		goto out;
-	}
-	if (form && !has_hidden) {
-		auth_page_err(err, errlen, label, 0,
-		         "missing {{{hidden}}}, the form's hidden fields (CSRF "
-		         "token and request parameters)");
-		rc = ST_INVALID;
-		goto out;
-	}
 	return ST_OK;
 nomem:
 	auth_page_err(err, errlen, label, 0, "out of memory");
@@ -360,4 +410,3 @@ out:
 	auth_tmpl_free(t);
 	return rc;
 }
-
