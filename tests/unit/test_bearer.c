@@ -302,10 +302,12 @@ test_set_cookie_dropped(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(gw_set_cookie_dropped(cases[i].v,
-		                                       strlen(cases[i].v), drop),
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *v = cases[i].v;
+
+		assert_int_equal(gw_set_cookie_dropped(v, strlen(v), drop),
 		                 cases[i].dropped);
+	}
 }
 
 /* The raw request-target: only what no URL parser can resolve out of the
@@ -396,7 +398,8 @@ test_identity_headers(void **state)
 	memset(&id, 0, sizeof(id));
 	assert_true(str_copy(id.user, sizeof(id.user), "alice"));
 	assert_true(str_copy(id.client_id, sizeof(id.client_id), "c1"));
-	assert_true(str_copy(id.scope, sizeof(id.scope), "todo.read todo.write"));
+	assert_true(
+	    str_copy(id.scope, sizeof(id.scope), "todo.read todo.write"));
 	memset(&h, 0, sizeof(h));
 	assert_int_equal(gw_identity_headers(&id, hdr_record, &h), ST_OK);
 	assert_string_equal(h.text, "X-Plugauth-User: alice\n"
