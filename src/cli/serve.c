@@ -106,30 +106,30 @@ serve_run(const struct config *cfg, struct store *st,
 {
 	struct oauth_env	env;
 	struct plug_env		penv;
-	/* offload (the last field): the handlers that wait for a commit or
+	/* offload (the seventh field): the handlers that wait for a commit or
 	 * hash a password run on the blocking-work threads (http.h). */
 	struct http_route	routes[] = {
-		{ "GET", "/healthz", false, healthz, NULL, 0, false },
+		{ "GET", "/healthz", false, healthz, NULL, 0, false, NULL },
 		/* Writes codes and sessions. */
 		{ "GET", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env, 0, true },
+		    &env, 0, true, NULL },
 		/* Sign-in: argon2id. */
 		{ "POST", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env, 0, true },
+		    &env, 0, true, NULL },
 		{ "POST", "/oauth/token", false, oauth_token_handle, &env, 0,
-		    true },
+		    true, NULL },
 		{ "POST", "/oauth/introspect", false, oauth_introspect_handle,
-		    &env, 0, false },
+		    &env, 0, false, NULL },
 		{ "POST", "/oauth/revoke", false, oauth_revoke_handle, &env, 0,
-		    true },
+		    true, NULL },
 		{ "GET", "/.well-known/oauth-authorization-server", false,
-		    oauth_metadata_handle, &env, 0, false },
+		    oauth_metadata_handle, &env, 0, false, NULL },
 		{ "GET", "/.well-known/oauth-protected-resource", false,
-		    oauth_resource_metadata_handle, &env, 0, false },
+		    oauth_resource_metadata_handle, &env, 0, false, NULL },
 		{ "GET", "/.well-known/ai-plugin.json", false,
-		    plug_manifest_handle, &penv, 0, false },
+		    plug_manifest_handle, &penv, 0, false, NULL },
 		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv, 0,
-		    false },
+		    false, NULL },
 	};
 	struct gw_env		*gw = NULL;
 	/* The gateway's routes come last: exact routes win over its prefix.
@@ -137,21 +137,21 @@ serve_run(const struct config *cfg, struct store *st,
 	 * themselves while the upstream answers, so they are not offloaded. */
 	struct http_route	gw_routes[] = {
 		{ "GET", "/oauth/verify", false, gw_verify_handle, NULL, 0,
-		    false },
+		    false, gw_verify_head },
 		{ "GET", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes, false },
+		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 		{ "POST", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes, false },
+		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes, false },
+		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes, false },
+		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes, false },
+		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes, false },
+		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, NULL,
-		    cfg->gateway.body_max_bytes, false },
+		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 	};
 	struct http_route	all[ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
 				    ARRAY_LEN(gw_routes)];
@@ -466,15 +466,15 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	 * its lists in memory (its bearer check only reads the store). */
 	struct http_route routes[] = {
 		{ "GET", "/demo", false, plug_playground_handle, NULL, 0,
-		    false },
+		    false, NULL },
 		{ "GET", PLUG_PLAYGROUND_CALLBACK, false,
-		    plug_playground_handle, NULL, 0, false },
+		    plug_playground_handle, NULL, 0, false, NULL },
 		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL, 0,
-		    false },
+		    false, NULL },
 		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL, 0,
-		    false },
+		    false, NULL },
 		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
-		    false },
+		    false, NULL },
 	};
 	sigset_t	 set;
 	const char	*listen = "127.0.0.1:8080";

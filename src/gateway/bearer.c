@@ -235,6 +235,30 @@ gw_authorize(struct gw_env *gw, const struct http_req *req,
 	}
 }
 
+const struct gw_identity *
+gw_identify(struct gw_env *gw, struct http_req *req, enum status *rc)
+{
+	struct gw_identity *id = http_req_stashed(req);
+	struct gw_verdict v;
+
+	*rc = ST_OK;
+	if (id != NULL)
+		return id;
+	id = malloc(sizeof(*id));
+	if (id == NULL) {
+		*rc = ST_NOMEM;
+		return NULL;
+	}
+	gw_authorize(gw, req, id, &v);
+	if (v.check != GW_OK) {
+		*rc = gw_refuse(gw, req, id, &v);
+		free(id);
+		return NULL;
+	}
+	*rc = http_req_stash(req, id, free); /* takes id */
+	return *rc == ST_OK ? id : NULL;
+}
+
 enum gw_check
 gw_bearer_check(struct gw_env *gw, const struct http_req *req,
                 struct gw_identity *out)

@@ -20,7 +20,8 @@
 
 /* Who a valid access token speaks for. */
 struct gw_identity {
-	char user[128]; /* user name; "" for client_credentials */
+	char user[128]; /* user name; "" for a token without a user
+	                 * (client_credentials) */
 	char client_id[128];
 	char scope[1024];
 	char audience[2048]; /* RFC 8707 resource; "" if none */
@@ -84,5 +85,12 @@ enum status gw_verify_handle(struct http_req *, void *ctx);
  * it cannot be reached or its answer is over [gateway] response_max_bytes,
  * 504 after [gateway] timeout). ctx: struct gw_env. */
 enum status gw_proxy_handle(struct http_req *, void *ctx);
+
+/* The head hooks (http.h) of the two routes above: the bearer check (and
+ * for the proxy the path check) as soon as the request head is in, so
+ * that a request without a valid token is answered before its body is
+ * read. ctx: struct gw_env. */
+enum status gw_verify_head(struct http_req *, void *ctx);
+enum status gw_proxy_head(struct http_req *, void *ctx);
 
 #endif

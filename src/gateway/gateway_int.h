@@ -69,6 +69,32 @@ void gw_event(struct gw_env *, const struct http_req *,
 enum status gw_cookie_filter(const char *value, const char *const *drop,
                              struct buf *out);
 
+/* True if a Set-Cookie value[0..len) from the upstream sets or clears a
+ * cookie named one of drop (NULL-terminated; names in any case). */
+bool gw_set_cookie_dropped(const char *value, size_t len,
+                           const char *const *drop);
+
+typedef enum status (*gw_header_add_fn)(void *arg, const char *name,
+                                        const char *value);
+
+/* Calls add for each identity header of id, none of them empty:
+ * X-Plugauth-User (or, for a token without a user, X-Plugauth-Grant:
+ * client_credentials), X-Plugauth-Client, X-Plugauth-Scope (if any). */
+enum status gw_identity_headers(const struct gw_identity *id,
+                                gw_header_add_fn add, void *arg);
+
+/* The identity behind req's token and the [gateway] scope, checked once
+ * per request: the one a head hook stashed (http_req_stash()), or checked
+ * now and stashed. NULL if the check failed and req was answered, or on
+ * error; *rc is the status to return from the handler. Borrowed: valid
+ * until the request is done. */
+const struct gw_identity *gw_identify(struct gw_env *, struct http_req *,
+                                      enum status *rc);
+
+/* True if the raw request-target (path and query as received) has a path
+ * an upstream can only resolve under prefix (proxy.c). */
+bool gw_path_ok(const char *target, const char *prefix);
+
 struct curl_slist;
 
 /* The headers the upstream gets for req (a curl list, new in *out): the

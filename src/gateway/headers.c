@@ -1,8 +1,12 @@
 /*
  * The request head the upstream gets: the client's headers minus the
- * hop-by-hop ones, Authorization, any X-Plugauth-* and plugauth's session
- * cookie (with it the upstream could act as the signed-in user at
- * /oauth/authorize), plus the identity and X-Forwarded-* headers.
+ * hop-by-hop ones, Authorization, any X-Plugauth-*, the client-address
+ * headers plugauth sets itself (X-Forwarded-*, X-Real-IP) or that would
+ * let a client claim an address (Forwarded, X-Client-IP, ...), every header
+ * whose name has an '_' (CGI, WSGI and Rack map X_Plugauth_User to the
+ * same key as X-Plugauth-User; nginx drops them too), and plugauth's
+ * session cookie (with it the upstream could act as the signed-in user at
+ * /oauth/authorize); plus the identity and X-Forwarded-* headers.
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -23,10 +27,28 @@ pair_dropped(const char *p, size_t len, const char *const *drop)
 
 	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 		n--;
+	while (n > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	/* Any case: libmicrohttpd finds cookies by name in any case. */
 	for (; *drop != NULL; drop++)
-		if (strlen(*drop) == n && memcmp(*drop, p, n) == 0)
+		if (strlen(*drop) == n && strncasecmp(*drop, p, n) == 0)
 			return true;
 	return false;
+}
+
+bool
+gw_set_cookie_dropped(const char *value, size_t len,
+    const char *const *drop)
+{
+	const char	*semi = memchr(value, ';', len);
+
+	/* RFC 6265 §5.2: the name-value-pair is what precedes the first ';';
+	 * without an '=' browsers take it as a value with an empty name, so it
+	 * is dropped too when it spells a dropped name. */
+	return pair_dropped(value, semi != NULL ? (size_t)(semi - value) : len,
+	    drop);
 }
 
 enum status
@@ -90,23 +112,27 @@ connection_lists(const char *conn, const char *name)
 	return false;
 }
 
-/* Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself. */
+/* Hop-by-hop headers (RFC 9110 §7.6.1), those the proxy sets itself and
+ * those that would tell the upstream another client address. */
 static bool
 request_header_dropped(const char *name, const char *conn)
 {
 	static const char *const drop[] = {
-	    "Authorization",     "Connection",
-	    "Keep-Alive",        "TE",
-	    "Trailer",           "Transfer-Encoding",
-	    "Upgrade",           "Host",
-	    "Content-Length",    "Expect",
-	    "X-Forwarded-Proto", "X-Forwarded-Host",
-	    "X-Forwarded-For"};
+	    "Authorization",  "Connection",       "Keep-Alive",
+	    "TE",             "Trailer",          "Transfer-Encoding",
+	    "Upgrade",        "Host",             "Content-Length",
+	    "Expect",         "Forwarded",        "X-Real-IP",
+	    "X-Client-IP",    "True-Client-IP",   "X-Cluster-Client-IP",
+	    "CF-Connecting-IP", "Fastly-Client-IP"};
 
+	if (strchr(name, '_') != NULL)
+		return true;
 	for (size_t i = 0; i < ARRAY_LEN(drop); i++)
 		if (name_is(name, drop[i]))
 			return true;
+	/* X-Forwarded-For is not among them: it is appended to. */
 	return name_has_prefix(name, "X-Plugauth-") ||
+	       name_has_prefix(name, "X-Forwarded-") ||
 	       name_has_prefix(name, "Proxy-") || connection_lists(conn, name);
 }
 
@@ -191,6 +217,8 @@ on_request_header(const char *name, const char *value, void *arg)
 
 	if (!name_is_token(name))
 		return true; /* not a header anyone could rely on: dropped */
+	if (name_is(name, "Host"))
+		hb->host = value;
 	if (name_is(name, "X-Forwarded-For")) {
 		if (hb->xff.len > 0)
 			hb->rc = buf_add(&hb->xff, ", ", 2);
@@ -198,8 +226,6 @@ on_request_header(const char *name, const char *value, void *arg)
 			hb->rc = buf_adds(&hb->xff, value);
 		return hb->rc == ST_OK;
 	}
-	if (name_is(name, "Host"))
-		hb->host = value;
 	if (request_header_dropped(name, hb->conn))
 		return true;
 	if (name_is(name, "Cookie"))
@@ -210,6 +236,31 @@ on_request_header(const char *name, const char *value, void *arg)
 		hb->has_accept = true;
 	hb->rc = slist_add(&hb->list, name, value);
 	return hb->rc == ST_OK;
+}
+
+enum status
+gw_identity_headers(const struct gw_identity *id, gw_header_add_fn add,
+                    void *arg)
+{
+	enum status rc = ST_OK;
+
+	/* Never an empty one: an absent header cannot be mistaken for a
+	 * user (or a scope) named "". */
+	if (id->user[0] != '\0')
+		rc = add(arg, "X-Plugauth-User", id->user);
+	else
+		rc = add(arg, "X-Plugauth-Grant", "client_credentials");
+	if (rc == ST_OK)
+		rc = add(arg, "X-Plugauth-Client", id->client_id);
+	if (rc == ST_OK && id->scope[0] != '\0')
+		rc = add(arg, "X-Plugauth-Scope", id->scope);
+	return rc;
+}
+
+static enum status
+add_identity(void *arg, const char *name, const char *value)
+{
+	return slist_add(arg, name, value);
 }
 
 enum status
@@ -230,13 +281,11 @@ gw_request_headers(struct http_req *req, const struct gw_identity *id,
 	if (rc == ST_OK)
 		rc = buf_adds(&hb.xff, http_req_peer(req));
 	if (rc == ST_OK)
-		rc = slist_add(&hb.list, "X-Plugauth-User", id->user);
-	if (rc == ST_OK)
-		rc = slist_add(&hb.list, "X-Plugauth-Client", id->client_id);
-	if (rc == ST_OK)
-		rc = slist_add(&hb.list, "X-Plugauth-Scope", id->scope);
+		rc = gw_identity_headers(id, add_identity, &hb.list);
 	if (rc == ST_OK)
 		rc = slist_add(&hb.list, "X-Forwarded-For", hb.xff.p);
+	if (rc == ST_OK)
+		rc = slist_add(&hb.list, "X-Real-IP", http_req_peer(req));
 	if (rc == ST_OK)
 		rc = slist_add(&hb.list, "X-Forwarded-Proto",
 		               http_req_tls(req) ? "https" : "http");

@@ -15,8 +15,11 @@
  * Bodies are buffered whole: the request's is already (capped by
  * [gateway] body_max_bytes), the upstream's is capped by [gateway]
  * response_max_bytes (502 past it). The path and query go upstream exactly
- * as received; the Authorization header, plugauth's session cookie, any
- * X-Plugauth-* header and the hop-by-hop headers do not.
+ * as received, once gw_path_ok() has found that no URL parser can resolve
+ * the path out of [gateway] path; the Authorization header, plugauth's
+ * session cookie, any X-Plugauth-* header and the hop-by-hop headers do not
+ * (headers.c). The upstream's answer cannot set or clear plugauth's
+ * session cookie (Set-Cookie for it, Clear-Site-Data are dropped).
  */
 #include <ctype.h>
 #include <curl/curl.h>
@@ -334,6 +337,7 @@ on_response_header(char *p, size_t size, size_t n, void *arg)
 	                                   "Upgrade",
 	                                   "Content-Length",
 	                                   "Date",
+	                                   "Clear-Site-Data",
 	                                   "Proxy-"};
 
 	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
@@ -363,6 +367,13 @@ on_response_header(char *p, size_t size, size_t n, void *arg)
 		     (drop[i][dlen - 1] == '-' && dlen < nlen)) &&
 		    strncasecmp(p, drop[i], dlen) == 0)
 			return size * n;
+	}
+	/* The sign-in cookie is plugauth's: the API neither sets nor clears
+	 * it (a session fixation, a forced sign-out). */
+	if (nlen == 10 && strncasecmp(p, "Set-Cookie", 10) == 0 &&
+	    gw_set_cookie_dropped(v, vlen, j->px->gw->drop_cookies)) {
+		log_warn("event=upstream_cookie_dropped reason=session_cookie");
+		return size * n;
 	}
 	if (nlen == 0 || buf_add(&j->rhdrs, p, nlen) != ST_OK ||
 	    buf_add(&j->rhdrs, "", 1) != ST_OK ||
@@ -539,19 +550,100 @@ proxy_resumed(struct http_req *req, void *ctx)
 	return http_respond_take(req, (unsigned)j->status, NULL, body, len);
 }
 
-/* True if the decoded path has a "." or ".." segment: refused rather than
- * forwarded, so that the upstream cannot resolve it out of the gateway
- * path. */
-static bool
-has_dot_segment(const char *path)
+/*
+ * The path is checked as sent, segment by segment, each percent-decoded
+ * once the way an upstream's URL parser may (WHATWG URL takes "%2e" for
+ * '.', Tomcat "..;x" for "..", Windows and WHATWG '\\' for '/'), so that
+ * whatever the upstream makes of it, it stays under prefix:
+ * - it starts with prefix byte for byte (not "/%61pi/", not "/api%2f");
+ * - no segment is "." or "..", decoded, before a ';' (path parameters) or
+ *   between encoded slashes ("%2f" is kept: "a%2Fb" is a name);
+ * - no '\\' or NUL, raw or encoded ("%5c", "%00"), and no raw '#' (not
+ *   valid in a request-target; "%3f" and "%23" are names).
+ * A doubly encoded "%252e" is the literal "%2e" once decoded: kept.
+ */
+static int
+hexval(char c)
 {
-	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
-		if (p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
-			return true;
-		if (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0'))
-			return true;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
+}
+
+bool
+gw_path_ok(const char *target, const char *prefix)
+{
+	size_t dots = 0;
+	bool other = false, param = false, end;
+	const char *p;
+	char c;
+
+	if (strncmp(target, prefix, strlen(prefix)) != 0)
+		return false;
+	for (p = target;; p++) {
+		c = *p;
+		end = c == '?' || c == '\0';
+		if (c == '#')
+			return false;
+		if (c == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+			c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+			p += 2;
+			if (c == '\0')
+				return false;
+		}
+		if (c == '\\')
+			return false;
+		if (c == '/' || end) {
+			if (!other && (dots == 1 || dots == 2))
+				return false;
+			if (end)
+				return true;
+			dots = 0;
+			other = param = false;
+		} else if (c == ';') {
+			param = true;
+		} else if (!param) {
+			if (c == '.')
+				dots++;
+			else
+				other = true;
+		}
 	}
-	return false;
+}
+
+/* The checks before the body is read: the token, an upstream, the path.
+ * NULL once req is answered (*rc, as gw_identify()). */
+static const struct gw_identity *
+proxy_admit(struct gw_env *gw, struct http_req *req, enum status *rc)
+{
+	const struct gw_identity *id;
+
+	if ((id = gw_identify(gw, req, rc)) == NULL)
+		return NULL;
+	if (gw->proxy == NULL) {
+		*rc = http_respond_error(req, 404, "not_found",
+		                         "no upstream configured");
+		return NULL;
+	}
+	if (!gw_path_ok(http_req_target(req), gw->cfg->gateway.path)) {
+		*rc = http_respond_error(
+		    req, 400, "invalid_request",
+		    "the path must be under the gateway path as sent, without "
+		    ". or .. segments (also encoded or before a ';'), "
+		    "backslashes, NULs or '#'");
+		return NULL;
+	}
+	return id;
+}
+
+enum status
+gw_proxy_head(struct http_req *req, void *ctx)
+{
+	enum status rc;
+
+	(void)proxy_admit(ctx, req, &rc);
+	return rc;
 }
 
 enum status
@@ -559,24 +651,14 @@ gw_proxy_handle(struct http_req *req, void *ctx)
 {
 	struct gw_env *gw = ctx;
 	struct gw_proxy *px = gw->proxy;
-	struct gw_identity id;
-	struct gw_verdict v;
+	const struct gw_identity *id;
 	struct job *j = NULL;
 	struct loop *lp;
 	enum status rc;
 
-	gw_authorize(gw, req, &id, &v);
-	if (v.check != GW_OK)
-		return gw_refuse(gw, req, &id, &v);
-	if (px == NULL)
-		return http_respond_error(req, 404, "not_found",
-		                          "no upstream configured");
-	if (http_req_target(req)[0] != '/' ||
-	    has_dot_segment(http_req_path(req)))
-		return http_respond_error(
-		    req, 400, "invalid_request",
-		    "the path must be absolute, without . or .. segments");
-	rc = job_new(px, req, &id, &j);
+	if ((id = proxy_admit(gw, req, &rc)) == NULL)
+		return rc;
+	rc = job_new(px, req, id, &j);
 	if (rc == ST_TOOBIG)
 		return http_respond_error(req, 431, "invalid_request",
 		                          "request headers too large");

@@ -6,22 +6,30 @@
  */
 #include "gateway/gateway_int.h"
 
+static enum status
+add_answer_header(void *arg, const char *name, const char *value)
+{
+	return http_resp_header(arg, name, value);
+}
+
+enum status
+gw_verify_head(struct http_req *req, void *ctx)
+{
+	enum status rc;
+
+	(void)gw_identify(ctx, req, &rc);
+	return rc;
+}
+
 enum status
 gw_verify_handle(struct http_req *req, void *ctx)
 {
-	struct gw_env *gw = ctx;
-	struct gw_identity id;
-	struct gw_verdict v;
+	const struct gw_identity *id;
 	enum status rc;
 
-	gw_authorize(gw, req, &id, &v);
-	if (v.check != GW_OK)
-		return gw_refuse(gw, req, &id, &v);
-	if ((rc = http_resp_header(req, "X-Plugauth-User", id.user)) != ST_OK ||
-	    (rc = http_resp_header(req, "X-Plugauth-Client", id.client_id)) !=
-	        ST_OK ||
-	    (rc = http_resp_header(req, "X-Plugauth-Scope", id.scope)) !=
-	        ST_OK ||
+	if ((id = gw_identify(ctx, req, &rc)) == NULL)
+		return rc;
+	if ((rc = gw_identity_headers(id, add_answer_header, req)) != ST_OK ||
 	    (rc = http_resp_header(req, "Cache-Control", "no-store")) != ST_OK)
 		return rc;
 	return http_respond_text(req, 204, NULL, "", 0);

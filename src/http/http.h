@@ -40,7 +40,18 @@ struct http_route {
 	void		*ctx;
 	size_t		 body_max;	/* 0: http_opts.body_max_bytes */
 	bool		 offload;	/* run fn on the blocking-work pool */
+	http_handler	 head;		/* NULL, or the head hook (below) */
 };
+
+/*
+ * A route's head hook runs on a server thread as soon as the request head
+ * is in and has passed the limits, before any of the body is read
+ * (http_req_body() is empty), with the route's ctx. If it answers, the body
+ * is never read (the connection closes after the answer) and fn never
+ * runs; if it returns ST_OK without answering, fn runs once the body is
+ * in. A non-OK return without an answer gets the server's 500/503. It must
+ * not suspend; what it found can be handed to fn with http_req_stash().
+ */
 
 #define HTTP_OFFLOAD_QUEUE_PER_THREAD	16
 
@@ -121,6 +132,15 @@ const char *http_req_target(const struct http_req *);
 bool http_req_tls(const struct http_req *);
 /* The server's request limits (params_max, json_max_depth for parsers). */
 const struct http_limits *http_req_limits(const struct http_req *);
+
+/* Keeps p with the request (a head hook's finding, for the handler) and
+ * takes it: free_fn(p) (free_fn may be NULL) runs when the request is
+ * done, also on error. Once per request (ST_INVALID, p freed, after). */
+enum status http_req_stash(struct http_req *, void *p,
+    void (*free_fn)(void *));
+/* What http_req_stash() kept, or NULL. Borrowed: valid until the request
+ * is done. */
+void *http_req_stashed(const struct http_req *);
 
 /* Called for each request header; return false to stop. */
 typedef bool (*http_header_fn)(const char *name, const char *value,

@@ -53,6 +53,8 @@ struct http_req {
 	http_handler		 resume_fn;	/* set while suspended */
 	void			*resume_ctx;
 	void			(*ctx_free)(void *);
+	void			*stash;	/* http_req_stash() */
+	void			(*stash_free)(void *);
 	struct buf		 hdrs;	/* "name\0value\0"... for the answer */
 	char			 peer[INET6_ADDRSTRLEN];
 };

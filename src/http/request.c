@@ -148,6 +148,25 @@ http_req_headers_each(const struct http_req *req, http_header_fn fn,
 }
 
 enum status
+http_req_stash(struct http_req *req, void *p, void (*free_fn)(void *))
+{
+	if (req->stash != NULL) {
+		if (free_fn != NULL)
+			free_fn(p);
+		return ST_INVALID;
+	}
+	req->stash = p;
+	req->stash_free = free_fn;
+	return ST_OK;
+}
+
+void *
+http_req_stashed(const struct http_req *req)
+{
+	return req->stash;
+}
+
+enum status
 http_req_suspend(struct http_req *req, http_handler on_resume, void *ctx,
     void (*ctx_free)(void *))
 {

@@ -121,6 +121,17 @@ run_handler(struct http_req *req, http_handler fn, void *ctx)
 	answer_failed(req, rc);
 }
 
+/* Runs the route's head hook, before the body is read (http.h). */
+static void
+run_head(struct http_req *req)
+{
+	enum status rc;
+
+	rc = req->route->head(req, req->route->ctx);
+	if (rc != ST_OK && !req->answered)
+		answer_failed(req, rc);
+}
+
 /* Called again after http_req_resume(). */
 static void
 dispatch_resumed(struct http_req *req)
@@ -288,10 +299,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		http_head_check(req);
 		if (req->refused != 0)
 			dispatch(req);	/* before reading; the body is dropped */
+		else if (req->route != NULL && req->route->head != NULL)
+			run_head(req);	/* may answer: the body is dropped */
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (req->refused == 0 &&
+		if (req->refused == 0 && !req->answered &&
 		    buf_add(&req->body, upload_data, *upload_data_size) !=
 		    ST_OK)
 			http_refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -321,6 +334,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		return;
 	if (req->ctx_free != NULL)
 		req->ctx_free(req->resume_ctx);
+	if (req->stash_free != NULL)
+		req->stash_free(req->stash);
 	if (req->kept != NULL)
 		MHD_destroy_response(req->kept);
 	buf_wipe_free(&req->body);	/* may hold secrets */

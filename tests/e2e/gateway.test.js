@@ -223,13 +223,23 @@ test('gateway_forwards_user_identity_headers', async () => {
   assert.equal(got.headers['x-forwarded-host'], new URL(base).host);
 });
 
-test('gateway_client_credentials_token_has_empty_user', async () => {
+test('gateway_client_credentials_token_sends_no_user_and_grant_header', async () => {
+  // An identity header is never sent empty: a token without a user carries no
+  // X-Plugauth-User at all, and says why in X-Plugauth-Grant.
   const res = await request(base, { path: '/api/cc', headers: bearer(token) });
   assert.equal(res.status, 200, describe(res));
   const got = up.last();
-  assert.equal(got.headers['x-plugauth-user'], '');
+  const names = [];
+  for (let i = 0; i < got.rawHeaders.length; i += 2) names.push(got.rawHeaders[i].toLowerCase());
+  assert.ok(!names.includes('x-plugauth-user'), `no X-Plugauth-User: ${names}`);
+  assert.equal(got.headers['x-plugauth-grant'], 'client_credentials');
   assert.equal(got.headers['x-plugauth-client'], client.client_id);
   assert.equal(got.headers['x-plugauth-scope'], 'todo.read');
+  for (let i = 0; i < got.rawHeaders.length; i += 2) {
+    if (/^x-plugauth-/i.test(got.rawHeaders[i])) {
+      assert.notEqual(got.rawHeaders[i + 1], '', `${got.rawHeaders[i]} is empty`);
+    }
+  }
 });
 
 test('gateway_strips_spoofed_identity_and_hop_by_hop_headers', async () => {
@@ -256,8 +266,8 @@ test('gateway_strips_spoofed_identity_and_hop_by_hop_headers', async () => {
   const names = [];
   for (let i = 0; i < got.rawHeaders.length; i += 2) names.push(got.rawHeaders[i].toLowerCase());
   assert.deepEqual(names.filter((n) => n.startsWith('x-plugauth-')).sort(),
-    ['x-plugauth-client', 'x-plugauth-scope', 'x-plugauth-user'], `headers: ${names}`);
-  assert.equal(got.headers['x-plugauth-user'], '');
+    ['x-plugauth-client', 'x-plugauth-grant', 'x-plugauth-scope'], `headers: ${names}`);
+  assert.equal(got.headers['x-plugauth-grant'], 'client_credentials');
   assert.equal(got.headers['x-plugauth-client'], client.client_id);
   assert.equal(got.headers['x-plugauth-scope'], 'todo.read');
   for (const h of ['authorization', 'proxy-authorization', 'x-hop-secret', 'te']) {
@@ -494,7 +504,8 @@ test('verify_204_with_identity_headers', async () => {
   const cc = await request(base, { path: '/oauth/verify', headers: bearer(token) });
   assert.equal(cc.status, 204, describe(cc));
   assert.equal(cc.raw['x-plugauth-client'], client.client_id);
-  assert.equal(cc.raw['x-plugauth-user'] ?? '', '');
+  assert.equal(cc.raw['x-plugauth-user'], undefined, 'no X-Plugauth-User without a user');
+  assert.equal(cc.raw['x-plugauth-grant'], 'client_credentials');
   assert.equal(up.seen.length, before, 'verify never calls the upstream');
 });
 

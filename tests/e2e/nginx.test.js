@@ -247,6 +247,7 @@ test('nginx_auth_request_200_with_identity_headers', async () => {
   assert.equal(got.headers['x-plugauth-user'], 'alice');
   assert.equal(got.headers['x-plugauth-client'], client.client_id);
   assert.equal(got.headers['x-plugauth-scope'], 'todo.read todo.write');
+  assert.equal(got.headers['x-plugauth-grant'], undefined, 'a user token: no grant header');
   assert.equal(got.headers.authorization, undefined, 'the token does not reach the API');
 });
 
@@ -264,6 +265,7 @@ test('nginx_auth_request_client_credentials_post_body', async () => {
   assert.equal(got.headers['x-plugauth-client'], client.client_id);
   assert.equal(got.headers['x-plugauth-scope'], 'todo.read');
   assert.equal(got.headers['x-plugauth-user'], undefined, 'no user: header left out');
+  assert.equal(got.headers['x-plugauth-grant'], 'client_credentials');
 });
 
 test('nginx_auth_request_403_insufficient_scope', async () => {

@@ -251,7 +251,9 @@ test_cookie_filter(void **state)
 	    {"plugauth_session = pa_ss_x ; a=1", "a=1"},
 	    {"plugauth_sessionx=1; xplugauth_session=2",
 	     "plugauth_sessionx=1; xplugauth_session=2"},
-	    {"Plugauth_Session=1", "Plugauth_Session=1"}, /* names are exact */
+	    /* Any case: libmicrohttpd finds cookies by name in any case, so
+	     * plugauth would take this one for its session. */
+	    {"Plugauth_Session=1; PLUGAUTH_SESSION=2; a=3", "a=3"},
 	    {"a=1;;  ; b", "a=1; b"},
 	    {"", ""},
 	    {";;;", ""},
@@ -274,6 +276,143 @@ test_cookie_filter(void **state)
 	buf_free(&out);
 }
 
+/* An upstream's Set-Cookie for plugauth's session cookie, in any form a
+ * browser would store under that name, is dropped; others pass. */
+static void
+test_set_cookie_dropped(void **state)
+{
+	static const char *const drop[] = {"plugauth_session",
+	                                   "__Host-plugauth_session", NULL};
+	static const struct {
+		const char *v;
+		bool dropped;
+	} cases[] = {
+	    {"plugauth_session=evil; Path=/; HttpOnly", true},
+	    {"plugauth_session=; Max-Age=0", true},
+	    {"__Host-plugauth_session=x; Secure; Path=/", true},
+	    {"  plugauth_session =x", true},
+	    {"PLUGAUTH_SESSION=x", true},
+	    {"plugauth_session", true}, /* no '=': a nameless cookie */
+	    {"plugauth_session;Path=/", true},
+	    {"a=1; Path=/", false},
+	    {"plugauth_sessionx=1", false},
+	    {"a=plugauth_session=1", false},
+	    {"theme=dark; plugauth_session=x", false}, /* an attribute */
+	    {"", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *v = cases[i].v;
+
+		assert_int_equal(gw_set_cookie_dropped(v, strlen(v), drop),
+		                 cases[i].dropped);
+	}
+}
+
+/* The raw request-target: only what no URL parser can resolve out of the
+ * prefix passes. */
+static void
+test_path_ok(void **state)
+{
+	static const struct {
+		const char *target;
+		bool ok;
+	} cases[] = {
+	    {"/api/x", true},
+	    {"/api/", true},
+	    {"/api/a%2Fb/%C3%A9t%C3%A9?x=1&y=..", true},
+	    {"/api/x?p=../../admin", true},
+	    {"/api/x?p=a\\b", true},
+	    {"/api/...", true},
+	    {"/api/..x/.y/x..", true},
+	    {"/api/%252e%252e/admin", true}, /* a literal "%2e%2e" */
+	    {"/api/a;b/c", true},
+	    {"/api/;../x", true},           /* the segment's name is "" */
+	    {"/api/%3F%23", true},
+	    {"/api//x", true},
+	    {"/api", false},
+	    {"/%61pi/x", false},
+	    {"/api%2f..%2fadmin", false},
+	    {"/API/x", false},
+	    {"x/api/", false},
+	    {"/api/..", false},
+	    {"/api/../admin", false},
+	    {"/api/./x", false},
+	    {"/api/x/.", false},
+	    {"/api/x/..?a", false},
+	    {"/api/%2e%2e/admin", false},
+	    {"/api/%2E%2E/admin", false},
+	    {"/api/.%2e/admin", false},
+	    {"/api/%2e./admin", false},
+	    {"/api/%2e/admin", false},
+	    {"/api/x/..%2f..%2fadmin", false},
+	    {"/api/x/..%2F..%2Fadmin", false},
+	    {"/api/..;/admin", false},
+	    {"/api/..;x=1/admin", false},
+	    {"/api/.;/admin", false},
+	    {"/api/..%3b/admin", false},
+	    {"/api/x/..\\..\\admin", false},
+	    {"/api/x\\y", false},
+	    {"/api/x%5c..%5cadmin", false},
+	    {"/api/x%5C", false},
+	    {"/api/x%00/../../admin", false},
+	    {"/api/x%00", false},
+	    {"/api/x#/../../admin", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (gw_path_ok(cases[i].target, "/api/") != cases[i].ok)
+			fail_msg("%s: want %s", cases[i].target,
+			         cases[i].ok ? "ok" : "refused");
+	}
+}
+
+struct hdrs_seen {
+	char text[4096];
+	size_t len;
+};
+
+static enum status
+hdr_record(void *arg, const char *name, const char *value)
+{
+	struct hdrs_seen *h = arg;
+	int n = snprintf(h->text + h->len, sizeof(h->text) - h->len, "%s: %s\n",
+	                 name, value);
+
+	assert_true(n > 0 && (size_t)n < sizeof(h->text) - h->len);
+	h->len += (size_t)n;
+	return ST_OK;
+}
+
+/* No identity header is ever empty: a token without a user sends
+ * X-Plugauth-Grant instead of X-Plugauth-User. */
+static void
+test_identity_headers(void **state)
+{
+	struct gw_identity id;
+	struct hdrs_seen h;
+
+	(void)state;
+	memset(&id, 0, sizeof(id));
+	assert_true(str_copy(id.user, sizeof(id.user), "alice"));
+	assert_true(str_copy(id.client_id, sizeof(id.client_id), "c1"));
+	assert_true(
+	    str_copy(id.scope, sizeof(id.scope), "todo.read todo.write"));
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(gw_identity_headers(&id, hdr_record, &h), ST_OK);
+	assert_string_equal(h.text, "X-Plugauth-User: alice\n"
+	                            "X-Plugauth-Client: c1\n"
+	                            "X-Plugauth-Scope: todo.read todo.write\n");
+	id.user[0] = '\0';
+	id.scope[0] = '\0';
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(gw_identity_headers(&id, hdr_record, &h), ST_OK);
+	assert_string_equal(h.text, "X-Plugauth-Grant: client_credentials\n"
+	                            "X-Plugauth-Client: c1\n");
+}
+
 int
 main(void)
 {
@@ -287,6 +426,9 @@ main(void)
 	    cmocka_unit_test(test_scope_has),
 	    cmocka_unit_test(test_header_value_ok),
 	    cmocka_unit_test(test_cookie_filter),
+	    cmocka_unit_test(test_set_cookie_dropped),
+	    cmocka_unit_test(test_path_ok),
+	    cmocka_unit_test(test_identity_headers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
