@@ -92,6 +92,8 @@ static const char *const sql[Q__COUNT] = {
     /* Of concurrent redemptions only one matches used_at = 0. */
     [Q_CODE_SPEND] = "UPDATE codes SET used_at = ?2 "
                      "WHERE digest = ?1 AND used_at = 0",
+    /* Bumped by the triggers of 004_revocation_epoch.sql. */
+    [Q_REVOCATION_EPOCH] = "SELECT n FROM revocation_epoch WHERE id = 1",
 };
 
 /* A store_tokens_issue() or store_code_redeem() call waiting in the
@@ -572,6 +574,34 @@ sq_token_count_live(struct store *s, int64_t now, uint64_t *n)
 		rc = ST_OK;
 	} else {
 		rc = sq_status(c, sr, "token_count_live");
+	}
+	sq_stmt_done(q);
+	sq_rd_unlock(st);
+	return rc;
+}
+
+/* One rowid lookup on this thread's reader. */
+enum status
+sq_revocation_epoch(struct store *s, uint64_t *out)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+	int sr;
+
+	if ((rc = sq_conn_get(st, &c)) != ST_OK ||
+	    (rc = sq_stmt_get(c, sql, Q_REVOCATION_EPOCH, &q)) != ST_OK)
+		return rc;
+	sq_rd_lock(st);
+	sr = sqlite3_step(q);
+	if (sr == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(q, 0);
+		rc = ST_OK;
+	} else if (sr == SQLITE_DONE) {
+		rc = ST_NOTFOUND; /* the row is gone: a broken schema */
+	} else {
+		rc = sq_status(c, sr, "revocation_epoch");
 	}
 	sq_stmt_done(q);
 	sq_rd_unlock(st);
