@@ -47,9 +47,9 @@ struct gw_cache {
 	size_t nsets;    /* power of two */
 	int64_t ttl_ms;
 	int64_t poll_ms;
-	atomic_llong polled_ms;        /* the epoch was last read; 0: never */
-	atomic_uint_least64_t epoch;   /* as last read */
-	atomic_uint_least64_t changes; /* it changed, or could not be read */
+	_Atomic int64_t polled_ms; /* the epoch was last read; 0: never */
+	_Atomic uint64_t epoch;    /* as last read */
+	_Atomic uint64_t changes;  /* it changed, or could not be read */
 	struct stripe locks[STRIPES];
 };
 

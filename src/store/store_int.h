@@ -112,7 +112,7 @@ struct store {
 	const struct store_ops *ops;
 	/* Calls through this handle that may have ended tokens early: see
 	 * store_revocations_local(). Bumped by store.c after the call. */
-	atomic_uint_least64_t revocations;
+	_Atomic uint64_t revocations;
 };
 
 extern const struct store_ops sqlite_store_ops;
