@@ -4,8 +4,9 @@
  *
  * A token is looked up by its SHA-256 digest: first in the cache of tokens
  * found live in the last GW_CACHE_TTL_S seconds, then in the store. Only
- * live tokens are cached, so a revocation is seen once the entry lapses,
- * and an entry never outlives the token's expires_at.
+ * live tokens are cached, an entry never outlives the token's expires_at,
+ * and a revocation empties the cache: at once if made by this process,
+ * within GW_REVOKE_POLL_MS if by another (see cache.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,7 @@ gw_bearer_check_why(struct gw_env *gw, const struct http_req *req,
 	uint8_t digest[SEC_DIGEST_BYTES];
 	struct str tok;
 	int64_t now_ms;
+	uint64_t gen;
 
 	memset(id, 0, sizeof(*id));
 	switch (gw_bearer_parse(http_req_header(req, "Authorization"), &tok)) {
@@ -206,13 +208,14 @@ gw_bearer_check_why(struct gw_env *gw, const struct http_req *req,
 	}
 	sec_digest(tok.p, tok.len, digest);
 	now_ms = gw_now_ms();
-	if (gw_cache_get(gw->cache, digest, now_ms, id)) {
+	gen = gw_cache_gen(gw->cache, gw->st, now_ms); /* before the read */
+	if (gw_cache_get(gw->cache, digest, now_ms, gen, id)) {
 		*v = v_ok;
 		return;
 	}
 	check_store(gw, digest, now_ms, id, v);
 	if (v->check == GW_OK)
-		gw_cache_put(gw->cache, digest, id, now_ms);
+		gw_cache_put(gw->cache, digest, id, now_ms, gen);
 }
 
 void
@@ -452,7 +455,8 @@ gw_env_new(const struct config *cfg, struct store *st,
 		rc = ST_NOMEM;
 		goto fail;
 	}
-	rc = gw_cache_new(GW_CACHE_ENTRIES, GW_CACHE_TTL_S * 1000, &gw->cache);
+	rc = gw_cache_new(GW_CACHE_ENTRIES, GW_CACHE_TTL_S * 1000,
+	                  GW_REVOKE_POLL_MS, &gw->cache);
 	if (rc != ST_OK)
 		goto fail;
 	if (cfg->gateway.upstream != NULL) {

@@ -7,8 +7,20 @@
  * wait for each other and memory stays bounded. The identity is kept
  * packed in one allocation per entry; no token is ever stored, only its
  * digest.
+ *
+ * Revocation: an entry is served only under the generation it was put
+ * with (gw_cache_gen()), the sum of two counters that only grow: the
+ * store's count of this process's revoking calls (one atomic load per
+ * check, so this process's revocations take effect at once), and the
+ * number of times the database's revocation epoch, which every process's
+ * revocations bump, was seen to change. That one costs a database read,
+ * so one caller reads it at most every poll_ms: another process's
+ * revocation is seen within poll_ms and one read. A changed generation
+ * drops every entry, not just the revoked tokens': revocations are rare,
+ * and the cache refills with one store read per token.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,7 +34,8 @@ struct entry {
 	uint8_t digest[SEC_DIGEST_BYTES];
 	int64_t until_ms; /* served while now < until_ms; 0: empty */
 	int64_t expires_at;
-	char *blob; /* user\0client_id\0scope\0audience\0 */
+	uint64_t gen; /* served only while the generation is this */
+	char *blob;   /* user\0client_id\0scope\0audience\0 */
 };
 
 struct stripe {
@@ -33,6 +46,10 @@ struct gw_cache {
 	struct entry *e; /* nsets * WAYS */
 	size_t nsets;    /* power of two */
 	int64_t ttl_ms;
+	int64_t poll_ms;
+	_Atomic int64_t polled_ms; /* the epoch was last read; 0: never */
+	_Atomic uint64_t epoch;    /* as last read */
+	_Atomic uint64_t changes;  /* it changed, or could not be read */
 	struct stripe locks[STRIPES];
 };
 
@@ -46,7 +63,8 @@ gw_now_ms(void)
 }
 
 enum status
-gw_cache_new(size_t entries, int64_t ttl_ms, struct gw_cache **out)
+gw_cache_new(size_t entries, int64_t ttl_ms, int64_t poll_ms,
+             struct gw_cache **out)
 {
 	struct gw_cache *c;
 	size_t nsets = 1;
@@ -64,6 +82,10 @@ gw_cache_new(size_t entries, int64_t ttl_ms, struct gw_cache **out)
 	}
 	c->nsets = nsets;
 	c->ttl_ms = ttl_ms;
+	c->poll_ms = poll_ms;
+	atomic_init(&c->polled_ms, 0);
+	atomic_init(&c->epoch, 0);
+	atomic_init(&c->changes, 0);
 	for (size_t i = 0; i < STRIPES; i++)
 		pthread_mutex_init(&c->locks[i].mu, NULL);
 	*out = c;
@@ -128,9 +150,29 @@ pack(const struct gw_identity *id)
 	return b;
 }
 
+uint64_t
+gw_cache_gen(struct gw_cache *c, struct store *st, int64_t now_ms)
+{
+	int64_t last = atomic_load(&c->polled_ms);
+	uint64_t v;
+
+	/* Due (or the clock stepped back): the caller that wins the
+	 * exchange reads, the others go on with the last value read. */
+	if ((now_ms - last >= c->poll_ms || now_ms < last) &&
+	    atomic_compare_exchange_strong(&c->polled_ms, &last, now_ms)) {
+		if (store_revocation_epoch(st, &v) != ST_OK) {
+			atomic_fetch_add(&c->changes, 1); /* cannot tell */
+		} else if (v != atomic_load(&c->epoch)) {
+			atomic_store(&c->epoch, v);
+			atomic_fetch_add(&c->changes, 1);
+		}
+	}
+	return store_revocations_local(st) + atomic_load(&c->changes);
+}
+
 bool
 gw_cache_get(struct gw_cache *c, const uint8_t digest[SEC_DIGEST_BYTES],
-             int64_t now_ms, struct gw_identity *out)
+             int64_t now_ms, uint64_t gen, struct gw_identity *out)
 {
 	size_t set = set_of(c, digest);
 	struct entry *e = &c->e[set * WAYS];
@@ -139,7 +181,7 @@ gw_cache_get(struct gw_cache *c, const uint8_t digest[SEC_DIGEST_BYTES],
 
 	pthread_mutex_lock(mu);
 	for (size_t w = 0; w < WAYS; w++) {
-		if (e[w].until_ms > now_ms &&
+		if (e[w].until_ms > now_ms && e[w].gen == gen &&
 		    sec_digest_eq(e[w].digest, digest)) {
 			unpack(e[w].blob, e[w].expires_at, out);
 			hit = true;
@@ -152,7 +194,7 @@ gw_cache_get(struct gw_cache *c, const uint8_t digest[SEC_DIGEST_BYTES],
 
 void
 gw_cache_put(struct gw_cache *c, const uint8_t digest[SEC_DIGEST_BYTES],
-             const struct gw_identity *id, int64_t now_ms)
+             const struct gw_identity *id, int64_t now_ms, uint64_t gen)
 {
 	size_t set = set_of(c, digest);
 	struct entry *e = &c->e[set * WAYS], *victim = NULL;
@@ -174,13 +216,17 @@ gw_cache_put(struct gw_cache *c, const uint8_t digest[SEC_DIGEST_BYTES],
 			victim = &e[w];
 			break;
 		}
-		if (victim == NULL || e[w].until_ms < victim->until_ms)
+		if (e[w].gen != gen)
+			victim = &e[w]; /* another generation's: dead */
+		else if (victim == NULL || (victim->gen == gen &&
+		                            e[w].until_ms < victim->until_ms))
 			victim = &e[w]; /* empty (0) or first to expire */
 	}
 	old = victim->blob;
 	memcpy(victim->digest, digest, SEC_DIGEST_BYTES);
 	victim->until_ms = until;
 	victim->expires_at = id->expires_at;
+	victim->gen = gen;
 	victim->blob = blob;
 	pthread_mutex_unlock(mu);
 	free(old);

@@ -1,9 +1,11 @@
 /*
  * The gateway: bearer-token validation (RFC 6750) for the plugin's API,
  * the reverse proxy to the upstream API, and GET /oauth/verify for nginx
- * auth_request. Validated tokens are cached for a short, documented time:
- * a revocation takes effect within GW_CACHE_TTL_S seconds (a cached entry
- * never outlives its token's expires_at, so expiry is exact).
+ * auth_request. Validated tokens are cached for GW_CACHE_TTL_S seconds,
+ * but a revocation made by this process takes effect at once (the next
+ * check misses the cache), and one made by another process (the CLI)
+ * within GW_REVOKE_POLL_MS and the time of one database read; a cached
+ * entry never outlives its token's expires_at, so expiry is exact.
  */
 #ifndef PLUGAUTH_GATEWAY_H
 #define PLUGAUTH_GATEWAY_H
@@ -15,8 +17,11 @@
 #include "http/http.h"
 #include "store/store.h"
 
-#define GW_CACHE_TTL_S 5       /* revocation takes effect within this */
+#define GW_CACHE_TTL_S 5       /* a validated token is kept this long */
 #define GW_CACHE_ENTRIES 65536 /* validated tokens kept at most */
+/* Another process's revocation is seen within this (plus one read of the
+ * database's revocation epoch); this process's at once. */
+#define GW_REVOKE_POLL_MS 250
 
 /* Who a valid access token speaks for. */
 struct gw_identity {

@@ -112,18 +112,31 @@ bool gw_header_value_ok(const char *s);
 /*
  * The token cache: a bounded, lock-striped, set-associative table keyed by
  * token digest. An entry is served until min(put time + ttl_ms, the
- * token's expires_at); times are milliseconds since the epoch, passed in
- * so tests can drive the clock.
+ * token's expires_at), and only under the generation it was put with;
+ * times are milliseconds since the epoch, passed in so tests can drive
+ * the clock. *out is new (gw_cache_free()).
  */
-enum status gw_cache_new(size_t entries, int64_t ttl_ms, struct gw_cache **out);
+enum status gw_cache_new(size_t entries, int64_t ttl_ms, int64_t poll_ms,
+                         struct gw_cache **out);
 void gw_cache_free(struct gw_cache *);
-/* True and *out filled if a live entry for digest exists at now_ms. */
+/*
+ * The generation at now_ms for tokens of st (borrowed): it changes as
+ * soon as a revocation through st has returned (store_revocations_local()),
+ * and when st's revocation epoch (store_revocation_epoch(), read by one
+ * caller at most every poll_ms, or if the clock stepped back) has changed
+ * or cannot be read. Take it before reading the store, and put what was
+ * read with it: a revocation in between then makes the entry stale.
+ */
+uint64_t gw_cache_gen(struct gw_cache *, struct store *st, int64_t now_ms);
+/* True and *out filled if a live entry for digest, put under gen, exists
+ * at now_ms. */
 bool gw_cache_get(struct gw_cache *, const uint8_t digest[SEC_DIGEST_BYTES],
-                  int64_t now_ms, struct gw_identity *out);
-/* Stores id (copied) for digest at now_ms, evicting the entry that would
- * expire first in its set if the set is full. */
+                  int64_t now_ms, uint64_t gen, struct gw_identity *out);
+/* Stores id (copied) for digest at now_ms under gen, evicting, if the set
+ * is full, an entry of another generation or else the one that would
+ * expire first. */
 void gw_cache_put(struct gw_cache *, const uint8_t digest[SEC_DIGEST_BYTES],
-                  const struct gw_identity *id, int64_t now_ms);
+                  const struct gw_identity *id, int64_t now_ms, uint64_t gen);
 /* Entries held (live or not yet overwritten). */
 size_t gw_cache_count(struct gw_cache *);
 

@@ -699,6 +699,7 @@ const struct store_ops sqlite_store_ops = {
     .token_count_live = sq_token_count_live,
     .token_revoke_family = sq_token_revoke_family,
     .token_revoke = sq_token_revoke,
+    .revocation_epoch = sq_revocation_epoch,
     .code_add = sq_code_add,
     .code_get = sq_code_get,
     .code_take = sq_code_take,

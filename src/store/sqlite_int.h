@@ -70,6 +70,7 @@ enum stmt {
 	Q_CODE_TAKE,
 	Q_CODE_GET,
 	Q_CODE_SPEND,
+	Q_REVOCATION_EPOCH,
 	/* sqlite_session.c */
 	Q_CONSENT_GET,
 	Q_CONSENT_SET,
@@ -231,6 +232,7 @@ enum status sq_token_revoke(struct store *,
                             const uint8_t digest[SEC_DIGEST_BYTES],
                             int64_t now);
 enum status sq_token_count_live(struct store *, int64_t now, uint64_t *n);
+enum status sq_revocation_epoch(struct store *, uint64_t *out);
 enum status sq_code_add(struct store *, const struct store_code *);
 enum status sq_code_get(struct store *, const uint8_t digest[SEC_DIGEST_BYTES],
                         struct store_code **out);

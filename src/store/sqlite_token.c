@@ -92,6 +92,8 @@ static const char *const sql[Q__COUNT] = {
     /* Of concurrent redemptions only one matches used_at = 0. */
     [Q_CODE_SPEND] = "UPDATE codes SET used_at = ?2 "
                      "WHERE digest = ?1 AND used_at = 0",
+    /* Bumped by the triggers of 004_revocation_epoch.sql. */
+    [Q_REVOCATION_EPOCH] = "SELECT n FROM revocation_epoch WHERE id = 1",
 };
 
 /* A store_tokens_issue() or store_code_redeem() call waiting in the
@@ -552,29 +554,59 @@ out:
 	return rc;
 }
 
-enum status
-sq_token_count_live(struct store *s, int64_t now, uint64_t *n)
+/* Runs the one-row read qid of this file on this thread's reader, with
+ * ?1 bound to *arg if arg is not NULL, and reads its first column. */
+static enum status
+read_int(struct sq_store *st, enum stmt qid, const int64_t *arg, const char *op,
+         int64_t *out)
 {
-	struct sq_store *st = sq(s);
 	struct conn *c;
 	sqlite3_stmt *q;
 	enum status rc;
 	int sr;
 
 	if ((rc = sq_conn_get(st, &c)) != ST_OK ||
-	    (rc = sq_stmt_get(c, sql, Q_TOKEN_COUNT_LIVE, &q)) != ST_OK)
+	    (rc = sq_stmt_get(c, sql, qid, &q)) != ST_OK)
 		return rc;
-	sqlite3_bind_int64(q, 1, now);
+	if (arg != NULL)
+		sqlite3_bind_int64(q, 1, *arg);
 	sq_rd_lock(st);
 	sr = sqlite3_step(q);
 	if (sr == SQLITE_ROW) {
-		*n = (uint64_t)sqlite3_column_int64(q, 0);
+		*out = sqlite3_column_int64(q, 0);
 		rc = ST_OK;
+	} else if (sr == SQLITE_DONE) {
+		rc = ST_NOTFOUND;
 	} else {
-		rc = sq_status(c, sr, "token_count_live");
+		rc = sq_status(c, sr, op);
 	}
 	sq_stmt_done(q);
 	sq_rd_unlock(st);
+	return rc;
+}
+
+enum status
+sq_token_count_live(struct store *s, int64_t now, uint64_t *n)
+{
+	int64_t v = 0;
+	enum status rc;
+
+	rc = read_int(sq(s), Q_TOKEN_COUNT_LIVE, &now, "token_count_live", &v);
+	if (rc == ST_OK)
+		*n = (uint64_t)v;
+	return rc;
+}
+
+/* One rowid lookup. ST_NOTFOUND if the row is gone (a damaged schema). */
+enum status
+sq_revocation_epoch(struct store *s, uint64_t *out)
+{
+	int64_t v = 0;
+	enum status rc;
+
+	rc = read_int(sq(s), Q_REVOCATION_EPOCH, NULL, "revocation_epoch", &v);
+	if (rc == ST_OK)
+		*out = (uint64_t)v;
 	return rc;
 }
 

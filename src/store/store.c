@@ -36,6 +36,15 @@ client_id_ok(const char *id)
 	           sizeof(((struct store_client *)0)->id);
 }
 
+/* Counts a call that may have ended tokens early, once it has returned
+ * (committed or not: a spare count only costs a cache refill). */
+static enum status
+revoked(struct store *st, enum status rc)
+{
+	atomic_fetch_add(&st->revocations, 1);
+	return rc;
+}
+
 enum status
 store_open(const char *url, struct store **out, char *err, size_t errlen)
 {
@@ -174,7 +183,7 @@ store_client_remove(struct store *st, const char *id)
 		return ST_INVALID;
 	if (!client_id_ok(id))
 		return ST_NOTFOUND;
-	return st->ops->client_remove(st, id);
+	return revoked(st, st->ops->client_remove(st, id));
 }
 
 enum status
@@ -257,7 +266,7 @@ store_user_remove(struct store *st, const char *name)
 {
 	if (st == NULL || name == NULL)
 		return ST_INVALID;
-	return st->ops->user_remove(st, name);
+	return revoked(st, st->ops->user_remove(st, name));
 }
 
 enum status
@@ -363,7 +372,8 @@ store_token_revoke_user(struct store *st, int64_t user_id, int64_t now,
 	if (st == NULL || now <= 0)
 		return ST_INVALID;
 	if (user_id > 0)
-		rc = st->ops->token_revoke_user(st, user_id, now, &k);
+		rc = revoked(st,
+		             st->ops->token_revoke_user(st, user_id, now, &k));
 	else
 		rc = ST_OK; /* no user has id <= 0 */
 	if (rc == ST_OK && n != NULL)
@@ -380,7 +390,7 @@ store_token_revoke_client(struct store *st, const char *client_id, int64_t now,
 
 	if (st == NULL || client_id == NULL || now <= 0)
 		return ST_INVALID;
-	rc = st->ops->token_revoke_client(st, client_id, now, &k);
+	rc = revoked(st, st->ops->token_revoke_client(st, client_id, now, &k));
 	if (rc == ST_OK && n != NULL)
 		*n = k;
 	return rc;
@@ -404,7 +414,8 @@ store_token_revoke_family(struct store *st, int64_t family_id, int64_t now,
 	if (st == NULL || now <= 0)
 		return ST_INVALID;
 	if (family_id != 0)
-		rc = st->ops->token_revoke_family(st, family_id, now, &k);
+		rc = revoked(
+		    st, st->ops->token_revoke_family(st, family_id, now, &k));
 	else
 		rc = ST_OK; /* 0 is no family: nothing belongs to it */
 	if (rc == ST_OK && n != NULL)
@@ -418,7 +429,21 @@ store_token_revoke(struct store *st, const uint8_t digest[SEC_DIGEST_BYTES],
 {
 	if (st == NULL || digest == NULL || now <= 0)
 		return ST_INVALID;
-	return st->ops->token_revoke(st, digest, now);
+	return revoked(st, st->ops->token_revoke(st, digest, now));
+}
+
+uint64_t
+store_revocations_local(struct store *st)
+{
+	return st != NULL ? atomic_load(&st->revocations) : 0;
+}
+
+enum status
+store_revocation_epoch(struct store *st, uint64_t *out)
+{
+	if (st == NULL || out == NULL)
+		return ST_INVALID;
+	return st->ops->revocation_epoch(st, out);
 }
 
 void

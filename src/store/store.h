@@ -211,6 +211,23 @@ enum status store_token_revoke(struct store *,
                                const uint8_t digest[SEC_DIGEST_BYTES],
                                int64_t now);
 
+/*
+ * Revocations, for a caller that remembers tokens it found live (the
+ * gateway's cache): when either number below changes, what it remembers
+ * may have been revoked since.
+ *
+ * store_revocations_local(): how many calls through this handle may have
+ * ended tokens before their expiry (the store_token_revoke*() calls,
+ * store_client_remove(), store_user_remove()), counted when each call
+ * returns, so after its commit. One atomic load: for every request.
+ */
+uint64_t store_revocations_local(struct store *);
+/* The revocation epoch of the database, every process's: a counter that
+ * the transaction ending an access token before its expiry (revoked, or
+ * deleted with its client or user) bumps, whoever runs it. One read of
+ * the database: poll it, not per request. */
+enum status store_revocation_epoch(struct store *, uint64_t *out);
+
 /* Authorization codes. Stores c (digest, not the code). ST_EXISTS if the
  * digest is taken; ST_NOTFOUND if the client or user does not exist. A
  * code is kept, used or not, until store_gc() runs a day after it expired,

@@ -6,6 +6,8 @@
 #ifndef PLUGAUTH_STORE_INT_H
 #define PLUGAUTH_STORE_INT_H
 
+#include <stdatomic.h>
+
 #include "store/store.h"
 
 /*
@@ -68,6 +70,7 @@ struct store_ops {
 	enum status (*token_revoke)(struct store *,
 	                            const uint8_t digest[SEC_DIGEST_BYTES],
 	                            int64_t now);
+	enum status (*revocation_epoch)(struct store *, uint64_t *out);
 
 	enum status (*code_add)(struct store *, const struct store_code *);
 	enum status (*code_get)(struct store *,
@@ -103,9 +106,13 @@ struct store_ops {
 	                  unsigned *deleted);
 };
 
-/* The common head of every backend's handle. */
+/* The common head of every backend's handle (zeroed by the backend's
+ * open, but for ops). */
 struct store {
 	const struct store_ops *ops;
+	/* Calls through this handle that may have ended tokens early: see
+	 * store_revocations_local(). Bumped by store.c after the call. */
+	_Atomic uint64_t revocations;
 };
 
 extern const struct store_ops sqlite_store_ops;
