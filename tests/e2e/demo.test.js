@@ -16,8 +16,6 @@ import {
 } from './lib/demo.js';
 
 const ACCESS_RE = /^pa_at_[A-Za-z0-9_-]{43}$/;
-const CACHE_TTL_S = 5;            // GW_CACHE_TTL_S
-const REVOKE_WAIT_MS = 7_000;     // the cache time plus slack
 const BOB = 'bob';
 const BOB_PASSWORD = 'bob password 42';
 
@@ -319,16 +317,9 @@ test('revoked_token_is_refused_with_401_within_the_cache_time', async () => {
     body: form({ token, token_type_hint: 'access_token', client_id: PLAYGROUND_CLIENT_ID }),
   });
   assert.equal(rev.status, 200, `POST /oauth/revoke: ${rev.status} ${await rev.text()}`);
-  const t0 = Date.now();
-  let res;
-  do {
-    res = await api('GET', '/api/todos', token);
-    if (res.status === 401) break;
-    assert.equal(res.status, 200, describeResponse(res));
-    await sleep(250);
-  } while (Date.now() - t0 < REVOKE_WAIT_MS);
+  // Revoked by this server: its cache forgets the token at once.
+  const res = await api('GET', '/api/todos', token);
   assert401(res, { invalidToken: true });
-  assert.ok(Date.now() - t0 <= (CACHE_TTL_S + 1) * 1000, `refused after ${Date.now() - t0} ms`);
 });
 
 test('openapi_document_describes_exactly_these_endpoints', async () => {

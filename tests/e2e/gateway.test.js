@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { basic, describeResponse, postToken, readBody } from './lib/http.js';
 import { ISSUER, createPlugauth } from './lib/server.js';
 
-const CACHE_TTL_S = 5;           // GW_CACHE_TTL_S: revocation takes effect within this
+const CLI_REVOKE_BOUND_MS = 1000;  // a revocation by another process is seen within this (docs/gateway.md)
 const BODY_MAX = 1024 * 1024;    // [gateway] body_max_bytes for these servers
 const RESOURCE_METADATA = `${ISSUER}/.well-known/oauth-protected-resource`;
 
@@ -25,6 +25,7 @@ const RESOURCE_METADATA = `${ISSUER}/.well-known/oauth-protected-resource`;
 function startUpstream() {
   const seen = [];
   const hanging = new Set();
+  const held = [];               // /api/held: answered when release() is called
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -57,7 +58,9 @@ function startUpstream() {
         res.end(req.method === 'HEAD' || status === 204 || status === 304 ? undefined : out);
       };
       const slow = /^\/api\/slow\/([0-9]+)/.exec(req.url);
-      if (req.url.startsWith('/api/hang')) {
+      if (req.url.startsWith('/api/held')) {
+        held.push(answer);
+      } else if (req.url.startsWith('/api/hang')) {
         hanging.add(res);
       } else if (slow) {
         setTimeout(answer, Number(slow[1]));
@@ -73,6 +76,8 @@ function startUpstream() {
         url: `http://127.0.0.1:${port}`,
         seen,
         last: () => seen[seen.length - 1],
+        heldCount: () => held.length,
+        release: () => { for (const a of held.splice(0)) a(); },
         close: () => new Promise((res) => {
           for (const r of hanging) r.destroy();
           server.closeAllConnections?.();
@@ -462,7 +467,7 @@ test('gateway_audience_must_be_this_server', async () => {
   }
 });
 
-test('gateway_revocation_takes_effect_within_cache_ttl', async () => {
+test('gateway_cli_revocation_takes_effect_within_1s', async () => {
   const c = pa.addClient({ name: 'to-revoke' });
   remember(c.client_secret);
   const tok = await clientToken(base, c);
@@ -475,12 +480,12 @@ test('gateway_revocation_takes_effect_within_cache_ttl', async () => {
     res = await request(base, { path: '/api/r', headers: bearer(tok) });
     if (res.status === 401) break;
     assert.equal(res.status, 200, describe(res));
-    assert.ok(Date.now() - t0 < (CACHE_TTL_S + 1) * 1000,
+    assert.ok(Date.now() - t0 < CLI_REVOKE_BOUND_MS + 500,
       `still accepted ${Date.now() - t0} ms after revocation`);
     await new Promise((ok) => setTimeout(ok, 100));
   }
   const elapsed = Date.now() - t0;
-  assert.ok(elapsed <= (CACHE_TTL_S + 1) * 1000, `revocation took ${elapsed} ms`);
+  assert.ok(elapsed <= CLI_REVOKE_BOUND_MS + 500, `revocation took ${elapsed} ms`);
   assertChallenge(res, 401, 'invalid_token');
   assert.match(res.json.error_description, /revoked/);
   // The failure is in the event log, for `plugauth events`.
@@ -585,29 +590,31 @@ test('gateway_upstream_answer_over_limit_502', async () => {
 });
 
 test('gateway_slow_upstream_does_not_stall_token_requests', async () => {
-  const slowStart = Date.now();
-  const slow = request(base, { path: '/api/slow/3000', headers: bearer(token) });
-  // Also keep a handful of hanging-for-a-while proxied requests in flight.
-  const more = Array.from({ length: 8 }, () =>
-    request(base, { path: '/api/slow/3000', headers: bearer(token) }));
-  await new Promise((ok) => setTimeout(ok, 100));
-  const timings = await Promise.all(Array.from({ length: 50 }, async () => {
-    const t0 = Date.now();
+  // Nine proxied requests the upstream holds until the test lets them go.
+  const before = up.heldCount();
+  let answered = 0;
+  const held = Array.from({ length: 9 }, () =>
+    request(base, { path: '/api/held', headers: bearer(token) }).then((r) => { answered++; return r; }));
+  const deadline = Date.now() + 10_000;
+  while (up.heldCount() < before + 9) {
+    assert.ok(Date.now() < deadline, `the upstream saw ${up.heldCount() - before} of 9 requests`);
+    await new Promise((ok) => setTimeout(ok, 20));
+  }
+  // While they wait, token requests and bearer checks are answered: they
+  // need nothing the waiting requests hold.
+  await Promise.all(Array.from({ length: 50 }, async () => {
     const res = await postToken(base, {
       body: { grant_type: 'client_credentials' },
       authorization: basic(client.client_id, client.client_secret),
     });
     assert.equal(res.status, 200, describeResponse(res));
     remember(res.json.access_token);
-    return Date.now() - t0;
   }));
-  for (const ms of timings) assert.ok(ms <= 1000, `a token request took ${ms} ms: ${timings}`);
   const verify = await request(base, { path: '/oauth/verify', headers: bearer(token) });
   assert.equal(verify.status, 204);
-  const res = await slow;
-  assert.equal(res.status, 200, describe(res));
-  assert.ok(Date.now() - slowStart >= 2900, 'the slow upstream was slow');
-  for (const r of await Promise.all(more)) assert.equal(r.status, 200, describe(r));
+  assert.equal(answered, 0, 'the held requests were still waiting for the upstream');
+  up.release();
+  for (const r of await Promise.all(held)) assert.equal(r.status, 200, describe(r));
 });
 
 test('gateway_sigterm_answers_waiting_requests', async () => {
