@@ -562,8 +562,8 @@ store_events_list(struct store *st, const struct store_event_filter *f,
 	return st->ops->events_list(st, f, out, n);
 }
 
-static void
-event_free(struct store_event *e)
+void
+store_event_free(struct store_event *e)
 {
 	if (e == NULL)
 		return;
@@ -583,7 +583,7 @@ store_event_list_free(struct store_event **v, size_t n)
 	if (v == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
-		event_free(v[i]);
+		store_event_free(v[i]);
 	free(v);
 }
 

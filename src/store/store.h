@@ -283,6 +283,8 @@ enum status store_events_add(struct store *, const struct store_event *v,
 enum status store_events_list(struct store *,
                               const struct store_event_filter *f,
                               struct store_event ***out, size_t *n);
+/* One event; NULL-safe. */
+void store_event_free(struct store_event *);
 void store_event_list_free(struct store_event **, size_t n);
 
 /* How long store_gc() keeps what has expired or happened. */

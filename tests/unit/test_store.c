@@ -2150,6 +2150,48 @@ test_events(void **state)
 	store_event_list_free(NULL, 0);
 }
 
+/*
+ * A listing that fails part-way, after some rows were read, frees those
+ * rows and reports the error (it used to free a stack address and abort).
+ * The fault: events becomes a view whose row 1 raises an integer
+ * overflow when read, so the newest-first listing reads two rows first.
+ */
+static void
+test_events_list_fails_part_way(void **state)
+{
+	static const char fault[] =
+	    "ALTER TABLE events RENAME TO events_real;"
+	    "CREATE VIEW events AS SELECT id,"
+	    " CASE WHEN id = 1 THEN abs(-9223372036854775807 - 1) ELSE at END"
+	    " AS at, kind, outcome, reason, client_id, user, state, peer"
+	    " FROM events_real;";
+	struct fx *f = *state;
+	struct store_event e[3], **v = NULL;
+	struct store_event_filter flt;
+	sqlite3 *db;
+	size_t n = 0;
+
+	event_of(&e[0], NOW, "authorize", "c1", NULL, "s1");
+	event_of(&e[1], NOW + 1, "login", "c1", "alice", "s1");
+	event_of(&e[2], NOW + 2, "token", "c1", "alice", NULL);
+	assert_int_equal(store_events_add(f->st, e, 3), ST_OK);
+	store_close(f->st);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, fault, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->st = open_ok(f->url);
+
+	memset(&flt, 0, sizeof(flt));
+	flt.limit = 100;
+	assert_int_not_equal(store_events_list(f->st, &flt, &v, &n), ST_OK);
+	assert_null(v);
+	/* Newer than row 1: read whole. */
+	flt.after_id = 1;
+	assert_int_equal(store_events_list(f->st, &flt, &v, &n), ST_OK);
+	assert_int_equal(n, 2);
+	store_event_list_free(v, n);
+}
+
 /* gc of codes, sessions and events, and event ids after it. */
 static void
 test_gc_codes_sessions_events(void **state)
@@ -2491,6 +2533,7 @@ main(void)
 	    BOTH(test_session),
 	    BOTH(test_session_delete_user),
 	    BOTH(test_events),
+	    FILE_ONLY(test_events_list_fails_part_way),
 	    BOTH(test_gc_codes_sessions_events),
 	    FILE_ONLY(test_file_created_0600),
 	    FILE_ONLY(test_file_wal_and_reopen),
