@@ -36,8 +36,9 @@ client_id_ok(const char *id)
 	           sizeof(((struct store_client *)0)->id);
 }
 
-enum status
-store_open(const char *url, struct store **out, char *err, size_t errlen)
+static enum status
+open_url(const char *url, bool create, struct store **out, char *err,
+         size_t errlen)
 {
 	const struct store_ops *ops;
 	const char *target;
@@ -82,7 +83,19 @@ store_open(const char *url, struct store **out, char *err, size_t errlen)
 		        "(use sqlite:PATH)");
 		return ST_INVALID;
 	}
-	return ops->open(target, out, err, errlen);
+	return ops->open(target, create, out, err, errlen);
+}
+
+enum status
+store_open(const char *url, struct store **out, char *err, size_t errlen)
+{
+	return open_url(url, false, out, err, errlen);
+}
+
+enum status
+store_create(const char *url, struct store **out, char *err, size_t errlen)
+{
+	return open_url(url, true, out, err, errlen);
 }
 
 enum status

@@ -101,10 +101,16 @@ struct store_event_filter {
 	                        * 1 to STORE_EVENT_LIST_MAX */
 };
 
-/* Opens the database named by url ("sqlite:PATH", "sqlite::memory:").
- * Does not migrate. *out is new (store_close()). */
+/* Opens the existing database named by url ("sqlite:PATH",
+ * "sqlite::memory:"). Does not migrate. ST_NOTFOUND (and err names the
+ * path) if there is no such database: nothing is created. *out is new
+ * (store_close()). */
 enum status store_open(const char *url, struct store **out, char *err,
                        size_t errlen);
+/* The same, but creates an empty database (mode 0600) if there is none:
+ * for plugauth init and migrate --create only. */
+enum status store_create(const char *url, struct store **out, char *err,
+                         size_t errlen);
 
 /* Applies pending schema migrations in one transaction each; *applied
  * (may be NULL) counts them. On error writes one line for the user to err

@@ -80,8 +80,8 @@ open_ok(const char *url)
 	char err[256];
 
 	err[0] = 'x';
-	if (store_open(url, &st, err, sizeof(err)) != ST_OK)
-		fail_msg("store_open(%s): %s", url, err);
+	if (store_create(url, &st, err, sizeof(err)) != ST_OK)
+		fail_msg("store_create(%s): %s", url, err);
 	assert_non_null(st);
 	return st;
 }
@@ -2467,6 +2467,36 @@ test_unwritable_path(void **state)
 	rm_dir(f.dir);
 }
 
+/* store_open() never creates a database: a missing one is ST_NOTFOUND,
+ * named in err, and nothing is left behind. store_create() makes it. */
+static void
+test_open_does_not_create(void **state)
+{
+	struct fx f;
+	struct store *st = NULL;
+	char err[256];
+	struct stat sb;
+
+	(void)state;
+	fx_init(&f, T_FILE);
+	err[0] = '\0';
+	assert_int_equal(store_open(f.url, &st, err, sizeof(err)),
+	                 ST_NOTFOUND);
+	assert_null(st);
+	assert_non_null(strstr(err, f.path));
+	assert_non_null(strstr(err, "does not exist"));
+	assert_int_equal(stat(f.path, &sb), -1);
+
+	assert_int_equal(store_create(f.url, &st, err, sizeof(err)), ST_OK);
+	assert_int_equal(stat(f.path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	store_close(st);
+	st = NULL;
+	assert_int_equal(store_open(f.url, &st, err, sizeof(err)), ST_OK);
+	store_close(st);
+	rm_dir(f.dir);
+}
+
 static void
 test_memory_stores_separate(void **state)
 {
@@ -2541,6 +2571,7 @@ main(void)
 	    cmocka_unit_test(test_migrate_revoked_families),
 	    cmocka_unit_test(test_url_errors),
 	    cmocka_unit_test(test_unwritable_path),
+	    cmocka_unit_test(test_open_does_not_create),
 	    cmocka_unit_test(test_memory_stores_separate),
 	};
 

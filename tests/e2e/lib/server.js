@@ -130,12 +130,13 @@ export class Plugauth {
 
   // Spawns `plugauth -c <conf> serve`, waits for `listening on http://127.0.0.1:<port>`
   // (https://… when the server terminates TLS) on stdout and resolves with that base URL.
-  start({ env } = {}) {
+  // cwd: where it runs (default: the temp dir).
+  start({ env, cwd } = {}) {
     checkBinary();
     if (this.proc) throw new Error('server already running');
     this.exitCode = null;
     const child = spawn(BIN, ['-c', this.conf, 'serve'], {
-      cwd: this.dir,
+      cwd: cwd ?? this.dir,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
