@@ -365,6 +365,7 @@ demo_seed(const struct config *cfg, struct store *st,
 	c.name = name;
 	c.redirect_uris = uris;
 	c.scope = scope;
+	c.grants = STORE_GRANTS_ALL;	/* the curl line below */
 	c.created_at = clk_now_s();
 	if (sec_token_mint(SEC_PREFIX_SECRET, secret, c.secret_digest) !=
 	    ST_OK || store_client_add(st, &c) != ST_OK) {

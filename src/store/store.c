@@ -157,9 +157,20 @@ store_backend(const struct store *st)
 enum status
 store_client_add(struct store *st, const struct store_client *c)
 {
+	struct store_client cc;
+
 	if (st == NULL || c == NULL || !client_id_ok(c->id) || c->name == NULL)
 		return ST_INVALID;
-	return st->ops->client_add(st, c);
+	cc = *c;
+	if (cc.grants == 0)
+		cc.grants = STORE_GRANTS_DEFAULT;
+	/* A client without a secret, or whose secret is pasted into a third
+	 * party's UI, never mints tokens without a user. */
+	if ((cc.grants & ~STORE_GRANTS_ALL) != 0 ||
+	    ((cc.is_public || cc.chatgpt) &&
+	     (cc.grants & STORE_GRANT_CLIENT_CREDENTIALS) != 0))
+		return ST_INVALID;
+	return st->ops->client_add(st, &cc);
 }
 
 enum status

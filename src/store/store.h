@@ -21,6 +21,13 @@
 
 struct store;
 
+/* Grant types a client may use at the token endpoint (a bit mask). */
+#define STORE_GRANT_CODE 0x1u               /* authorization_code */
+#define STORE_GRANT_REFRESH 0x2u            /* refresh_token */
+#define STORE_GRANT_CLIENT_CREDENTIALS 0x4u /* client_credentials */
+#define STORE_GRANTS_DEFAULT (STORE_GRANT_CODE | STORE_GRANT_REFRESH)
+#define STORE_GRANTS_ALL (STORE_GRANTS_DEFAULT | STORE_GRANT_CLIENT_CREDENTIALS)
+
 struct store_client {
 	char id[SEC_ID_STRLEN + 32]; /* client_id */
 	char *name;
@@ -29,6 +36,7 @@ struct store_client {
 	bool chatgpt;        /* redirect URIs: the ChatGPT callback family */
 	char *redirect_uris; /* newline-separated, exact strings */
 	char *scope;         /* allowed scopes, space-separated; "" = all */
+	unsigned grants;     /* STORE_GRANT_*; 0 at add: STORE_GRANTS_DEFAULT */
 	int64_t created_at;
 };
 
@@ -128,7 +136,8 @@ void store_close(struct store *);
 /* Name of the backend ("sqlite"). */
 const char *store_backend(const struct store *);
 
-/* Clients. ST_EXISTS if the id is taken. */
+/* Clients. ST_EXISTS if the id is taken; ST_INVALID for a public or
+ * ChatGPT client with STORE_GRANT_CLIENT_CREDENTIALS, or unknown grants. */
 enum status store_client_add(struct store *, const struct store_client *);
 /* *out is new (store_client_free()); ST_NOTFOUND if absent. */
 enum status store_client_get(struct store *, const char *id,

@@ -2402,6 +2402,74 @@ test_migrate_revoked_families(void **state)
 	rm_dir(f.dir);
 }
 
+/* Migration 003: ChatGPT and public clients lose client_credentials, other
+ * confidential clients keep it; new clients get what they are given, the
+ * default for 0, and never client_credentials if public or ChatGPT. */
+static void
+test_migrate_client_grants(void **state)
+{
+	static const char rows[] =
+	    "INSERT INTO clients (id, name, is_public, secret_digest, chatgpt,"
+	    " created_at) VALUES"
+	    " ('gpt', 'G', 0, randomblob(32), 1, 1),"
+	    " ('pub', 'P', 1, NULL, 0, 2),"
+	    " ('conf', 'C', 0, randomblob(32), 0, 3);";
+	struct fx f;
+	sqlite3 *db;
+	struct store_client *c = NULL, n;
+
+	(void)state;
+	fx_init(&f, T_FILE);
+	assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
+	for (unsigned v = 0; v < 2; v++)
+		assert_int_equal(
+		    sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL),
+		    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	f.st = open_ok(f.url);
+	assert_int_equal(store_migrate(f.st, NULL, NULL, 0), ST_OK);
+	assert_int_equal(store_client_get(f.st, "gpt", &c), ST_OK);
+	assert_int_equal(c->grants, STORE_GRANT_CODE | STORE_GRANT_REFRESH);
+	store_client_free(c);
+	assert_int_equal(store_client_get(f.st, "pub", &c), ST_OK);
+	assert_int_equal(c->grants, STORE_GRANT_CODE | STORE_GRANT_REFRESH);
+	store_client_free(c);
+	assert_int_equal(store_client_get(f.st, "conf", &c), ST_OK);
+	assert_int_equal(c->grants, STORE_GRANTS_ALL);
+	store_client_free(c);
+
+	memset(&n, 0, sizeof(n));
+	n.name = (char *)(uintptr_t) "N";
+	snprintf(n.id, sizeof(n.id), "dflt");
+	assert_int_equal(store_client_add(f.st, &n), ST_OK);
+	assert_int_equal(store_client_get(f.st, "dflt", &c), ST_OK);
+	assert_int_equal(c->grants, STORE_GRANTS_DEFAULT);
+	store_client_free(c);
+	snprintf(n.id, sizeof(n.id), "cc");
+	n.grants = STORE_GRANT_CLIENT_CREDENTIALS;
+	assert_int_equal(store_client_add(f.st, &n), ST_OK);
+	assert_int_equal(store_client_get(f.st, "cc", &c), ST_OK);
+	assert_int_equal(c->grants, STORE_GRANT_CLIENT_CREDENTIALS);
+	store_client_free(c);
+	snprintf(n.id, sizeof(n.id), "bad");
+	n.chatgpt = true;
+	assert_int_equal(store_client_add(f.st, &n), ST_INVALID);
+	n.chatgpt = false;
+	n.is_public = true;
+	assert_int_equal(store_client_add(f.st, &n), ST_INVALID);
+	n.is_public = false;
+	n.grants = 0x10;
+	assert_int_equal(store_client_add(f.st, &n), ST_INVALID);
+	assert_int_equal(store_client_get(f.st, "bad", &c), ST_NOTFOUND);
+	store_close(f.st);
+	rm_dir(f.dir);
+}
+
 /* No fixture. */
 
 static void
@@ -2569,6 +2637,7 @@ main(void)
 	    FILE_ONLY(test_file_wal_and_reopen),
 	    FILE_ONLY(test_file_newer_schema),
 	    cmocka_unit_test(test_migrate_revoked_families),
+	    cmocka_unit_test(test_migrate_client_grants),
 	    cmocka_unit_test(test_url_errors),
 	    cmocka_unit_test(test_unwritable_path),
 	    cmocka_unit_test(test_open_does_not_create),
