@@ -4,6 +4,7 @@
 // no control characters in, nothing raw out.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
 import { createPlugauth } from './lib/server.js';
@@ -136,4 +137,32 @@ test('client_name_control_characters_refused', () => {
   assert.equal(c.name, 'Café ☕ 東京');
   const r = pa.cli(['client', 'list']);
   assert.match(r.stdout, new RegExp(`${c.client_id} .* Café ☕ 東京 `));
+});
+
+test('client_list_escapes_stored_control_characters', () => {
+  // A name stored before names were checked (or by other means): ESC, a newline, a bidi
+  // override, a backslash, and a byte that is not UTF-8.
+  const c = add(['--name', 'to-be-renamed', '--redirect-uri', CB]);
+  const r0 = spawnSync('sqlite3', ['-batch', '-bail', pa.db,
+    `UPDATE clients SET name = CAST(X'611b5b33316d0a62e280ae5cff' AS TEXT) WHERE id = '${c.client_id}';`],
+  { encoding: 'utf8' });
+  assert.equal(r0.status, 0, r0.stderr);
+  const r = pa.cli(['client', 'list']);
+  assert.equal(r.status, 0, show(r));
+  const line = r.stdout.split('\n').find((l) => l.startsWith(c.client_id));
+  assert.ok(line, r.stdout);
+  assert.ok(line.includes('a\\x1B[31m\\x0Ab\\xE2\\x80\\xAE\\\\\\xFF'), line);
+  assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f\u202e]/);
+  // --json: valid JSON naming it (escaped, since it is not UTF-8).
+  const j = listed(c.client_id);
+  assert.equal(j.name, 'a\\x1B[31m\\x0Ab\\xE2\\x80\\xAE\\\\\\xFF');
+  // Well-formed UTF-8: the bidi override as a code point; --json keeps it as it is.
+  const u = add(['--name', 'to-be-renamed-too', '--redirect-uri', CB]);
+  const r1 = spawnSync('sqlite3', ['-batch', '-bail', pa.db,
+    `UPDATE clients SET name = 'x' || char(8238) || 'y' || char(27) WHERE id = '${u.client_id}';`],
+  { encoding: 'utf8' });
+  assert.equal(r1.status, 0, r1.stderr);
+  const l2 = pa.cli(['client', 'list']).stdout.split('\n').find((l) => l.startsWith(u.client_id));
+  assert.ok(l2.includes(' x\\u{202E}y\\x1B '), l2);
+  assert.equal(listed(u.client_id).name, 'x\u202ey\x1b');
 });
