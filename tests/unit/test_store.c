@@ -2358,6 +2358,27 @@ test_file_newer_schema(void **state)
 	assert_int_equal(have, 999);
 }
 
+/* A file database at schema version (migrations 1..version applied by
+ * hand) holding rows, opened (not migrated) into f. */
+static void
+old_schema(struct fx *f, unsigned version, const char *rows)
+{
+	sqlite3 *db;
+	char pragma[64];
+
+	fx_init(f, T_FILE);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	for (unsigned v = 0; v < version; v++)
+		assert_int_equal(
+		    sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL),
+		    SQLITE_OK);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %u", version);
+	assert_int_equal(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->st = open_ok(f->url);
+}
+
 /* Migration 002 records the families revoked before it: those with a
  * revoked refresh token, not those with only a revoked access token. */
 static void
@@ -2374,22 +2395,10 @@ test_migrate_revoked_families(void **state)
 	    " (randomblob(32), 2, 'c1', '', 3, 1700003600, 0, 1),"
 	    " (randomblob(32), 1, 'c1', '', 0, 1700003600, 1700000001, 1);";
 	struct fx f;
-	sqlite3 *db;
 	unsigned applied = 0, have = 0, want = 0;
 
 	(void)state;
-	fx_init(&f, T_FILE);
-	assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, sqlite_migrations[0], NULL, NULL, NULL),
-	    SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-
-	f.st = open_ok(f.url);
+	old_schema(&f, 1, rows);
 	assert_int_equal(store_migrate(f.st, &applied, NULL, 0), ST_OK);
 	assert_int_equal(store_schema_version(f.st, &have, &want), ST_OK);
 	assert_int_equal(have, want);
@@ -2400,6 +2409,19 @@ test_migrate_revoked_families(void **state)
 	assert_false(family_revoked(f.st, 0));
 	store_close(f.st);
 	rm_dir(f.dir);
+}
+
+/* The grants of client id, which exists. */
+static unsigned
+grants_of(struct store *st, const char *id)
+{
+	struct store_client *c = NULL;
+	unsigned g;
+
+	assert_int_equal(store_client_get(st, id, &c), ST_OK);
+	g = c->grants;
+	store_client_free(c);
+	return g;
 }
 
 /* Migration 003: ChatGPT and public clients lose client_credentials, other
@@ -2415,47 +2437,24 @@ test_migrate_client_grants(void **state)
 	    " ('pub', 'P', 1, NULL, 0, 2),"
 	    " ('conf', 'C', 0, randomblob(32), 0, 3);";
 	struct fx f;
-	sqlite3 *db;
 	struct store_client *c = NULL, n;
 
 	(void)state;
-	fx_init(&f, T_FILE);
-	assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
-	for (unsigned v = 0; v < 2; v++)
-		assert_int_equal(
-		    sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL),
-		    SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-
-	f.st = open_ok(f.url);
+	old_schema(&f, 2, rows);
 	assert_int_equal(store_migrate(f.st, NULL, NULL, 0), ST_OK);
-	assert_int_equal(store_client_get(f.st, "gpt", &c), ST_OK);
-	assert_int_equal(c->grants, STORE_GRANT_CODE | STORE_GRANT_REFRESH);
-	store_client_free(c);
-	assert_int_equal(store_client_get(f.st, "pub", &c), ST_OK);
-	assert_int_equal(c->grants, STORE_GRANT_CODE | STORE_GRANT_REFRESH);
-	store_client_free(c);
-	assert_int_equal(store_client_get(f.st, "conf", &c), ST_OK);
-	assert_int_equal(c->grants, STORE_GRANTS_ALL);
-	store_client_free(c);
+	assert_int_equal(grants_of(f.st, "gpt"), STORE_GRANTS_DEFAULT);
+	assert_int_equal(grants_of(f.st, "pub"), STORE_GRANTS_DEFAULT);
+	assert_int_equal(grants_of(f.st, "conf"), STORE_GRANTS_ALL);
 
 	memset(&n, 0, sizeof(n));
 	n.name = (char *)(uintptr_t) "N";
 	snprintf(n.id, sizeof(n.id), "dflt");
 	assert_int_equal(store_client_add(f.st, &n), ST_OK);
-	assert_int_equal(store_client_get(f.st, "dflt", &c), ST_OK);
-	assert_int_equal(c->grants, STORE_GRANTS_DEFAULT);
-	store_client_free(c);
+	assert_int_equal(grants_of(f.st, "dflt"), STORE_GRANTS_DEFAULT);
 	snprintf(n.id, sizeof(n.id), "cc");
 	n.grants = STORE_GRANT_CLIENT_CREDENTIALS;
 	assert_int_equal(store_client_add(f.st, &n), ST_OK);
-	assert_int_equal(store_client_get(f.st, "cc", &c), ST_OK);
-	assert_int_equal(c->grants, STORE_GRANT_CLIENT_CREDENTIALS);
-	store_client_free(c);
+	assert_int_equal(grants_of(f.st, "cc"), STORE_GRANT_CLIENT_CREDENTIALS);
 	snprintf(n.id, sizeof(n.id), "bad");
 	n.chatgpt = true;
 	assert_int_equal(store_client_add(f.st, &n), ST_INVALID);
