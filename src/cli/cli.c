@@ -78,9 +78,11 @@ cli_store_open(const struct config *cfg, enum cli_db mode, struct store **st)
 	/* serve never sets up a database that was never migrated: an
 	 * empty file is more likely the wrong one than a new one. */
 	if (mode == CLI_DB_MIGRATE && have == 0 && want > 0) {
+		/* The path only: another URL may hold a password. */
 		cli_err("database %s is empty (no schema): check [database] "
 		    "url, or set it up with 'plugauth migrate'",
-		    cfg->database.url);
+		    strncmp(cfg->database.url, "sqlite:", 7) == 0 ?
+		    cfg->database.url + 7 : "named by [database] url");
 		goto fail;
 	}
 	if (mode != CLI_DB_CURRENT) {

@@ -440,13 +440,14 @@ cfg_database_resolve(struct config *cfg, const char *config_path, char *err,
 	file = url + sizeof(scheme) - 1;
 	if (file[0] == '/' || file[0] == '\0' || strcmp(file, ":memory:") == 0)
 		return ST_OK;
+	/* The directory part: "." for "plugauth.conf", "/" for "/x.conf". */
 	slash = strrchr(config_path, '/');
 	if (slash == NULL)
 		dirpart = strdup(".");
+	else if (slash == config_path)
+		dirpart = strdup("/");
 	else
-		dirpart = strndup(config_path,
-		                  slash == config_path ? 1
-		                                       : (size_t)(slash - config_path));
+		dirpart = strndup(config_path, (size_t)(slash - config_path));
 	if (dirpart == NULL) {
 		str_errf(err, errlen, "out of memory");
 		return ST_NOMEM;

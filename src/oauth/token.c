@@ -98,9 +98,10 @@ token_respond(struct http_req *req, struct token_reply *r)
 /*
  * Mints an access token (and a refresh token when the issue has a family
  * and the client may refresh), commits them (spending is->rotate or
- * is->code in the same transaction) and answers. If the store refuses because the refresh token or code was
- * spent meanwhile, or the family revoked, nothing is stored or answered,
- * *denied (may be NULL) is set, and the caller decides.
+ * is->code in the same transaction) and answers. If the store refuses
+ * because the refresh token or code was spent meanwhile, or the family
+ * revoked, nothing is stored or answered, *denied (may be NULL) is set,
+ * and the caller decides.
  */
 static enum oauth_error
 issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)

@@ -112,7 +112,7 @@ test('serve_refuses_an_empty_database_file', () => {
   writeFileSync(pa.db, '');
   const r = run(['-c', pa.conf, 'serve'], { cwd: tempDir() });
   assert.equal(r.status, 1, show(r));
-  assert.ok(r.stderr.includes(`database sqlite:${realDb(pa)} is empty`), show(r));
+  assert.ok(r.stderr.includes(`database ${realDb(pa)} is empty`), show(r));
   const l = run(['-c', pa.conf, 'user', 'list'], { cwd: tempDir() });
   assert.match(l.stderr, /schema is at version 0/, 'serve did not migrate it');
 });
