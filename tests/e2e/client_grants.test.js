@@ -111,6 +111,7 @@ test('client_without_refresh_grant_gets_no_refresh_token', async () => {
 });
 
 test('client_add_grant_refusals', () => {
+  const before = pa.cli(['client', 'list', '--json']).stdout;
   for (const args of [
     ['--name', 'x', '--chatgpt', '--grant', 'client_credentials'],
     ['--name', 'x', '--public', '--redirect-uri', CB, '--grant', 'client_credentials'],
@@ -121,7 +122,7 @@ test('client_add_grant_refusals', () => {
     assert.equal(r.status, 2, `${args.join(' ')}: ${show(r)}`);
     assert.match(r.stderr, /^plugauth: .*\n$/, show(r));
   }
-  const before = pa.cli(['client', 'list', '--json']).stdout;
+  // Nothing was registered.
   assert.equal(pa.cli(['client', 'list', '--json']).stdout, before);
 });
 
