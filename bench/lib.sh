@@ -59,7 +59,9 @@ bench_init() {
 	"$BIN" -c "$conf" init --issuer http://127.0.0.1:8080 \
 		--db "sqlite:$dir/bench.db" --listen 127.0.0.1:0 >/dev/null
 	REDIRECT=http://127.0.0.1/cb
-	creds=$("$BIN" -c "$conf" client add --name bench --redirect-uri "$REDIRECT" --json)
+	creds=$("$BIN" -c "$conf" client add --name bench --redirect-uri "$REDIRECT" \
+		--grant authorization_code --grant refresh_token \
+		--grant client_credentials --json)
 	id=$(printf '%s' "$creds" | sed -n 's/.*"client_id": "\([^"]*\)".*/\1/p')
 	secret=$(printf '%s' "$creds" | sed -n 's/.*"client_secret": "\([^"]*\)".*/\1/p')
 	printf 'bench-password\n' | "$BIN" -c "$conf" user add bench --password-stdin >/dev/null

@@ -48,30 +48,50 @@ cli_config_load(const struct cli *cli, struct config **cfg)
 }
 
 int
-cli_store_open(const struct config *cfg, bool migrate, struct store **st)
+cli_store_open(const struct config *cfg, enum cli_db mode, struct store **st)
 {
 	char		err[512];
 	unsigned	have = 0, want = 0;
 	enum status	rc;
 
-	rc = store_open(cfg->database.url, st, err, sizeof(err));
+	if (mode == CLI_DB_CREATE)
+		rc = store_create(cfg->database.url, st, err, sizeof(err));
+	else
+		rc = store_open(cfg->database.url, st, err, sizeof(err));
+	if (rc == ST_NOTFOUND) {
+		cli_err("%s: check [database] url (a relative sqlite: path is "
+		    "read from the configuration file's directory), or create "
+		    "an empty database with 'plugauth migrate --create' (or "
+		    "'plugauth init')", err);
+		return CLI_FAIL;
+	}
 	if (rc != ST_OK) {
 		cli_err("%s", err);
 		return CLI_FAIL;
-	}
-	if (migrate) {
-		rc = store_migrate(*st, NULL, err, sizeof(err));
-		if (rc != ST_OK) {
-			cli_err("%s", err);
-			goto fail;
-		}
-		return CLI_OK;
 	}
 	rc = store_schema_version(*st, &have, &want);
 	if (rc != ST_OK) {
 		cli_err("cannot read the database schema version: %s",
 		    status_str(rc));
 		goto fail;
+	}
+	/* serve never sets up a database that was never migrated: an
+	 * empty file is more likely the wrong one than a new one. */
+	if (mode == CLI_DB_MIGRATE && have == 0 && want > 0) {
+		/* The path only: another URL may hold a password. */
+		cli_err("database %s is empty (no schema): check [database] "
+		    "url, or set it up with 'plugauth migrate'",
+		    strncmp(cfg->database.url, "sqlite:", 7) == 0 ?
+		    cfg->database.url + 7 : "named by [database] url");
+		goto fail;
+	}
+	if (mode != CLI_DB_CURRENT) {
+		rc = store_migrate(*st, NULL, err, sizeof(err));
+		if (rc != ST_OK) {
+			cli_err("%s", err);
+			goto fail;
+		}
+		return CLI_OK;
 	}
 	if (have < want) {
 		cli_err("database schema is at version %u, this build needs %u:"
@@ -98,7 +118,7 @@ cli_open(const struct cli *cli, struct config **cfg, struct store **st)
 	rc = cli_config_load(cli, cfg);
 	if (rc != CLI_OK)
 		return rc;
-	rc = cli_store_open(*cfg, false, st);
+	rc = cli_store_open(*cfg, CLI_DB_CURRENT, st);
 	if (rc != CLI_OK) {
 		cfg_free(*cfg);
 		*cfg = NULL;

@@ -41,9 +41,18 @@ int cli_usage_err(const char *cmd, const char *fmt, ...)
  * new (cfg_free()). Prints the error itself. */
 int cli_config_load(const struct cli *, struct config **cfg);
 
-/* Opens the store named by cfg; migrates it if migrate, else fails when the
- * schema is behind. *st is new (store_close()). Prints the error itself. */
-int cli_store_open(const struct config *, bool migrate, struct store **st);
+/* How cli_store_open() treats the database (0 and 1 as the old bool). */
+enum cli_db {
+	CLI_DB_CURRENT = 0,	/* it exists, its schema is current */
+	CLI_DB_MIGRATE = 1,	/* it exists and has a schema: migrate (serve) */
+	CLI_DB_CREATE = 2,	/* create it if missing, migrate (init, demo) */
+};
+
+/* Opens the store named by cfg as mode says; a missing database is an
+ * error naming its path and how to create it. *st is new (store_close()).
+ * Prints the error itself. */
+int cli_store_open(const struct config *, enum cli_db mode,
+    struct store **st);
 
 /* Both of the above, for commands that work on the database. */
 int cli_open(const struct cli *, struct config **cfg, struct store **st);

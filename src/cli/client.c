@@ -11,13 +11,14 @@
 #include "oauth/oauth.h"
 
 #define NAME_MAX_BYTES		128
+#define NAME_SAFE_BYTES		(NAME_MAX_BYTES * 10 + 1)	/* \u{XXXX} */
 #define REDIRECTS_MAX_BYTES	8192
 #define REDIRECT_MAX_BYTES	2048
 
 static const char usage[] =
     "usage: plugauth [-c FILE] client add --name NAME\n"
     "                  (--redirect-uri URI ... | --chatgpt)\n"
-    "                  [--scope \"a b\"] [--public] [--json]\n"
+    "                  [--scope \"a b\"] [--public] [--grant G ...] [--json]\n"
     "       plugauth [-c FILE] client list [--json]\n"
     "       plugauth [-c FILE] client remove ID\n"
     "       plugauth [-c FILE] client rotate-secret ID [--json]\n"
@@ -33,8 +34,16 @@ static const char usage[] =
     "                       (plugin-…|g-<40 hex>)/oauth/callback\n"
     "  --scope \"a b\"        scopes the client may get (default: all)\n"
     "  --public             no secret (PKCE clients such as MCP apps)\n"
+    "  --grant G            a grant type the client may use at the token\n"
+    "                       endpoint (repeat for more): authorization_code,\n"
+    "                       refresh_token, client_credentials. Default:\n"
+    "                       authorization_code and refresh_token. Only a\n"
+    "                       confidential client that is not --chatgpt may\n"
+    "                       have client_credentials (tokens with no user);\n"
+    "                       without authorization_code no redirect URI is\n"
+    "                       needed\n"
     "  --json               print one JSON object\n"
-    "list           lists clients (never secrets)\n"
+    "list           lists clients and their grant types (never secrets)\n"
     "remove         deletes a client and revokes everything issued to it\n"
     "rotate-secret  replaces a client's secret; the old one stops working\n";
 
@@ -51,15 +60,142 @@ redirect_ok(const char *u)
 	return strncmp(u, "http://", 7) == 0 && cfg_url_is_loopback(u);
 }
 
+/* The code point at s (well-formed UTF-8); *len gets its length. */
+static uint32_t
+utf8_next(const unsigned char *s, size_t *len)
+{
+	if (s[0] < 0x80) {
+		*len = 1;
+		return s[0];
+	}
+	if (s[0] < 0xe0) {
+		*len = 2;
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	}
+	if (s[0] < 0xf0) {
+		*len = 3;
+		return (uint32_t)(s[0] & 0x0f) << 12 |
+		    (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	}
+	*len = 4;
+	return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+	    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+}
+
+/* Control and invisible formatting characters: C0, DEL, C1, zero-width
+ * and direction marks, line and paragraph separators, bidi embeddings
+ * and isolates, word joiners, the BOM. */
+static bool
+cp_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+}
+
+/* A client name: well-formed UTF-8 without control or invisible
+ * formatting characters (it is shown on the consent page and in lists). */
+static bool
+client_name_ok(const char *name)
+{
+	const unsigned char	*p = (const unsigned char *)name;
+	size_t			 n;
+
+	if (!str_utf8_ok(str_of(name)))
+		return false;
+	for (; *p != '\0'; p += n)
+		if (cp_unsafe(utf8_next(p, &n)))
+			return false;
+	return true;
+}
+
+/* name for a terminal: control and formatting characters as \xHH or
+ * \u{XXXX}, a backslash as \\, bytes of malformed UTF-8 as \xHH. Names
+ * stored before names were checked (or by other means) may hold them. */
+static const char *
+client_name_safe(const char *name, char out[NAME_SAFE_BYTES])
+{
+	const unsigned char	*p = (const unsigned char *)name;
+	bool			 utf8 = str_utf8_ok(str_of(name));
+	size_t			 o = 0, n;
+	uint32_t		 cp;
+	int			 k;
+
+	for (; *p != '\0'; p += n) {
+		if (utf8) {
+			cp = utf8_next(p, &n);
+		} else {
+			cp = *p;
+			n = 1;
+		}
+		if (cp == '\\')
+			k = snprintf(out + o, NAME_SAFE_BYTES - o, "\\\\");
+		else if (!utf8 && cp >= 0x80)
+			k = snprintf(out + o, NAME_SAFE_BYTES - o, "\\x%02X",
+			    (unsigned)cp);
+		else if (cp_unsafe(cp) && cp < 0x100)
+			k = snprintf(out + o, NAME_SAFE_BYTES - o, "\\x%02X",
+			    (unsigned)cp);
+		else if (cp_unsafe(cp))
+			k = snprintf(out + o, NAME_SAFE_BYTES - o, "\\u{%04X}",
+			    (unsigned)cp);
+		else
+			k = snprintf(out + o, NAME_SAFE_BYTES - o, "%.*s",
+			    (int)n, (const char *)p);
+		if (k < 0 || (size_t)k >= NAME_SAFE_BYTES - o) {
+			/* Cut short: at most NAME_MAX_BYTES are shown. */
+			out[o] = '\0';
+			if (o >= 3)
+				memcpy(out + o - 3, "...", 3);
+			return out;
+		}
+		o += (size_t)k;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* "authorization_code,refresh_token" for the grants in mask. */
+static const char *
+grants_text(unsigned mask, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (unsigned bit = 1; bit <= STORE_GRANTS_ALL; bit <<= 1) {
+		const char *g = oauth_grant_name(bit);
+		int k;
+
+		if ((mask & bit) == 0 || g == NULL)
+			continue;
+		k = snprintf(out + o, outsz - o, "%s%s", o > 0 ? "," : "", g);
+		if (k < 0 || (size_t)k >= outsz - o)
+			break;
+		o += (size_t)k;
+	}
+	return out;
+}
+
 static json_t *
 client_json(const struct store_client *c)
 {
-	json_t		*o, *uris;
+	json_t		*o, *uris, *grants;
 	const char	*p;
+	char		 safe[NAME_SAFE_BYTES];
 
 	o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I}", "client_id", c->id,
-	    "name", c->name, "scope", c->scope, "public", c->is_public,
-	    "chatgpt", c->chatgpt, "created_at", (json_int_t)c->created_at);
+	    "name", str_utf8_ok(str_of(c->name)) ? c->name :
+	    client_name_safe(c->name, safe), "scope", c->scope,
+	    "public", c->is_public, "chatgpt", c->chatgpt,
+	    "created_at", (json_int_t)c->created_at);
+	if (o == NULL)
+		return NULL;
+	grants = json_array();
+	for (unsigned bit = 1; bit <= STORE_GRANTS_ALL; bit <<= 1)
+		if ((c->grants & bit) != 0 && oauth_grant_name(bit) != NULL)
+			json_array_append_new(grants,
+			    json_string(oauth_grant_name(bit)));
+	json_object_set_new(o, "grant_types", grants);
 	uris = json_array();
 	for (p = c->redirect_uris; p != NULL && *p != '\0';) {
 		size_t n = strcspn(p, "\n");
@@ -110,10 +246,12 @@ client_add(struct cli *cli, int argc, char **argv)
 		{ "chatgpt", no_argument, NULL, 'g' },
 		{ "scope", required_argument, NULL, 's' },
 		{ "public", no_argument, NULL, 'p' },
+		{ "grant", required_argument, NULL, 'G' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct store_client	 c;
+	unsigned		 bit;
 	struct config		*cfg = NULL;
 	struct store		*st = NULL;
 	struct buf		 uris;
@@ -154,6 +292,15 @@ client_add(struct cli *cli, int argc, char **argv)
 		case 'p':
 			c.is_public = true;
 			break;
+		case 'G':
+			bit = oauth_grant_bit(optarg);
+			if (bit == 0) {
+				why = "unknown --grant (authorization_code, "
+				    "refresh_token or client_credentials)";
+				goto usage;
+			}
+			c.grants |= bit;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -167,10 +314,24 @@ client_add(struct cli *cli, int argc, char **argv)
 	else if (name == NULL || name[0] == '\0' ||
 	    strlen(name) > NAME_MAX_BYTES)
 		why = "--name is required (1 to 128 bytes)";
-	else if (uris.len == 0 && !c.chatgpt)
+	else if (!client_name_ok(name))
+		why = "--name must be UTF-8 text without control or invisible "
+		    "formatting characters";
+	else if (c.grants == 0)
+		c.grants = STORE_GRANTS_DEFAULT;
+	if (why != NULL)
+		goto usage;
+	if (uris.len == 0 && !c.chatgpt && (c.grants & STORE_GRANT_CODE))
 		why = "--redirect-uri or --chatgpt is required";
 	else if (c.chatgpt && c.is_public)
 		why = "--chatgpt clients are confidential: drop --public";
+	else if ((c.chatgpt || c.is_public) &&
+	    (c.grants & STORE_GRANT_CLIENT_CREDENTIALS))
+		why = c.chatgpt ? "--chatgpt clients cannot have --grant "
+		    "client_credentials: their secret is pasted into "
+		    "ChatGPT, and it would get tokens with no user" :
+		    "--public clients cannot have --grant client_credentials "
+		    "(they have no secret)";
 	if (why != NULL)
 		goto usage;
 
@@ -272,11 +433,16 @@ client_list(struct cli *cli, int argc, char **argv)
 		if (n == 0)
 			printf("no clients: add one with 'plugauth client add'"
 			    "\n");
-		for (size_t i = 0; i < n; i++)
-			printf("%s  %-12s  %s  scope=\"%s\"\n", v[i]->id,
-			    v[i]->is_public ? "public" : v[i]->chatgpt ?
-			    "chatgpt" : "confidential", v[i]->name,
-			    v[i]->scope[0] ? v[i]->scope : cfg->oauth.scopes);
+		for (size_t i = 0; i < n; i++) {
+			char safe[NAME_SAFE_BYTES], grants[128];
+
+			printf("%s  %-12s  %s  scope=\"%s\"  grants=%s\n",
+			    v[i]->id, v[i]->is_public ? "public" :
+			    v[i]->chatgpt ? "chatgpt" : "confidential",
+			    client_name_safe(v[i]->name, safe),
+			    v[i]->scope[0] ? v[i]->scope : cfg->oauth.scopes,
+			    grants_text(v[i]->grants, grants, sizeof(grants)));
+		}
 	}
 out:
 	store_client_list_free(v, n);

@@ -19,7 +19,8 @@ static const char usage[] =
     "ChatGPT.\n"
     "  --issuer URL    the public base URL of this server, e.g.\n"
     "                  https://plugin.example.com (https unless loopback)\n"
-    "  --db URL        sqlite:PATH (default sqlite:plugauth.db)\n"
+    "  --db URL        sqlite:PATH (default sqlite:plugauth.db); a relative\n"
+    "                  PATH is next to the configuration file\n"
     "  --listen ADDR   host:port to listen on (default 127.0.0.1:8080)\n"
     "  --force         overwrite an existing configuration file\n";
 
@@ -125,7 +126,14 @@ cli_init(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (file_write(cli->config_path, buf_str(&text), force) != CLI_OK)
 		goto out;
-	if (cli_store_open(cfg, true, &st) != CLI_OK)
+	/* Rendered as given: a relative sqlite: path is read from the
+	 * configuration file's directory, by this run and every later one. */
+	if (cfg_database_resolve(cfg, cli->config_path, err, sizeof(err)) !=
+	    ST_OK) {
+		cli_err("%s", err);
+		goto out;
+	}
+	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
 		goto out;
 	store_schema_version(st, &have, &want);
 	printf("wrote %s\n"

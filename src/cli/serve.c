@@ -276,7 +276,7 @@ cli_serve(struct cli *cli, int argc, char **argv)
 	rc = cli_config_load(cli, &cfg);
 	if (rc != CLI_OK)
 		return rc;
-	rc = cli_store_open(cfg, true, &st);
+	rc = cli_store_open(cfg, CLI_DB_MIGRATE, &st);
 	if (rc == CLI_OK)
 		rc = serve_run(cfg, st, NULL, 0, NULL, NULL);
 	store_close(st);
@@ -291,21 +291,36 @@ cli_migrate(struct cli *cli, int argc, char **argv)
 	struct store	*st = NULL;
 	char		 err[512];
 	unsigned	 applied = 0, have = 0, want = 0;
+	bool		 create = false;
+	enum status	 s;
 	int		 rc;
 
 	if (cli_wants_help(argc, argv)) {
-		printf("usage: plugauth [-c FILE] migrate\n\n"
+		printf("usage: plugauth [-c FILE] migrate [--create]\n\n"
 		    "Applies pending database schema migrations (serve and init\n"
-		    "do this too) and prints the schema version.\n");
+		    "do this too) and prints the schema version.\n"
+		    "  --create   create the database if it does not exist (else\n"
+		    "             a missing database is an error)\n");
 		return CLI_OK;
 	}
-	if (argc > 1)
-		return cli_usage_err("migrate", "unexpected argument '%s'",
-		    argv[1]);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--create") != 0)
+			return cli_usage_err("migrate",
+			    "unexpected argument '%s'", argv[i]);
+		create = true;
+	}
 	rc = cli_config_load(cli, &cfg);
 	if (rc != CLI_OK)
 		return rc;
-	if (store_open(cfg->database.url, &st, err, sizeof(err)) != ST_OK) {
+	if (create)
+		s = store_create(cfg->database.url, &st, err, sizeof(err));
+	else
+		s = store_open(cfg->database.url, &st, err, sizeof(err));
+	if (s == ST_NOTFOUND) {
+		cli_err("%s: check [database] url, or create it with "
+		    "'plugauth migrate --create'", err);
+		rc = CLI_FAIL;
+	} else if (s != ST_OK) {
 		cli_err("%s", err);
 		rc = CLI_FAIL;
 	} else if (store_migrate(st, &applied, err, sizeof(err)) != ST_OK) {
@@ -350,6 +365,7 @@ demo_seed(const struct config *cfg, struct store *st,
 	c.name = name;
 	c.redirect_uris = uris;
 	c.scope = scope;
+	c.grants = STORE_GRANTS_ALL;	/* the curl line below */
 	c.created_at = clk_now_s();
 	if (sec_token_mint(SEC_PREFIX_SECRET, secret, c.secret_digest) !=
 	    ST_OK || store_client_add(st, &c) != ST_OK) {
@@ -540,7 +556,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		cli_err("%s", err);
 		goto out;
 	}
-	if (cli_store_open(cfg, true, &st) != CLI_OK)
+	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
 		goto out;
 	if (demo_seed(cfg, st, secret) != CLI_OK)
 		goto out;

@@ -10,7 +10,9 @@ static const char usage[] =
     "\n"
     "Revokes every access and refresh token of a user, or of a client, at\n"
     "once. ChatGPT cannot revoke tokens itself: this is how you log a user\n"
-    "out of a plugin, or cut off a client.\n";
+    "out of a plugin, or cut off a client. --user also ends the user's\n"
+    "sign-in sessions, so that the next authorization asks for the\n"
+    "password again.\n";
 
 int
 cli_token(struct cli *cli, int argc, char **argv)
@@ -19,7 +21,7 @@ cli_token(struct cli *cli, int argc, char **argv)
 	struct config		*cfg = NULL;
 	struct store		*st = NULL;
 	struct store_user	*u = NULL;
-	unsigned		 n = 0;
+	unsigned		 n = 0, sessions = 0;
 	enum status		 s;
 	int			 rc;
 
@@ -53,6 +55,10 @@ cli_token(struct cli *cli, int argc, char **argv)
 		}
 		if (s == ST_OK)
 			s = store_token_revoke_user(st, u->id, clk_now_s(), &n);
+		/* Signed out too: else the next authorization would go
+		 * through the old session without a password. */
+		if (s == ST_OK)
+			s = store_session_delete_user(st, u->id, &sessions);
 	} else {
 		struct store_client *c = NULL;
 
@@ -70,8 +76,13 @@ cli_token(struct cli *cli, int argc, char **argv)
 		cli_err("cannot revoke: %s", status_str(s));
 		goto out;
 	}
-	printf("revoked %u token%s of %s %s\n", n, n == 1 ? "" : "s",
-	    user != NULL ? "user" : "client", user != NULL ? user : client);
+	if (user != NULL)
+		printf("revoked %u token%s of user %s and ended %u sign-in "
+		    "session%s\n", n, n == 1 ? "" : "s", user, sessions,
+		    sessions == 1 ? "" : "s");
+	else
+		printf("revoked %u token%s of client %s\n", n,
+		    n == 1 ? "" : "s", client);
 	rc = CLI_OK;
 out:
 	store_user_free(u);

@@ -389,6 +389,9 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 		}
 		lc.origin[i] = ORIGIN_ENV;
 	}
+	if (path != NULL &&
+	    (rc = cfg_database_resolve(cfg, path, err, errlen)) != ST_OK)
+		goto out;
 	rc = cfg_validate_keys(cfg, &k, &alt, msg, sizeof(msg));
 	if (rc != ST_OK) {
 		/* Point at where the value came from, or at its partner's. */
@@ -421,6 +424,61 @@ out:
 	return rc;
 }
 
+enum status
+cfg_database_resolve(struct config *cfg, const char *config_path, char *err,
+                     size_t errlen)
+{
+	static const char scheme[] = "sqlite:";
+	const char *url = cfg->database.url, *file, *slash;
+	char dir[PATH_MAX], *dirpart = NULL, *abs = NULL;
+	size_t len;
+	enum status rc = ST_OK;
+	int n;
+
+	if (url == NULL || strncmp(url, scheme, sizeof(scheme) - 1) != 0)
+		return ST_OK;
+	file = url + sizeof(scheme) - 1;
+	if (file[0] == '/' || file[0] == '\0' || strcmp(file, ":memory:") == 0)
+		return ST_OK;
+	/* The directory part: "." for "plugauth.conf", "/" for "/x.conf". */
+	slash = strrchr(config_path, '/');
+	if (slash == NULL)
+		dirpart = strdup(".");
+	else if (slash == config_path)
+		dirpart = strdup("/");
+	else
+		dirpart = strndup(config_path, (size_t)(slash - config_path));
+	if (dirpart == NULL) {
+		str_errf(err, errlen, "out of memory");
+		return ST_NOMEM;
+	}
+	if (realpath(dirpart, dir) == NULL) {
+		str_errf(err, errlen,
+		        "[database] url: cannot find the directory of %s, "
+		        "which a relative sqlite: path is read from: %s",
+		        config_path, strerror(errno));
+		rc = ST_INVALID;
+		goto out;
+	}
+	len = sizeof(scheme) + strlen(dir) + 1 + strlen(file);
+	if ((abs = malloc(len)) == NULL) {
+		str_errf(err, errlen, "out of memory");
+		rc = ST_NOMEM;
+		goto out;
+	}
+	n = snprintf(abs, len, "%s%s%s%s", scheme, dir,
+	             strcmp(dir, "/") == 0 ? "" : "/", file);
+	if (n < 0 || (size_t)n >= len) {
+		free(abs);
+		rc = ST_INTERNAL;
+		goto out;
+	}
+	str_free(cfg->database.url, true);
+	cfg->database.url = abs;
+out:
+	free(dirpart);
+	return rc;
+}
 
 void
 cfg_free(struct config *cfg)

@@ -85,6 +85,15 @@ struct config {
 enum status cfg_load(const char *path, bool must_exist, struct config **out,
     char *err, size_t errlen);
 
+/*
+ * Makes a relative "sqlite:PATH" database url absolute: PATH names a file
+ * in the directory of the configuration file config_path (which exists),
+ * wherever plugauth runs from. cfg_load() does this when it reads a file,
+ * for the file's value and PLUGAUTH_DATABASE_URL alike.
+ */
+enum status cfg_database_resolve(struct config *, const char *config_path,
+    char *err, size_t errlen);
+
 /* Sets one key from text, as if read from a file (checks type and range;
  * no cross-key checks). ST_NOTFOUND for an unknown key. */
 enum status cfg_set(struct config *, const char *section, const char *key,

@@ -66,7 +66,8 @@ const struct cfg_key cfg_keys[] = {
      "/etc/plugauth/templates"},
 
     {"database", "url", CFG_STR, "sqlite:plugauth.db", 0, 0, NULL, CFG_SECRET,
-     OFF(database.url), "sqlite:PATH or postgresql://user:pass@host/db", NULL},
+     OFF(database.url), "sqlite:PATH (relative: next to this file) or "
+     "postgresql://user:pass@host/db", NULL},
 
     {"oauth", "scopes", CFG_STR, "todo.read todo.write", 0, 0, NULL, 0,
      OFF(oauth.scopes), "scopes this server knows, space-separated", NULL},

@@ -61,6 +61,11 @@ enum status oauth_authorize_handle(struct http_req *, void *ctx);
 /* POST /oauth/token (RFC 6749 §3.2). ctx is a struct oauth_env. */
 enum status oauth_token_handle(struct http_req *, void *ctx);
 
+/* The STORE_GRANT_* bit of a grant_type name; 0 if not one of ours. */
+unsigned oauth_grant_bit(const char *name);
+/* The grant_type name of one STORE_GRANT_* bit; NULL if none. */
+const char *oauth_grant_name(unsigned bit);
+
 /* GET /.well-known/oauth-authorization-server (RFC 8414). Public, cached
  * for 5 minutes. ctx is a struct oauth_env. */
 enum status oauth_metadata_handle(struct http_req *, void *ctx);

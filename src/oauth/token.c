@@ -47,6 +47,33 @@ struct grant_ctx {
 	char				 user[128];	/* for the event */
 };
 
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} grant_names[] = {
+	{ "authorization_code", STORE_GRANT_CODE },
+	{ "refresh_token", STORE_GRANT_REFRESH },
+	{ "client_credentials", STORE_GRANT_CLIENT_CREDENTIALS },
+};
+
+unsigned
+oauth_grant_bit(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < ARRAY_LEN(grant_names); i++)
+		if (strcmp(name, grant_names[i].name) == 0)
+			return grant_names[i].bit;
+	return 0;
+}
+
+const char *
+oauth_grant_name(unsigned bit)
+{
+	for (size_t i = 0; i < ARRAY_LEN(grant_names); i++)
+		if (grant_names[i].bit == bit)
+			return grant_names[i].name;
+	return NULL;
+}
+
 /* RFC 6749 §5.1, with Cache-Control: no-store. Wipes the tokens. */
 static enum status
 token_respond(struct http_req *req, struct token_reply *r)
@@ -69,11 +96,12 @@ token_respond(struct http_req *req, struct token_reply *r)
 }
 
 /*
- * Mints an access token (and a refresh token when the issue has a family),
- * commits them (spending is->rotate or is->code in the same transaction)
- * and answers. If the store refuses because the refresh token or code was
- * spent meanwhile, or the family revoked, nothing is stored or answered,
- * *denied (may be NULL) is set, and the caller decides.
+ * Mints an access token (and a refresh token when the issue has a family
+ * and the client may refresh), commits them (spending is->rotate or
+ * is->code in the same transaction) and answers. If the store refuses
+ * because the refresh token or code was spent meanwhile, or the family
+ * revoked, nothing is stored or answered, *denied (may be NULL) is set,
+ * and the caller decides.
  */
 static enum oauth_error
 issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
@@ -98,7 +126,9 @@ issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
 	t[0].kind = STORE_TOKEN_ACCESS;
 	t[0].expires_at = now + cfg->oauth.access_ttl;
 	rc = sec_token_mint(SEC_PREFIX_ACCESS, r.access, t[0].digest);
-	if (rc == ST_OK && is->family_id != 0) {
+	/* No refresh token for a client that may not use one. */
+	if (rc == ST_OK && is->family_id != 0 &&
+	    (is->client->grants & STORE_GRANT_REFRESH) != 0) {
 		t[1].kind = STORE_TOKEN_REFRESH;
 		t[1].expires_at = now + cfg->oauth.refresh_ttl;
 		rc = sec_token_mint(SEC_PREFIX_REFRESH, r.refresh,
@@ -431,6 +461,15 @@ oauth_token_handle(struct http_req *req, void *ctx)
 	e = oauth_client_authenticate(env->st, req, &f, &ca, &g.why);
 	if (e != OAUTH_OK)
 		goto out;
+	/* RFC 6749 §5.2: a grant this client was not registered for
+	 * (plugauth client add --grant). */
+	if (oauth_grant_bit(grant) != 0 &&
+	    (ca.client->grants & oauth_grant_bit(grant)) == 0) {
+		g.why = "the client is not registered for this grant_type";
+		g.reason = "grant_not_allowed";
+		e = OAUTH_UNAUTHORIZED_CLIENT;
+		goto out;
+	}
 	if (strcmp(grant, "authorization_code") == 0) {
 		e = grant_authorization_code(&g);
 	} else if (strcmp(grant, "refresh_token") == 0) {

@@ -10,12 +10,12 @@
 
 #define CLIENT_COLS                                                            \
 	"id, name, is_public, secret_digest, chatgpt, redirect_uris, scope, "  \
-	"created_at"
+	"created_at, grants"
 #define USER_COLS "id, name, password_hash, created_at"
 
 static const char *const sql[Q__COUNT] = {
     [Q_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [Q_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE id = ?1",
     [Q_CLIENT_LIST] = "SELECT " CLIENT_COLS " FROM clients "
                       "ORDER BY created_at, rowid",
@@ -79,6 +79,7 @@ client_row(sqlite3_stmt *s, struct store_client **out)
 	    (rc = sq_col_text(s, 6, false, &cl->scope)) != ST_OK)
 		goto out;
 	cl->created_at = sqlite3_column_int64(s, 7);
+	cl->grants = (unsigned)sqlite3_column_int(s, 8) & STORE_GRANTS_ALL;
 	*out = cl;
 	cl = NULL;
 out:
@@ -111,6 +112,7 @@ sq_client_add(struct store *s, const struct store_client *cl)
 	sqlite3_bind_text(q, 7, cl->scope ? cl->scope : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 8,
 	                   cl->created_at != 0 ? cl->created_at : clk_now_s());
+	sqlite3_bind_int(q, 9, (int)cl->grants);
 	rc = sq_exec_write(c, q, "client_add", NULL);
 out:
 	sq_wr_end(st);

@@ -184,8 +184,8 @@ enum status sq_list_rows(struct conn *c, sqlite3_stmt *q, const char *op,
                          void (*row_free)(void *), void ***out, size_t *nout);
 
 /* sqlite_open.c */
-enum status sq_open(const char *target, struct store **out, char *err,
-                    size_t errlen);
+enum status sq_open(const char *target, bool create, struct store **out,
+                    char *err, size_t errlen);
 void sq_close(struct store *);
 enum status sq_migrate(struct store *, unsigned *applied, char *err,
                        size_t errlen);

@@ -57,9 +57,11 @@ sq_free(struct sq_store *st)
 	free(st);
 }
 
-/* Sets st's file names; creates a new database file 0600. */
+/* Sets st's file names; if create, creates a new database file 0600,
+ * else a missing file is ST_NOTFOUND. */
 static enum status
-sq_names(struct sq_store *st, const char *target, char *err, size_t errlen)
+sq_names(struct sq_store *st, const char *target, bool create, char *err,
+         size_t errlen)
 {
 	const char *prefix = "";
 	size_t len;
@@ -89,6 +91,20 @@ sq_names(struct sq_store *st, const char *target, char *err, size_t errlen)
 	if (st->filename == NULL || st->display == NULL)
 		return ST_NOMEM;
 	snprintf(st->filename, len, "%s%s", prefix, target);
+	/* Only init and migrate --create make a database: a wrong path
+	 * must not give a new empty one that every command then uses. */
+	if (!create) {
+		if (access(st->filename, F_OK) == 0)
+			return ST_OK;
+		if (errno == ENOENT) {
+			snprintf(err, errlen, "database %s does not exist",
+			         st->display);
+			return ST_NOTFOUND;
+		}
+		snprintf(err, errlen, "cannot open database %s: %s",
+		         st->display, strerror(errno));
+		return ST_STORE;
+	}
 	/* SQLite would create a new file 0644: make it 0600 first. Its -wal
 	 * and -shm files copy the database's mode. Connections then open it
 	 * without SQLITE_OPEN_CREATE: one opened later (each thread's reader)
@@ -186,7 +202,8 @@ sq_writer_file(struct sq_store *st, char *err, size_t errlen)
 }
 
 enum status
-sq_open(const char *target, struct store **out, char *err, size_t errlen)
+sq_open(const char *target, bool create, struct store **out, char *err,
+        size_t errlen)
 {
 	struct sq_store *st;
 	enum status rc;
@@ -205,7 +222,7 @@ sq_open(const char *target, struct store **out, char *err, size_t errlen)
 	st->base.ops = &sqlite_store_ops;
 	st->qtail = &st->qhead;
 	st->open_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	if ((rc = sq_names(st, target, err, errlen)) != ST_OK ||
+	if ((rc = sq_names(st, target, create, err, errlen)) != ST_OK ||
 	    (rc = sq_locks(st)) != ST_OK)
 		goto out;
 	if (pthread_key_create(&st->key, sq_conn_thread_exit) != 0) {

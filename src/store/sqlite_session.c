@@ -262,9 +262,7 @@ out:
 static void
 event_free_v(void *p)
 {
-	struct store_event *e = p;
-
-	store_event_list_free(&e, 1);
+	store_event_free(p);
 }
 
 static enum status

@@ -45,8 +45,9 @@ revoked(struct store *st, enum status rc)
 	return rc;
 }
 
-enum status
-store_open(const char *url, struct store **out, char *err, size_t errlen)
+static enum status
+open_url(const char *url, bool create, struct store **out, char *err,
+         size_t errlen)
 {
 	const struct store_ops *ops;
 	const char *target;
@@ -91,7 +92,19 @@ store_open(const char *url, struct store **out, char *err, size_t errlen)
 		        "(use sqlite:PATH)");
 		return ST_INVALID;
 	}
-	return ops->open(target, out, err, errlen);
+	return ops->open(target, create, out, err, errlen);
+}
+
+enum status
+store_open(const char *url, struct store **out, char *err, size_t errlen)
+{
+	return open_url(url, false, out, err, errlen);
+}
+
+enum status
+store_create(const char *url, struct store **out, char *err, size_t errlen)
+{
+	return open_url(url, true, out, err, errlen);
 }
 
 enum status
@@ -153,9 +166,20 @@ store_backend(const struct store *st)
 enum status
 store_client_add(struct store *st, const struct store_client *c)
 {
+	struct store_client cc;
+
 	if (st == NULL || c == NULL || !client_id_ok(c->id) || c->name == NULL)
 		return ST_INVALID;
-	return st->ops->client_add(st, c);
+	cc = *c;
+	if (cc.grants == 0)
+		cc.grants = STORE_GRANTS_DEFAULT;
+	/* A client without a secret, or whose secret is pasted into a third
+	 * party's UI, never mints tokens without a user. */
+	if ((cc.grants & ~STORE_GRANTS_ALL) != 0 ||
+	    ((cc.is_public || cc.chatgpt) &&
+	     (cc.grants & STORE_GRANT_CLIENT_CREDENTIALS) != 0))
+		return ST_INVALID;
+	return st->ops->client_add(st, &cc);
 }
 
 enum status
@@ -587,8 +611,8 @@ store_events_list(struct store *st, const struct store_event_filter *f,
 	return st->ops->events_list(st, f, out, n);
 }
 
-static void
-event_free(struct store_event *e)
+void
+store_event_free(struct store_event *e)
 {
 	if (e == NULL)
 		return;
@@ -608,7 +632,7 @@ store_event_list_free(struct store_event **v, size_t n)
 	if (v == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
-		event_free(v[i]);
+		store_event_free(v[i]);
 	free(v);
 }
 

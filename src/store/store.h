@@ -21,6 +21,13 @@
 
 struct store;
 
+/* Grant types a client may use at the token endpoint (a bit mask). */
+#define STORE_GRANT_CODE 0x1u               /* authorization_code */
+#define STORE_GRANT_REFRESH 0x2u            /* refresh_token */
+#define STORE_GRANT_CLIENT_CREDENTIALS 0x4u /* client_credentials */
+#define STORE_GRANTS_DEFAULT (STORE_GRANT_CODE | STORE_GRANT_REFRESH)
+#define STORE_GRANTS_ALL (STORE_GRANTS_DEFAULT | STORE_GRANT_CLIENT_CREDENTIALS)
+
 struct store_client {
 	char id[SEC_ID_STRLEN + 32]; /* client_id */
 	char *name;
@@ -29,6 +36,7 @@ struct store_client {
 	bool chatgpt;        /* redirect URIs: the ChatGPT callback family */
 	char *redirect_uris; /* newline-separated, exact strings */
 	char *scope;         /* allowed scopes, space-separated; "" = all */
+	unsigned grants;     /* STORE_GRANT_*; 0 at add: STORE_GRANTS_DEFAULT */
 	int64_t created_at;
 };
 
@@ -101,10 +109,16 @@ struct store_event_filter {
 	                        * 1 to STORE_EVENT_LIST_MAX */
 };
 
-/* Opens the database named by url ("sqlite:PATH", "sqlite::memory:").
- * Does not migrate. *out is new (store_close()). */
+/* Opens the existing database named by url ("sqlite:PATH",
+ * "sqlite::memory:"). Does not migrate. ST_NOTFOUND (and err names the
+ * path) if there is no such database: nothing is created. *out is new
+ * (store_close()). */
 enum status store_open(const char *url, struct store **out, char *err,
                        size_t errlen);
+/* The same, but creates an empty database (mode 0600) if there is none:
+ * for plugauth init and migrate --create only. */
+enum status store_create(const char *url, struct store **out, char *err,
+                         size_t errlen);
 
 /* Applies pending schema migrations in one transaction each; *applied
  * (may be NULL) counts them. On error writes one line for the user to err
@@ -122,7 +136,8 @@ void store_close(struct store *);
 /* Name of the backend ("sqlite"). */
 const char *store_backend(const struct store *);
 
-/* Clients. ST_EXISTS if the id is taken. */
+/* Clients. ST_EXISTS if the id is taken; ST_INVALID for a public or
+ * ChatGPT client with STORE_GRANT_CLIENT_CREDENTIALS, or unknown grants. */
 enum status store_client_add(struct store *, const struct store_client *);
 /* *out is new (store_client_free()); ST_NOTFOUND if absent. */
 enum status store_client_get(struct store *, const char *id,
@@ -300,6 +315,8 @@ enum status store_events_add(struct store *, const struct store_event *v,
 enum status store_events_list(struct store *,
                               const struct store_event_filter *f,
                               struct store_event ***out, size_t *n);
+/* One event; NULL-safe. */
+void store_event_free(struct store_event *);
 void store_event_list_free(struct store_event **, size_t n);
 
 /* How long store_gc() keeps what has expired or happened. */

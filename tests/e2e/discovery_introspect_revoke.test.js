@@ -27,6 +27,7 @@ let as;           // the discovered metadata
 let rs;           // a resource server: a confidential client that introspects
 let app;          // a ChatGPT plugin client (confidential)
 let other;        // another confidential client
+let machine;      // a confidential client with client_credentials only
 let mcp;          // an MCP public client
 let browser;
 const seen = new Set([PASSWORD]);
@@ -133,10 +134,12 @@ before(async () => {
   addUser(pa, USER);
   rs = pa.addClient({ name: 'resource-server' });
   other = pa.addClient({ name: 'other-client' });
+  // client_credentials: a ChatGPT client may not use it (client add --grant).
+  machine = pa.addClient({ name: 'machine', grants: ['client_credentials'] });
   app = addChatgptClient(pa, 'plugin');
   mcp = addMcpClient(pa, 'mcp-app');
   mcp.public = true;
-  for (const c of [rs, other, app]) remember(c.client_secret);
+  for (const c of [rs, other, app, machine]) remember(c.client_secret);
   issuer = await startWithIssuer(pa);
   browser = new Browser(issuer, seen);
   // Every test but the first (which checks it field by field) uses the discovered
@@ -228,13 +231,13 @@ test('registration_open_refused_until_registration_is_built', async () => {
 
 test('introspect_client_credentials_token_active_with_fields', async () => {
   const before = Math.floor(Date.now() / 1000);
-  const token = await clientToken(app, 'todo.write');
+  const token = await clientToken(machine, 'todo.write');
   const r = await introspect(token);
   assert.equal(r.active, true, JSON.stringify(r));
   assert.equal(r.scope, 'todo.write');
-  assert.equal(r.client_id, app.client_id);
+  assert.equal(r.client_id, machine.client_id);
   assert.equal(r.token_type, 'bearer');
-  assert.equal(r.sub, app.client_id, 'no user: the subject is the client');
+  assert.equal(r.sub, machine.client_id, 'no user: the subject is the client');
   assert.equal(r.iss, issuer);
   assert.equal(r.exp - r.iat, 3600);
   assert.ok(r.iat >= before - 1 && r.iat <= Math.floor(Date.now() / 1000) + 1, `iat ${r.iat}`);
@@ -277,7 +280,7 @@ test('introspect_unknown_or_malformed_token_inactive_only', async () => {
 });
 
 test('introspect_public_client_refused_invalid_client', async () => {
-  const token = await clientToken(app);
+  const token = await clientToken(machine);
   const res = await oauth.introspectionRequest(as, o4w(mcp), oauth.None(), token, insecure);
   await assert.rejects(oauth.processIntrospectionResponse(as, o4w(mcp), res), (err) => {
     assert.ok(err instanceof oauth.ResponseBodyError, String(err));
@@ -319,7 +322,7 @@ test('introspect_wire_details', async () => {
   assert.equal(res.status, 400, describeResponse(res));
   assert.equal(res.json?.error, 'invalid_request', describeResponse(res));
   // Success: JSON, no-store.
-  const token = await clientToken(app);
+  const token = await clientToken(machine);
   res = await post('/oauth/introspect', {
     body: { token, token_type_hint: 'refresh_token' }, authorization: basic(rs.client_id, rs.client_secret),
   });
@@ -348,12 +351,12 @@ test('introspect_wire_details', async () => {
 // --- revocation ---------------------------------------------------------------------------
 
 test('revoke_access_token_then_introspection_inactive', async () => {
-  const token = await clientToken(app);
+  const token = await clientToken(machine);
   assert.equal((await introspect(token)).active, true);
-  await revoke(token, app);
+  await revoke(token, machine);
   await assertInactive(token, 'a revoked access token is inactive, with no other member');
   // Revoking it again still answers 200.
-  await revoke(token, app, secretPost);
+  await revoke(token, machine, secretPost);
 });
 
 test('revoke_refresh_token_revokes_family', async () => {
@@ -383,7 +386,7 @@ test('revoke_access_token_leaves_refresh_token', async () => {
 });
 
 test('revoke_token_of_other_client_is_not_revoked_but_answers_200', async () => {
-  const token = await clientToken(app);
+  const token = await clientToken(machine);
   const t = await codeTokens(app);
   await revoke(token, other);
   await revoke(t.refresh_token, other, secretPost);
@@ -419,7 +422,7 @@ test('revoke_unknown_token_answers_200_empty', async () => {
 test('revoke_client_authentication_errors', async () => {
   const wrong = fakeSecret();
   remember(wrong);
-  const token = await clientToken(app);
+  const token = await clientToken(machine);
   // Wrong secret (Basic): 401 with the challenge, token untouched.
   let res = await post('/oauth/revoke', { body: { token }, authorization: basic(app.client_id, wrong) });
   assert.equal(res.status, 401, describeResponse(res));

@@ -649,7 +649,7 @@ test('cli_user_add_client_add_rotate_secret_and_token_revoke', async () => {
   await pluginTokens({ placement: 'json', user: 'carol', password: CAROL_NEW_PASSWORD });
 
   // client add, plain output: the secret is printed once (stdout only).
-  r = cli(['client', 'add', '--name', 'Printed', '--redirect-uri', 'http://127.0.0.1:9/cb'], { stdoutHasSecret: true });
+  r = cli(['client', 'add', '--name', 'Printed', '--grant', 'client_credentials'], { stdoutHasSecret: true });
   assert.equal(r.status, 0, r.stderr);
   const printed = {
     client_id: /client_id:\s+(\S+)/.exec(r.stdout)?.[1],

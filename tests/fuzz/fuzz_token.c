@@ -236,6 +236,9 @@ seed(void)
 			sec_digest(clients[i].secret, strlen(clients[i].secret),
 			    c.secret_digest);
 		c.chatgpt = clients[i].chatgpt;
+		/* As migration 003 left existing clients. */
+		c.grants = c.is_public || c.chatgpt ? STORE_GRANTS_DEFAULT :
+		    STORE_GRANTS_ALL;
 		c.redirect_uris = (char *)(uintptr_t)clients[i].redirect;
 		c.scope = (char *)(uintptr_t)clients[i].scope;
 		c.created_at = NOW_S - 86400;

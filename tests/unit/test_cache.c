@@ -157,14 +157,18 @@ struct fx {
 	int64_t uid;
 };
 
+/* Opens path, creating it if create (the first handle). */
 static struct store *
-open_ok(const char *path)
+open_ok(const char *path, bool create)
 {
 	struct store *st = NULL;
 	char url[160], err[256];
+	enum status rc;
 
 	snprintf(url, sizeof(url), "sqlite:%s", path);
-	if (store_open(url, &st, err, sizeof(err)) != ST_OK)
+	rc = create ? store_create(url, &st, err, sizeof(err))
+	            : store_open(url, &st, err, sizeof(err));
+	if (rc != ST_OK)
 		fail_msg("store_open(%s): %s", url, err);
 	return st;
 }
@@ -194,9 +198,9 @@ setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/plugauth-test-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/cache.db", f->dir);
-	f->srv = open_ok(f->path);
+	f->srv = open_ok(f->path, true);
 	assert_int_equal(store_migrate(f->srv, NULL, NULL, 0), ST_OK);
-	f->cli = open_ok(f->path);
+	f->cli = open_ok(f->path, false);
 	add_client_user(f->srv, "client-1", "alice", &f->uid);
 	assert_int_equal(gw_cache_new(1024, TTL_MS, POLL_MS, &f->c), ST_OK);
 	*state = f;

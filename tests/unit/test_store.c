@@ -80,8 +80,8 @@ open_ok(const char *url)
 	char err[256];
 
 	err[0] = 'x';
-	if (store_open(url, &st, err, sizeof(err)) != ST_OK)
-		fail_msg("store_open(%s): %s", url, err);
+	if (store_create(url, &st, err, sizeof(err)) != ST_OK)
+		fail_msg("store_create(%s): %s", url, err);
 	assert_non_null(st);
 	return st;
 }
@@ -2150,6 +2150,48 @@ test_events(void **state)
 	store_event_list_free(NULL, 0);
 }
 
+/*
+ * A listing that fails part-way, after some rows were read, frees those
+ * rows and reports the error (it used to free a stack address and abort).
+ * The fault: events becomes a view whose row 1 raises an integer
+ * overflow when read, so the newest-first listing reads two rows first.
+ */
+static void
+test_events_list_fails_part_way(void **state)
+{
+	static const char fault[] =
+	    "ALTER TABLE events RENAME TO events_real;"
+	    "CREATE VIEW events AS SELECT id,"
+	    " CASE WHEN id = 1 THEN abs(-9223372036854775807 - 1) ELSE at END"
+	    " AS at, kind, outcome, reason, client_id, user, state, peer"
+	    " FROM events_real;";
+	struct fx *f = *state;
+	struct store_event e[3], **v = NULL;
+	struct store_event_filter flt;
+	sqlite3 *db;
+	size_t n = 0;
+
+	event_of(&e[0], NOW, "authorize", "c1", NULL, "s1");
+	event_of(&e[1], NOW + 1, "login", "c1", "alice", "s1");
+	event_of(&e[2], NOW + 2, "token", "c1", "alice", NULL);
+	assert_int_equal(store_events_add(f->st, e, 3), ST_OK);
+	store_close(f->st);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, fault, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->st = open_ok(f->url);
+
+	memset(&flt, 0, sizeof(flt));
+	flt.limit = 100;
+	assert_int_not_equal(store_events_list(f->st, &flt, &v, &n), ST_OK);
+	assert_null(v);
+	/* Newer than row 1: read whole. */
+	flt.after_id = 1;
+	assert_int_equal(store_events_list(f->st, &flt, &v, &n), ST_OK);
+	assert_int_equal(n, 2);
+	store_event_list_free(v, n);
+}
+
 /* gc of codes, sessions and events, and event ids after it. */
 static void
 test_gc_codes_sessions_events(void **state)
@@ -2316,6 +2358,27 @@ test_file_newer_schema(void **state)
 	assert_int_equal(have, 999);
 }
 
+/* A file database at schema version (migrations 1..version applied by
+ * hand) holding rows, opened (not migrated) into f. */
+static void
+old_schema(struct fx *f, unsigned version, const char *rows)
+{
+	sqlite3 *db;
+	char pragma[64];
+
+	fx_init(f, T_FILE);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	for (unsigned v = 0; v < version; v++)
+		assert_int_equal(
+		    sqlite3_exec(db, sqlite_migrations[v], NULL, NULL, NULL),
+		    SQLITE_OK);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %u", version);
+	assert_int_equal(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->st = open_ok(f->url);
+}
+
 /* Migration 002 records the families revoked before it: those with a
  * revoked refresh token, not those with only a revoked access token. */
 static void
@@ -2332,22 +2395,10 @@ test_migrate_revoked_families(void **state)
 	    " (randomblob(32), 2, 'c1', '', 3, 1700003600, 0, 1),"
 	    " (randomblob(32), 1, 'c1', '', 0, 1700003600, 1700000001, 1);";
 	struct fx f;
-	sqlite3 *db;
 	unsigned applied = 0, have = 0, want = 0;
 
 	(void)state;
-	fx_init(&f, T_FILE);
-	assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, sqlite_migrations[0], NULL, NULL, NULL),
-	    SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-
-	f.st = open_ok(f.url);
+	old_schema(&f, 1, rows);
 	assert_int_equal(store_migrate(f.st, &applied, NULL, 0), ST_OK);
 	assert_int_equal(store_schema_version(f.st, &have, &want), ST_OK);
 	assert_int_equal(have, want);
@@ -2356,6 +2407,64 @@ test_migrate_revoked_families(void **state)
 	assert_false(family_revoked(f.st, 2));
 	assert_false(family_revoked(f.st, 3));
 	assert_false(family_revoked(f.st, 0));
+	store_close(f.st);
+	rm_dir(f.dir);
+}
+
+/* The grants of client id, which exists. */
+static unsigned
+grants_of(struct store *st, const char *id)
+{
+	struct store_client *c = NULL;
+	unsigned g;
+
+	assert_int_equal(store_client_get(st, id, &c), ST_OK);
+	g = c->grants;
+	store_client_free(c);
+	return g;
+}
+
+/* Migration 003: ChatGPT and public clients lose client_credentials, other
+ * confidential clients keep it; new clients get what they are given, the
+ * default for 0, and never client_credentials if public or ChatGPT. */
+static void
+test_migrate_client_grants(void **state)
+{
+	static const char rows[] =
+	    "INSERT INTO clients (id, name, is_public, secret_digest, chatgpt,"
+	    " created_at) VALUES"
+	    " ('gpt', 'G', 0, randomblob(32), 1, 1),"
+	    " ('pub', 'P', 1, NULL, 0, 2),"
+	    " ('conf', 'C', 0, randomblob(32), 0, 3);";
+	struct fx f;
+	struct store_client *c = NULL, n;
+
+	(void)state;
+	old_schema(&f, 2, rows);
+	assert_int_equal(store_migrate(f.st, NULL, NULL, 0), ST_OK);
+	assert_int_equal(grants_of(f.st, "gpt"), STORE_GRANTS_DEFAULT);
+	assert_int_equal(grants_of(f.st, "pub"), STORE_GRANTS_DEFAULT);
+	assert_int_equal(grants_of(f.st, "conf"), STORE_GRANTS_ALL);
+
+	memset(&n, 0, sizeof(n));
+	n.name = (char *)(uintptr_t) "N";
+	snprintf(n.id, sizeof(n.id), "dflt");
+	assert_int_equal(store_client_add(f.st, &n), ST_OK);
+	assert_int_equal(grants_of(f.st, "dflt"), STORE_GRANTS_DEFAULT);
+	snprintf(n.id, sizeof(n.id), "cc");
+	n.grants = STORE_GRANT_CLIENT_CREDENTIALS;
+	assert_int_equal(store_client_add(f.st, &n), ST_OK);
+	assert_int_equal(grants_of(f.st, "cc"), STORE_GRANT_CLIENT_CREDENTIALS);
+	snprintf(n.id, sizeof(n.id), "bad");
+	n.chatgpt = true;
+	assert_int_equal(store_client_add(f.st, &n), ST_INVALID);
+	n.chatgpt = false;
+	n.is_public = true;
+	assert_int_equal(store_client_add(f.st, &n), ST_INVALID);
+	n.is_public = false;
+	n.grants = 0x10;
+	assert_int_equal(store_client_add(f.st, &n), ST_INVALID);
+	assert_int_equal(store_client_get(f.st, "bad", &c), ST_NOTFOUND);
 	store_close(f.st);
 	rm_dir(f.dir);
 }
@@ -2425,6 +2534,36 @@ test_unwritable_path(void **state)
 	rm_dir(f.dir);
 }
 
+/* store_open() never creates a database: a missing one is ST_NOTFOUND,
+ * named in err, and nothing is left behind. store_create() makes it. */
+static void
+test_open_does_not_create(void **state)
+{
+	struct fx f;
+	struct store *st = NULL;
+	char err[256];
+	struct stat sb;
+
+	(void)state;
+	fx_init(&f, T_FILE);
+	err[0] = '\0';
+	assert_int_equal(store_open(f.url, &st, err, sizeof(err)),
+	                 ST_NOTFOUND);
+	assert_null(st);
+	assert_non_null(strstr(err, f.path));
+	assert_non_null(strstr(err, "does not exist"));
+	assert_int_equal(stat(f.path, &sb), -1);
+
+	assert_int_equal(store_create(f.url, &st, err, sizeof(err)), ST_OK);
+	assert_int_equal(stat(f.path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	store_close(st);
+	st = NULL;
+	assert_int_equal(store_open(f.url, &st, err, sizeof(err)), ST_OK);
+	store_close(st);
+	rm_dir(f.dir);
+}
+
 static void
 test_memory_stores_separate(void **state)
 {
@@ -2491,13 +2630,16 @@ main(void)
 	    BOTH(test_session),
 	    BOTH(test_session_delete_user),
 	    BOTH(test_events),
+	    FILE_ONLY(test_events_list_fails_part_way),
 	    BOTH(test_gc_codes_sessions_events),
 	    FILE_ONLY(test_file_created_0600),
 	    FILE_ONLY(test_file_wal_and_reopen),
 	    FILE_ONLY(test_file_newer_schema),
 	    cmocka_unit_test(test_migrate_revoked_families),
+	    cmocka_unit_test(test_migrate_client_grants),
 	    cmocka_unit_test(test_url_errors),
 	    cmocka_unit_test(test_unwritable_path),
+	    cmocka_unit_test(test_open_does_not_create),
 	    cmocka_unit_test(test_memory_stores_separate),
 	};
 

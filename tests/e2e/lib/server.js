@@ -105,12 +105,18 @@ export class Plugauth {
     return run(['-c', this.conf, ...args], { input, env, cwd: this.dir });
   }
 
-  // `client add … --json`, parsed. Throws unless it exits 0.
-  addClient({ name = 'e2e', redirectUris = ['https://client.example/cb'], scope, isPublic = false } = {}) {
+  // `client add … --json`, parsed. Throws unless it exits 0. A confidential client opts in
+  // to every grant type, client_credentials included, unless `grants` says which ([]: the
+  // server's default, authorization_code and refresh_token).
+  addClient({
+    name = 'e2e', redirectUris = ['https://client.example/cb'], scope, isPublic = false,
+    grants = isPublic ? [] : ['authorization_code', 'refresh_token', 'client_credentials'],
+  } = {}) {
     const args = ['client', 'add', '--name', name];
     for (const u of redirectUris) args.push('--redirect-uri', u);
     if (scope !== undefined) args.push('--scope', scope);
     if (isPublic) args.push('--public');
+    for (const g of grants) args.push('--grant', g);
     args.push('--json');
     const r = this.cli(args);
     if (r.status !== 0) {
@@ -130,12 +136,13 @@ export class Plugauth {
 
   // Spawns `plugauth -c <conf> serve`, waits for `listening on http://127.0.0.1:<port>`
   // (https://… when the server terminates TLS) on stdout and resolves with that base URL.
-  start({ env } = {}) {
+  // cwd: where it runs (default: the temp dir).
+  start({ env, cwd } = {}) {
     checkBinary();
     if (this.proc) throw new Error('server already running');
     this.exitCode = null;
     const child = spawn(BIN, ['-c', this.conf, 'serve'], {
-      cwd: this.dir,
+      cwd: cwd ?? this.dir,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
