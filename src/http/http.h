@@ -48,9 +48,10 @@ struct http_route {
  * Request limits. A request over one is answered with a JSON error and
  * never reaches a handler: 413 for the body, 414 for the request-target,
  * 431 for the headers, 400 for a malformed request-target, more than
- * HTTP_QUERY_ARGS_MAX query arguments or two Content-Lengths, 501 for a
- * transfer coding other than chunked. Each connection
- * gets a memory pool sized for the largest request head the limits allow
+ * HTTP_QUERY_ARGS_MAX query arguments, two Content-Lengths, one with a
+ * Transfer-Encoding, or a control byte (but HTAB) in a header, 501 for a
+ * transfer coding other than chunked; the connection is then closed.
+ * Each connection gets a memory pool sized for the largest request head the limits allow
  * (see pool_size() in server.c); only a head past that is refused by
  * libmicrohttpd itself, with its own 431 or 414 page.
  */

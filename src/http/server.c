@@ -194,6 +194,9 @@ dispatch(struct http_req *req)
 	char		allow[128];
 
 	if (req->refused != 0) {
+		/* Its body was not read (or not all of it): where the next
+		 * request would start is unknown, so none is read. */
+		http_resp_header(req, "Connection", "close");
 		http_respond_error(req, req->refused, "invalid_request",
 		    req->refused_why);
 		return;
