@@ -17,6 +17,8 @@
 #include "http/pool.h"
 
 #define RESP_HEADERS_MAX_BYTES	16384
+/* A request path in a log line (through log_safe(), truncated). */
+#define LOG_PATH_BYTES		256
 
 struct http_server {
 	struct MHD_Daemon	*d;

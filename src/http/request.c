@@ -151,8 +151,11 @@ enum status
 http_req_suspend(struct http_req *req, http_handler on_resume, void *ctx,
     void (*ctx_free)(void *))
 {
+	char path[LOG_PATH_BYTES];
+
 	if (req->offloaded) {
-		log_err("event=http_suspend_offloaded path=%s", req->path);
+		log_err("event=http_suspend_offloaded path=%s",
+		    log_safe(req->path, path, sizeof(path)));
 		return ST_INTERNAL;
 	}
 	if (!req->in_handler || req->answered || req->resume_fn != NULL ||
@@ -196,10 +199,12 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 	struct MHD_Response	*resp;
 	enum MHD_Result		 ok;
 	struct str		 h;
+	char			 path[LOG_PATH_BYTES];
 
 	if (req->answered) {
 		free(data);
-		log_err("event=http_double_answer path=%s", req->path);
+		log_err("event=http_double_answer path=%s",
+		    log_safe(req->path, path, sizeof(path)));
 		return ST_INTERNAL;
 	}
 	resp = MHD_create_response_from_buffer(len, data,

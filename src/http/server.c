@@ -88,6 +88,8 @@ route_allow(const struct http_req *req, char *out, size_t outsz)
 static void
 answer_failed(struct http_req *req, enum status rc)
 {
+	char path[LOG_PATH_BYTES];
+
 	if (rc == ST_STORE) {
 		http_resp_header(req, "Retry-After", "1");
 		http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -96,15 +98,16 @@ answer_failed(struct http_req *req, enum status rc)
 		http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "server_error", "internal error");
 	}
-	log_err("event=handler_failed path=%s status=%s", req->path,
-	    status_str(rc));
+	log_err("event=handler_failed path=%s status=%s",
+	    log_safe(req->path, path, sizeof(path)), status_str(rc));
 }
 
 /* Runs a handler; a suspended request is answered later. */
 static void
 run_handler(struct http_req *req, http_handler fn, void *ctx)
 {
-	enum status rc;
+	enum status	rc;
+	char		path[LOG_PATH_BYTES];
 
 	req->in_handler = true;
 	rc = fn(req, ctx);
@@ -115,7 +118,8 @@ run_handler(struct http_req *req, http_handler fn, void *ctx)
 		if (rc == ST_OK)
 			return;	/* suspended: on_resume answers */
 		log_err("event=handler_failed path=%s status=%s "
-		    "reason=suspended_with_error", req->path, status_str(rc));
+		    "reason=suspended_with_error",
+		    log_safe(req->path, path, sizeof(path)), status_str(rc));
 		return;
 	}
 	answer_failed(req, rc);
@@ -158,7 +162,8 @@ offload_run(void *job, void *arg)
 static void
 offload(struct http_req *req)
 {
-	struct http_server *srv = req->srv;
+	struct http_server	*srv = req->srv;
+	char			 path[LOG_PATH_BYTES];
 
 	req->offloaded = true;
 	atomic_fetch_add(&srv->suspended, 1);
@@ -166,7 +171,7 @@ offload(struct http_req *req)
 	if (http_pool_push(srv->pool, req))
 		return;
 	log_warn("event=http_busy path=%s reason=offload_queue_full",
-	    req->path);
+	    log_safe(req->path, path, sizeof(path)));
 	http_resp_header(req, "Retry-After", "1");
 	http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 	    "temporarily_unavailable", "server busy");
@@ -191,9 +196,12 @@ offload_answer(struct http_req *req)
 static void
 dispatch(struct http_req *req)
 {
-	char		allow[128];
+	char		allow[128], path[LOG_PATH_BYTES];
 
 	if (req->refused != 0) {
+		log_debug("event=http_refused status=%u path=%s reason=\"%s\"",
+		    req->refused, log_safe(req->path, path, sizeof(path)),
+		    req->refused_why);
 		/* Its body was not read (or not all of it): where the next
 		 * request would start is unknown, so none is read. */
 		http_resp_header(req, "Connection", "close");
@@ -348,6 +356,13 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
+	/* Its text may quote the request: one line, no closing quote. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			msg[i] = '?';
+	}
 	log_warn("event=http_server msg=\"%s\"", msg);
 }
 

@@ -9,6 +9,8 @@
 //
 // RFC 9112 §6.1: a request with both Content-Length and Transfer-Encoding is refused and
 // its connection closed (what follows on it could be a smuggled request).
+//
+// A decoded request path with a newline never forges a log line (log_safe()).
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -110,7 +112,7 @@ before(async () => {
   pa = createPlugauth();
   client = pa.addClient({ name: 'header-bytes' });
   const base = await pa.start({
-    env: { PLUGAUTH_GATEWAY_UPSTREAM: up.url },
+    env: { PLUGAUTH_GATEWAY_UPSTREAM: up.url, PLUGAUTH_SERVER_LOG_LEVEL: 'debug' },
   });
   port = Number(new URL(base).port);
   const res = await postToken(base, {
@@ -240,4 +242,24 @@ test('content_length_with_transfer_encoding_refused_and_connection_closed', asyn
   }
   assert.equal(up.seen.length, n, `reached the upstream: ${JSON.stringify(up.seen.slice(n))}`);
   await assertServes();
+});
+
+test('newline_in_request_path_forges_no_log_line', async () => {
+  // The decoded path of a refused request is logged (debug); a %0a in it stays on its
+  // line: no line of the log starts with what followed it.
+  const forged = 'ts=2000-01-01T00:00:00.000Z level=error event=forged';
+  const target = `/api/x%0a${encodeURIComponent(forged).replace(/%20/g, '%20')}%0d%0aevent=forged2`;
+  const ex = await exchange(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: \x01\r\nConnection: close\r\n\r\n`);
+  assert.equal(responses(ex.bytes)[0]?.status, 400, describe(ex));
+  const deadline = Date.now() + DEADLINE_MS;
+  while (!/event=http_refused[^\n]*\/api\/x/.test(pa.log) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const lines = pa.log.split('\n');
+  const refusal = lines.filter((l) => /event=http_refused/.test(l) && l.includes('/api/x'));
+  assert.equal(refusal.length, 1, `the refusal is logged once, on one line: ${pa.log.slice(-2000)}`);
+  assert.ok(!lines.some((l) => l.startsWith('ts=2000') || /^event=forged/.test(l) || /\revent=forged2/.test(l)),
+    `a forged log line: ${JSON.stringify(refusal)}`);
+  assert.ok(!refusal[0].includes('\r'), JSON.stringify(refusal[0]));
+  assert.ok(!/ event=forged/.test(refusal[0]), `a forged key in the line: ${refusal[0]}`);
 });
