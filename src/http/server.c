@@ -243,7 +243,7 @@ req_new(struct http_server *srv, struct MHD_Connection *conn,
 	}
 	req->srv = srv;
 	req->conn = conn;
-	buf_init(&req->body, srv->limits.body_max_bytes);
+	buf_init_secret(&req->body, srv->limits.body_max_bytes);
 	buf_init(&req->hdrs, RESP_HEADERS_MAX_BYTES);
 	atomic_fetch_add(&srv->inflight, 1);
 	return req;
@@ -295,7 +295,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		req->method = method;
 		req->path = url;
 		route_find(req);
-		buf_init(&req->body, http_body_max(req));	/* still empty */
+		buf_init_secret(&req->body, http_body_max(req)); /* empty */
 		http_head_check(req);
 		if (req->refused != 0)
 			dispatch(req);	/* before reading; the body is dropped */
