@@ -112,7 +112,7 @@ http_req_target(const struct http_req *req)
 bool
 http_req_tls(const struct http_req *req)
 {
-	return req->srv->tls_cert != NULL;
+	return req->srv->tls_cert_path != NULL;
 }
 
 const struct http_limits *
@@ -216,6 +216,9 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 	if (content_type != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    content_type);
+	if (req->srv->hsts)	/* RFC 6797 */
+		MHD_add_response_header(resp, "Strict-Transport-Security",
+		    HTTP_HSTS_VALUE);
 	h = buf_str(&req->hdrs);
 	for (size_t off = 0; off < h.len;) {
 		const char *name = h.p + off;

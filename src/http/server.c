@@ -366,32 +366,6 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("event=http_server msg=\"%s\"", msg);
 }
 
-static char *
-read_file(const char *path, char *err, size_t errlen)
-{
-	FILE		*f;
-	struct buf	 b;
-	char		 chunk[4096];
-	size_t		 n;
-
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return NULL;
-	}
-	buf_init(&b, 1 << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_add(&b, chunk, n) != ST_OK) {
-			snprintf(err, errlen, "%s: too big", path);
-			fclose(f);
-			return NULL;
-		}
-	}
-	fclose(f);
-	return buf_take(&b);
-}
-
 static enum status
 resolve(const char *listen, struct sockaddr_storage *ss, char *err,
     size_t errlen)
@@ -426,6 +400,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 {
 	struct http_server	*srv = NULL;
 	struct sockaddr_storage	 ss;
+	struct MHD_OptionItem	 tls_opts[3];
 	const union MHD_DaemonInfo *di;
 	unsigned		 flags, threads;
 	enum status		 rc;
@@ -449,14 +424,13 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	srv->hsts = o->hsts;
+	tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	if (o->tls_cert != NULL) {
-		srv->tls_cert = read_file(o->tls_cert, err, errlen);
-		srv->tls_key = srv->tls_cert == NULL ? NULL :
-		    read_file(o->tls_key, err, errlen);
-		if (srv->tls_key == NULL) {
-			rc = ST_INVALID;
+		rc = http_tls_start(srv, o, err, errlen);
+		if (rc != ST_OK)
 			goto fail;
-		}
+		http_tls_options(srv, tls_opts);
 		flags |= MHD_USE_TLS;
 	}
 	for (size_t i = 0; i < nroutes; i++) {
@@ -483,8 +457,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-	    srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
+	    MHD_OPTION_ARRAY, tls_opts,
 	    MHD_OPTION_END);
 	if (srv->d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->listen,
@@ -498,8 +471,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	return ST_OK;
 fail:
 	http_pool_free(srv->pool);
-	free(srv->tls_cert);
-	free(srv->tls_key);
+	http_tls_stop(srv);
 	free(srv);
 	return rc;
 }
@@ -548,10 +520,7 @@ http_server_stop(struct http_server *srv, unsigned drain_s)
 	MHD_stop_daemon(srv->d);
 	if (srv->listen_fd != MHD_INVALID_SOCKET)
 		close(srv->listen_fd);
-	if (srv->tls_key != NULL)
-		explicit_bzero(srv->tls_key, strlen(srv->tls_key));
-	free(srv->tls_cert);
-	free(srv->tls_key);
+	http_tls_stop(srv);
 	free(srv);
 }
 
