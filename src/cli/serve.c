@@ -50,10 +50,31 @@ signals_block(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Serves until SIGTERM or SIGINT (SIGHUP is logged and ignored),
- * collecting expired rows meanwhile. */
+/* SIGHUP: reads the TLS certificate and key again (a renewal); nothing
+ * else is reloaded. Taken here so a closed terminal does not kill us. */
 static void
-run_until_signal(const sigset_t *set, struct store *st)
+on_sighup(struct http_server *srv, bool tls)
+{
+	char err[512];
+
+	if (!tls) {
+		log_warn("event=sighup_ignored reason=\"reload is not "
+		    "supported: restart to apply a new configuration\"");
+		return;
+	}
+	if (http_server_tls_reload(srv, err, sizeof(err)) != ST_OK) {
+		log_err("event=tls_reload_failed reason=\"%s\" "
+		    "kept=previous_certificate", err);
+		return;
+	}
+	log_info("event=tls_reloaded");
+}
+
+/* Serves until SIGTERM or SIGINT (SIGHUP: on_sighup()), collecting
+ * expired rows meanwhile. */
+static void
+run_until_signal(const sigset_t *set, struct store *st,
+    struct http_server *srv, bool tls)
 {
 	struct timespec	ts = { GC_PERIOD_S, 0 };
 	unsigned	n;
@@ -62,10 +83,7 @@ run_until_signal(const sigset_t *set, struct store *st)
 	for (;;) {
 		sig = sigtimedwait(set, NULL, &ts);
 		if (sig == SIGHUP) {
-			/* No reload: a restart applies a new configuration.
-			 * Taken here so a closed terminal does not kill us. */
-			log_warn("event=sighup_ignored reason=\"reload is not "
-			    "supported: restart to apply a new configuration\"");
+			on_sighup(srv, tls);
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT) {
@@ -173,6 +191,8 @@ serve_run(const struct config *cfg, struct store *st,
 		.connection_timeout_s = cfg->server.connection_timeout,
 		.tls_cert = cfg->server.tls_cert,
 		.tls_key = cfg->server.tls_key,
+		.tls_priorities = cfg->server.tls_priorities,
+		.hsts = strncmp(cfg->server.issuer, "https://", 8) == 0,
 	};
 	struct http_server	*srv = NULL;
 	sigset_t		 set;
@@ -238,7 +258,7 @@ serve_run(const struct config *cfg, struct store *st,
 	    port, cfg->server.issuer, store_backend(st));
 	if (ready != NULL)
 		ready(cfg, arg);
-	run_until_signal(&set, st);
+	run_until_signal(&set, st, srv, cfg->server.tls_cert != NULL);
 	http_server_quiesce(srv, DRAIN_S);
 	gw_env_abort(gw);	/* answers proxied requests still waiting */
 	http_server_stop(srv, 1);

@@ -21,6 +21,7 @@ struct config {
 		unsigned	 blocking_threads;	/* offloaded handlers */
 		char		*tls_cert;	/* NULL if unset */
 		char		*tls_key;
+		char		*tls_priorities;	/* NULL: built-in */
 		unsigned	 body_max_bytes;
 		unsigned	 connection_limit;
 		unsigned	 connection_timeout;	/* seconds */

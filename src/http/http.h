@@ -59,9 +59,10 @@ struct http_route {
  * Request limits. A request over one is answered with a JSON error and
  * never reaches a handler: 413 for the body, 414 for the request-target,
  * 431 for the headers, 400 for a malformed request-target, more than
- * HTTP_QUERY_ARGS_MAX query arguments or two Content-Lengths, 501 for a
- * transfer coding other than chunked. Each connection
- * gets a memory pool sized for the largest request head the limits allow
+ * HTTP_QUERY_ARGS_MAX query arguments, two Content-Lengths, one with a
+ * Transfer-Encoding, or a control byte (but HTAB) in a header, 501 for a
+ * transfer coding other than chunked; the connection is then closed.
+ * Each connection gets a memory pool sized for the largest request head the limits allow
  * (see pool_size() in server.c); only a head past that is refused by
  * libmicrohttpd itself, with its own 431 or 414 page.
  */
@@ -86,15 +87,27 @@ struct http_opts {
 	unsigned	 connection_limit;
 	unsigned	 per_address_limit;	/* 0: none */
 	unsigned	 connection_timeout_s;
-	const char	*tls_cert;	/* PEM file paths, NULL for plain HTTP */
-	const char	*tls_key;
+	const char	*tls_cert;	/* PEM file paths, NULL for plain HTTP; */
+	const char	*tls_key;	/* borrowed: must outlive the server */
+	const char	*tls_priorities;	/* GnuTLS; NULL: the default */
+	bool		 hsts;	/* Strict-Transport-Security on answers */
 };
+
+/* TLS 1.2 and 1.3 only, with GnuTLS's NORMAL ciphers and groups. */
+#define HTTP_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define HTTP_HSTS_VALUE		"max-age=31536000"
 
 /* Starts serving routes (borrowed: must outlive the server). *out is new
  * (http_server_stop()). On error writes one line to err. */
 enum status http_server_start(const struct http_opts *,
     const struct http_route *routes, size_t nroutes, struct http_server **out,
     char *err, size_t errlen);
+
+/* Reads the TLS certificate and key files again; new handshakes use them,
+ * those under way keep the old pair. On error (written to err) the old
+ * pair stays. From one thread at a time. */
+enum status http_server_tls_reload(struct http_server *, char *err,
+    size_t errlen);
 
 /* The port actually bound (useful with port 0). */
 unsigned http_server_port(const struct http_server *);

@@ -17,6 +17,8 @@
 #include "http/pool.h"
 
 #define RESP_HEADERS_MAX_BYTES	16384
+/* A request path in a log line (through log_safe(), truncated). */
+#define LOG_PATH_BYTES		256
 
 struct http_server {
 	struct MHD_Daemon	*d;
@@ -29,8 +31,13 @@ struct http_server {
 	struct http_pool	*pool;	/* NULL if no route offloads */
 	bool			 quiesced;
 	MHD_socket		 listen_fd;	/* after quiescing */
-	char			*tls_cert;	/* PEM text */
-	char			*tls_key;
+	/* TLS (tls.c); tls_cert_path is NULL for plain HTTP. */
+	const char		*tls_cert_path;	/* borrowed from http_opts */
+	const char		*tls_key_path;
+	const char		*tls_priorities;
+	struct http_tls_pair *_Atomic tls_pair;	/* handed to handshakes */
+	struct http_tls_pair	*tls_retired;	/* replaced, freed at stop */
+	bool			 hsts;	/* Strict-Transport-Security */
 };
 
 struct http_req {
@@ -71,5 +78,15 @@ void http_target_check(struct http_req *, const char *target);
 void http_head_check(struct http_req *);
 /* A connection's memory pool for these limits. */
 size_t http_pool_size(const struct http_limits *);
+
+/* tls.c. Checks o's priority string and loads its key pair into srv,
+ * for the daemon's certificate callback; on error writes err. */
+enum status http_tls_start(struct http_server *, const struct http_opts *o,
+    char *err, size_t errlen);
+/* Fills opts[3] (an MHD_OPTION_ARRAY) with the certificate callback and
+ * the priority string. */
+void http_tls_options(const struct http_server *, struct MHD_OptionItem *);
+/* Frees the key pairs, the retired ones too; after the daemon stopped. */
+void http_tls_stop(struct http_server *);
 
 #endif

@@ -51,7 +51,23 @@ struct hdr_scan {
 	unsigned	 content_lengths;
 	const char	*content_length;	/* the first one's value */
 	const char	*transfer_encoding;
+	bool		 ctl;	/* a control byte in a name or value */
 };
+
+/* True if s[0..n) holds a control character other than HTAB (RFC 9110
+ * §5.5: CTL is 0x00-0x1F and 0x7F). obs-text (0x80-0xFF) is allowed.
+ * By length: a NUL inside a value shows only in its size. */
+static bool
+has_ctl(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return true;
+	}
+	return false;
+}
 
 static enum MHD_Result
 hdr_scan_each(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -63,6 +79,9 @@ hdr_scan_each(void *cls, enum MHD_ValueKind kind, const char *key,
 	hs->n++;
 	/* "name: value\r\n" */
 	hs->bytes += key_size + value_size + 4;
+	if (has_ctl(key, key_size) ||
+	    (value != NULL && has_ctl(value, value_size)))
+		hs->ctl = true;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		if (hs->content_lengths++ == 0)
 			hs->content_length = value;
@@ -74,8 +93,10 @@ hdr_scan_each(void *cls, enum MHD_ValueKind kind, const char *key,
 }
 
 /* Checks the headers against the limits and for what would make the
- * request mean two things (RFC 9112 §6.3: two Content-Lengths), in one
- * pass over them. */
+ * request mean two things to us and to the upstream (RFC 9112 §6.3: two
+ * Content-Lengths, or one with Transfer-Encoding; a bare CR or other
+ * control byte, which some parsers take as a line break), in one pass
+ * over them. */
 void
 http_head_check(struct http_req *req)
 {
@@ -88,9 +109,17 @@ http_head_check(struct http_req *req)
 	if (hs.n > l->header_max_count || hs.bytes > l->header_max_bytes)
 		http_refuse(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
 		    "too many or too large request headers");
+	if (hs.ctl)
+		http_refuse(req, MHD_HTTP_BAD_REQUEST,
+		    "control character in a request header");
 	if (hs.content_lengths > 1)
 		http_refuse(req, MHD_HTTP_BAD_REQUEST,
 		    "more than one Content-Length");
+	/* RFC 9112 §6.1: a request with both is a smuggling attempt; the
+	 * connection is closed after the answer (dispatch()). */
+	if (hs.content_lengths > 0 && hs.transfer_encoding != NULL)
+		http_refuse(req, MHD_HTTP_BAD_REQUEST,
+		    "both Content-Length and Transfer-Encoding");
 	if (hs.transfer_encoding != NULL &&
 	    strcasecmp(hs.transfer_encoding, "chunked") != 0)
 		http_refuse(req, MHD_HTTP_NOT_IMPLEMENTED,

@@ -112,7 +112,7 @@ http_req_target(const struct http_req *req)
 bool
 http_req_tls(const struct http_req *req)
 {
-	return req->srv->tls_cert != NULL;
+	return req->srv->tls_cert_path != NULL;
 }
 
 const struct http_limits *
@@ -170,8 +170,11 @@ enum status
 http_req_suspend(struct http_req *req, http_handler on_resume, void *ctx,
     void (*ctx_free)(void *))
 {
+	char path[LOG_PATH_BYTES];
+
 	if (req->offloaded) {
-		log_err("event=http_suspend_offloaded path=%s", req->path);
+		log_err("event=http_suspend_offloaded path=%s",
+		    log_safe(req->path, path, sizeof(path)));
 		return ST_INTERNAL;
 	}
 	if (!req->in_handler || req->answered || req->resume_fn != NULL ||
@@ -215,10 +218,12 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 	struct MHD_Response	*resp;
 	enum MHD_Result		 ok;
 	struct str		 h;
+	char			 path[LOG_PATH_BYTES];
 
 	if (req->answered) {
 		free(data);
-		log_err("event=http_double_answer path=%s", req->path);
+		log_err("event=http_double_answer path=%s",
+		    log_safe(req->path, path, sizeof(path)));
 		return ST_INTERNAL;
 	}
 	resp = MHD_create_response_from_buffer(len, data,
@@ -230,6 +235,9 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 	if (content_type != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    content_type);
+	if (req->srv->hsts)	/* RFC 6797 */
+		MHD_add_response_header(resp, "Strict-Transport-Security",
+		    HTTP_HSTS_VALUE);
 	h = buf_str(&req->hdrs);
 	for (size_t off = 0; off < h.len;) {
 		const char *name = h.p + off;

@@ -88,6 +88,8 @@ route_allow(const struct http_req *req, char *out, size_t outsz)
 static void
 answer_failed(struct http_req *req, enum status rc)
 {
+	char path[LOG_PATH_BYTES];
+
 	if (rc == ST_STORE) {
 		http_resp_header(req, "Retry-After", "1");
 		http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -96,15 +98,16 @@ answer_failed(struct http_req *req, enum status rc)
 		http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "server_error", "internal error");
 	}
-	log_err("event=handler_failed path=%s status=%s", req->path,
-	    status_str(rc));
+	log_err("event=handler_failed path=%s status=%s",
+	    log_safe(req->path, path, sizeof(path)), status_str(rc));
 }
 
 /* Runs a handler; a suspended request is answered later. */
 static void
 run_handler(struct http_req *req, http_handler fn, void *ctx)
 {
-	enum status rc;
+	enum status	rc;
+	char		path[LOG_PATH_BYTES];
 
 	req->in_handler = true;
 	rc = fn(req, ctx);
@@ -115,7 +118,8 @@ run_handler(struct http_req *req, http_handler fn, void *ctx)
 		if (rc == ST_OK)
 			return;	/* suspended: on_resume answers */
 		log_err("event=handler_failed path=%s status=%s "
-		    "reason=suspended_with_error", req->path, status_str(rc));
+		    "reason=suspended_with_error",
+		    log_safe(req->path, path, sizeof(path)), status_str(rc));
 		return;
 	}
 	answer_failed(req, rc);
@@ -169,7 +173,8 @@ offload_run(void *job, void *arg)
 static void
 offload(struct http_req *req)
 {
-	struct http_server *srv = req->srv;
+	struct http_server	*srv = req->srv;
+	char			 path[LOG_PATH_BYTES];
 
 	req->offloaded = true;
 	atomic_fetch_add(&srv->suspended, 1);
@@ -177,7 +182,7 @@ offload(struct http_req *req)
 	if (http_pool_push(srv->pool, req))
 		return;
 	log_warn("event=http_busy path=%s reason=offload_queue_full",
-	    req->path);
+	    log_safe(req->path, path, sizeof(path)));
 	http_resp_header(req, "Retry-After", "1");
 	http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
 	    "temporarily_unavailable", "server busy");
@@ -202,9 +207,15 @@ offload_answer(struct http_req *req)
 static void
 dispatch(struct http_req *req)
 {
-	char		allow[128];
+	char		allow[128], path[LOG_PATH_BYTES];
 
 	if (req->refused != 0) {
+		log_debug("event=http_refused status=%u path=%s reason=\"%s\"",
+		    req->refused, log_safe(req->path, path, sizeof(path)),
+		    req->refused_why);
+		/* Its body was not read (or not all of it): where the next
+		 * request would start is unknown, so none is read. */
+		http_resp_header(req, "Connection", "close");
 		http_respond_error(req, req->refused, "invalid_request",
 		    req->refused_why);
 		return;
@@ -243,7 +254,7 @@ req_new(struct http_server *srv, struct MHD_Connection *conn,
 	}
 	req->srv = srv;
 	req->conn = conn;
-	buf_init(&req->body, srv->limits.body_max_bytes);
+	buf_init_secret(&req->body, srv->limits.body_max_bytes);
 	buf_init(&req->hdrs, RESP_HEADERS_MAX_BYTES);
 	atomic_fetch_add(&srv->inflight, 1);
 	return req;
@@ -295,7 +306,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		req->method = method;
 		req->path = url;
 		route_find(req);
-		buf_init(&req->body, http_body_max(req));	/* still empty */
+		buf_init_secret(&req->body, http_body_max(req)); /* empty */
 		http_head_check(req);
 		if (req->refused != 0)
 			dispatch(req);	/* before reading; the body is dropped */
@@ -360,33 +371,14 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
+	/* Its text may quote the request: one line, no closing quote. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			msg[i] = '?';
+	}
 	log_warn("event=http_server msg=\"%s\"", msg);
-}
-
-static char *
-read_file(const char *path, char *err, size_t errlen)
-{
-	FILE		*f;
-	struct buf	 b;
-	char		 chunk[4096];
-	size_t		 n;
-
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return NULL;
-	}
-	buf_init(&b, 1 << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_add(&b, chunk, n) != ST_OK) {
-			snprintf(err, errlen, "%s: too big", path);
-			fclose(f);
-			return NULL;
-		}
-	}
-	fclose(f);
-	return buf_take(&b);
 }
 
 static enum status
@@ -423,6 +415,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 {
 	struct http_server	*srv = NULL;
 	struct sockaddr_storage	 ss;
+	struct MHD_OptionItem	 tls_opts[3];
 	const union MHD_DaemonInfo *di;
 	unsigned		 flags, threads;
 	enum status		 rc;
@@ -446,14 +439,13 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	srv->hsts = o->hsts;
+	tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	if (o->tls_cert != NULL) {
-		srv->tls_cert = read_file(o->tls_cert, err, errlen);
-		srv->tls_key = srv->tls_cert == NULL ? NULL :
-		    read_file(o->tls_key, err, errlen);
-		if (srv->tls_key == NULL) {
-			rc = ST_INVALID;
+		rc = http_tls_start(srv, o, err, errlen);
+		if (rc != ST_OK)
 			goto fail;
-		}
+		http_tls_options(srv, tls_opts);
 		flags |= MHD_USE_TLS;
 	}
 	for (size_t i = 0; i < nroutes; i++) {
@@ -480,8 +472,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-	    srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
+	    MHD_OPTION_ARRAY, tls_opts,
 	    MHD_OPTION_END);
 	if (srv->d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->listen,
@@ -495,8 +486,7 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 	return ST_OK;
 fail:
 	http_pool_free(srv->pool);
-	free(srv->tls_cert);
-	free(srv->tls_key);
+	http_tls_stop(srv);
 	free(srv);
 	return rc;
 }
@@ -545,10 +535,7 @@ http_server_stop(struct http_server *srv, unsigned drain_s)
 	MHD_stop_daemon(srv->d);
 	if (srv->listen_fd != MHD_INVALID_SOCKET)
 		close(srv->listen_fd);
-	if (srv->tls_key != NULL)
-		explicit_bzero(srv->tls_key, strlen(srv->tls_key));
-	free(srv->tls_cert);
-	free(srv->tls_key);
+	http_tls_stop(srv);
 	free(srv);
 }
 

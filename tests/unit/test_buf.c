@@ -1,4 +1,7 @@
+/* explicit_bzero() is replaced below: no fortified inline wrapper. */
+#undef _FORTIFY_SOURCE
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -8,6 +11,36 @@
 #include <string.h>
 
 #include "core/buf.h"
+
+size_t buf_grow_size(const struct buf *, size_t need);
+
+/*
+ * Every wipe buf.c makes comes here (this definition wins over libc's for
+ * the whole test executable; fortified builds call __explicit_bzero_chk):
+ * it records the block's first bytes before zeroing it.
+ */
+void __explicit_bzero_chk(void *, size_t, size_t);
+
+static unsigned	wipes;
+static char	wiped[64];	/* the last wiped block's first bytes */
+static size_t	wiped_len;
+
+void
+explicit_bzero(void *p, size_t n)
+{
+	wipes++;
+	wiped_len = n;
+	memset(wiped, 0, sizeof(wiped));
+	memcpy(wiped, p, n < sizeof(wiped) ? n : sizeof(wiped));
+	memset(p, 0, n);
+}
+
+void
+__explicit_bzero_chk(void *p, size_t n, size_t destlen)
+{
+	(void)destlen;
+	explicit_bzero(p, n);
+}
 
 static void
 test_init_empty(void **state)
@@ -238,6 +271,122 @@ test_wipe_free(void **state)
 	buf_wipe_free(&b);
 }
 
+static void
+test_size_max_cap_no_wrap(void **state)
+{
+	static const char x[4] = "abc";
+	struct buf b;
+
+	(void)state;
+	/* src/gateway/proxy.c passes SIZE_MAX: len + n + 1 must not wrap to
+	 * a small size that "fits" and then memcpy() n bytes. */
+	buf_init(&b, SIZE_MAX);
+	assert_int_equal(buf_add(&b, x, 3), ST_OK);
+	assert_int_equal(buf_add(&b, x, SIZE_MAX - 3), ST_TOOBIG);
+	assert_null(b.p);
+	assert_int_equal(buf_add(&b, x, SIZE_MAX), ST_TOOBIG);
+	assert_int_equal(buf_add(&b, x, 3), ST_OK);
+	assert_int_equal(buf_add(&b, x, SIZE_MAX - 2), ST_TOOBIG);
+	buf_free(&b);
+	/* A ceiling just under SIZE_MAX: the same. */
+	buf_init(&b, SIZE_MAX - 1);
+	assert_int_equal(buf_add(&b, x, 2), ST_OK);
+	assert_int_equal(buf_add(&b, x, SIZE_MAX - 2), ST_TOOBIG);
+	buf_free(&b);
+}
+
+/* Table: the capacity a buffer grows to. */
+static const struct {
+	size_t cap, max, need, want;
+} grow_cases[] = {
+    {0, 1000, 1, 64},
+    {0, 1000, 65, 128},
+    {64, 100, 90, 101},		/* at most max + 1 */
+    {0, SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 1},	/* doubling would wrap */
+    {SIZE_MAX / 2 + 1, SIZE_MAX, SIZE_MAX, SIZE_MAX},
+    {SIZE_MAX / 2, SIZE_MAX, SIZE_MAX / 2 + 1, SIZE_MAX - 1},
+    {(SIZE_MAX / 4) * 3, SIZE_MAX, SIZE_MAX - 5, SIZE_MAX - 5},
+};
+
+static void
+test_grow_size_never_wraps(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(grow_cases) / sizeof(grow_cases[0]);
+	     i++) {
+		struct buf b;
+		size_t got;
+
+		buf_init(&b, grow_cases[i].max);
+		b.cap = grow_cases[i].cap;
+		got = buf_grow_size(&b, grow_cases[i].need);
+		assert_true(got >= grow_cases[i].need);
+		assert_int_equal(got, grow_cases[i].want);
+	}
+}
+
+static void
+test_secret_wiped_when_grown(void **state)
+{
+	char big[300];
+	struct buf b;
+
+	(void)state;
+	memset(big, 'y', sizeof(big));
+	buf_init_secret(&b, 4096);
+	assert_int_equal(buf_adds(&b, "pa_rt_secret"), ST_OK);
+	wipes = 0;
+	/* Past the first 64 bytes: the old block is wiped, then freed. */
+	assert_int_equal(buf_add(&b, big, sizeof(big)), ST_OK);
+	assert_int_equal(wipes, 1);
+	assert_int_equal(wiped_len, 64);
+	assert_memory_equal(wiped, "pa_rt_secret", 12);
+	assert_memory_equal(b.p, "pa_rt_secret", 12);
+	assert_int_equal(b.p[12], 'y');
+	assert_int_equal(b.len, 12 + sizeof(big));
+	/* Freeing it wipes it too. */
+	wipes = 0;
+	buf_free(&b);
+	assert_int_equal(wipes, 1);
+	assert_memory_equal(wiped, "pa_rt_secret", 12);
+}
+
+static void
+test_secret_wiped_on_error(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init_secret(&b, 16);
+	assert_int_equal(buf_adds(&b, "pa_at_secret"), ST_OK);
+	wipes = 0;
+	assert_int_equal(buf_adds(&b, "too much"), ST_TOOBIG);
+	assert_int_equal(wipes, 1);
+	assert_memory_equal(wiped, "pa_at_secret", 12);
+	assert_null(b.p);
+	/* Still a secret buffer after the error. */
+	assert_int_equal(buf_adds(&b, "again"), ST_OK);
+	wipes = 0;
+	buf_free(&b);
+	assert_int_equal(wipes, 1);
+}
+
+static void
+test_plain_buffer_not_wiped(void **state)
+{
+	char big[300];
+	struct buf b;
+
+	(void)state;
+	memset(big, 'z', sizeof(big));
+	buf_init(&b, 4096);
+	wipes = 0;
+	assert_int_equal(buf_adds(&b, "abc"), ST_OK);
+	assert_int_equal(buf_add(&b, big, sizeof(big)), ST_OK);
+	buf_free(&b);
+	assert_int_equal(wipes, 0);
+}
+
 int main(void);
 
 int
@@ -255,6 +404,11 @@ main(void)
 	    cmocka_unit_test(test_take_empty),
 	    cmocka_unit_test(test_many_small_adds),
 	    cmocka_unit_test(test_wipe_free),
+	    cmocka_unit_test(test_size_max_cap_no_wrap),
+	    cmocka_unit_test(test_grow_size_never_wraps),
+	    cmocka_unit_test(test_secret_wiped_when_grown),
+	    cmocka_unit_test(test_secret_wiped_on_error),
+	    cmocka_unit_test(test_plain_buffer_not_wiped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
