@@ -5,6 +5,7 @@
 
 #include "auth/page.h"
 #include "auth/ratelimit.h"
+#include "crypto/sec.h"
 #include "oauth/oauth_int.h"
 
 enum status
@@ -17,6 +18,7 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	env->cfg = cfg;
 	env->st = st;
 	env->secure = strncmp(cfg->server.issuer, "https://", 8) == 0;
+	sec_password_prepare();	/* the dummy hash, before any sign-in */
 	rc = auth_pages_load(cfg->server.templates_dir, &env->pages, err,
 	    errlen);
 	if (rc != ST_OK)
