@@ -26,6 +26,7 @@
 #define SEC_PREFIX_CODE		"pa_ac_"
 #define SEC_PREFIX_SECRET	"pa_cs_"
 #define SEC_PREFIX_SESSION	"pa_ss_"
+#define SEC_PREFIX_ANON		"pa_ss_anon-"	/* anonymous session cookie */
 
 /* Initialises libsodium; call once before anything else here. */
 enum status sec_init(void);

@@ -617,8 +617,9 @@ authz_run(const struct oauth_env *env, struct http_req *req,
 		goto out;
 	}
 	if (rc == ST_NOTFOUND) {
-		rc = auth_session_start(env->st, req, env->secure, 0,
-		    env->cfg->auth.session_ttl, now, &s);
+		/* Anonymous: a cookie for the CSRF token, no row. */
+		rc = auth_session_start_anon(req, env->secure,
+		    env->cfg->auth.session_ttl, &s);
 		if (rc != ST_OK)
 			goto out;
 	}
