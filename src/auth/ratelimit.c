@@ -210,8 +210,9 @@ auth_limiter_take(struct auth_limiter *l, const char *key, int64_t now,
 	return left == 0;
 }
 
-void
-auth_limiter_forgive(struct auth_limiter *l, const char *key)
+/* Takes back one of key's failures, or all of them. */
+static void
+entry_uncount(struct auth_limiter *l, const char *key, bool all)
 {
 	struct rl_entry *e;
 	uint64_t tag;
@@ -219,23 +220,21 @@ auth_limiter_forgive(struct auth_limiter *l, const char *key)
 	tag = key_tag(l, key);
 	pthread_mutex_lock(&l->mu);
 	e = entry_find(bucket_of(l, tag), tag);
-	if (e != NULL && --e->count == 0)
+	if (e != NULL && (all || --e->count == 0))
 		memset(e, 0, sizeof(*e)); /* free again */
 	pthread_mutex_unlock(&l->mu);
 }
 
 void
+auth_limiter_forgive(struct auth_limiter *l, const char *key)
+{
+	entry_uncount(l, key, false);
+}
+
+void
 auth_limiter_reset(struct auth_limiter *l, const char *key)
 {
-	struct rl_entry *e;
-	uint64_t tag;
-
-	tag = key_tag(l, key);
-	pthread_mutex_lock(&l->mu);
-	e = entry_find(bucket_of(l, tag), tag);
-	if (e != NULL)
-		memset(e, 0, sizeof(*e));
-	pthread_mutex_unlock(&l->mu);
+	entry_uncount(l, key, true);
 }
 
 void
