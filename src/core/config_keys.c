@@ -60,7 +60,8 @@ const struct cfg_key cfg_keys[] = {
      NULL},
     {"server", "events_max_rows", CFG_UINT, "200000", 100, 100000000, NULL,
      0, OFF(server.events_max_rows),
-     "most rows kept in the event log (oldest trimmed first)", NULL},
+     "most rows kept in the event log: the oldest go after every tenth "
+     "of it written, and every minute", NULL},
     {"server", "log_level", CFG_ENUM, "info", 0, 0, log_levels, 0,
      OFF(server.log_level), "most verbose level logged", NULL},
     {"server", "templates_dir", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
