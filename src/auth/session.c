@@ -15,8 +15,8 @@ _Static_assert(ANON_TOKEN_LEN < SEC_TOKEN_STRLEN, "anonymous token size");
 
 /* The key of anonymous CSRF tokens: random, per process (so a login page
  * left open across a restart must be loaded again). */
-static char		anon_key[SEC_TOKEN_STRLEN];
-static pthread_once_t	anon_key_once = PTHREAD_ONCE_INIT;
+static char anon_key[SEC_TOKEN_STRLEN];
+static pthread_once_t anon_key_once = PTHREAD_ONCE_INIT;
 
 static void
 anon_key_make(void)
@@ -42,8 +42,7 @@ anon_cookie_ok(const char *v)
 
 /* Sets the session cookie for token on the answer. */
 static enum status
-cookie_set(struct http_req *req, bool secure, const char *token,
-           unsigned ttl_s)
+cookie_set(struct http_req *req, bool secure, const char *token, unsigned ttl_s)
 {
 	char cookie[256];
 	enum status rc;
