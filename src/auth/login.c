@@ -21,7 +21,7 @@ auth_login_verify(struct store *st, const char *name, const char *password,
 	                         strlen(password), &rehash);
 	if (rc != ST_OK) {
 		store_user_free(u);
-		return ST_DENIED;
+		return rc == ST_TOOBIG ? ST_TOOBIG : ST_DENIED;
 	}
 	if (rehash &&
 	    sec_password_hash(password, strlen(password), hash) == ST_OK) {

@@ -7,7 +7,10 @@
  * count 0 is free. One mutex guards the table: every operation is a few
  * dozen instructions under it, the hashing is done before taking it.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,57 +125,94 @@ entry_victim(const struct auth_limiter *l, struct rl_entry *b, int64_t now)
 	return v;
 }
 
+/* Seconds until e's window ends if e is blocked at now, else 0. Called
+ * with the lock held; e may be NULL. */
+static unsigned
+entry_wait(const struct auth_limiter *l, const struct rl_entry *e, int64_t now)
+{
+	int64_t left;
+
+	if (e == NULL || e->count < l->max || entry_expired(l, e, now))
+		return 0;
+	left = e->start + (int64_t)l->window_s - now;
+	if (left < 1)
+		left = 1;
+	if (left > (int64_t)l->window_s)
+		left = l->window_s; /* the clock went backwards */
+	return (unsigned)left;
+}
+
+/* Counts one failure for tag, whose live entry in bucket b is e (or NULL).
+ * Called with the lock held. */
+static void
+entry_count(struct auth_limiter *l, struct rl_entry *b, struct rl_entry *e,
+            uint64_t tag, int64_t now)
+{
+	if (e != NULL && !entry_expired(l, e, now)) {
+		if (e->count < l->max)
+			e->count++; /* past max it only stays blocked */
+		return;
+	}
+	if (e == NULL)
+		e = entry_victim(l, b, now);
+	e->tag = tag;
+	e->start = now;
+	e->count = 1;
+}
+
 bool
 auth_limiter_blocked(struct auth_limiter *l, const char *key, int64_t now,
                      unsigned *retry_after_s)
 {
-	struct rl_entry *e;
+	unsigned left;
 	uint64_t tag;
-	int64_t left = 0;
-	bool blocked = false;
 
 	tag = key_tag(l, key);
 	pthread_mutex_lock(&l->mu);
-	e = entry_find(bucket_of(l, tag), tag);
-	if (e != NULL && e->count >= l->max && !entry_expired(l, e, now)) {
-		blocked = true;
-		left = e->start + (int64_t)l->window_s - now;
-		if (left < 1)
-			left = 1;
-		if (left > (int64_t)l->window_s)
-			left = l->window_s; /* the clock went backwards */
-	}
+	left = entry_wait(l, entry_find(bucket_of(l, tag), tag), now);
 	pthread_mutex_unlock(&l->mu);
 	if (retry_after_s != NULL)
-		*retry_after_s = (unsigned)left;
-	return blocked;
+		*retry_after_s = left;
+	return left > 0;
 }
 
 void
 auth_limiter_fail(struct auth_limiter *l, const char *key, int64_t now)
 {
+	struct rl_entry *b;
+	uint64_t tag;
+
+	tag = key_tag(l, key);
+	pthread_mutex_lock(&l->mu);
+	b = bucket_of(l, tag);
+	entry_count(l, b, entry_find(b, tag), tag, now);
+	pthread_mutex_unlock(&l->mu);
+}
+
+bool
+auth_limiter_take(struct auth_limiter *l, const char *key, int64_t now,
+                  unsigned *retry_after_s)
+{
 	struct rl_entry *b, *e;
+	unsigned left;
 	uint64_t tag;
 
 	tag = key_tag(l, key);
 	pthread_mutex_lock(&l->mu);
 	b = bucket_of(l, tag);
 	e = entry_find(b, tag);
-	if (e != NULL && !entry_expired(l, e, now)) {
-		if (e->count < l->max)
-			e->count++; /* past max it only stays blocked */
-	} else {
-		if (e == NULL)
-			e = entry_victim(l, b, now);
-		e->tag = tag;
-		e->start = now;
-		e->count = 1;
-	}
+	left = entry_wait(l, e, now);
+	if (left == 0)
+		entry_count(l, b, e, tag, now);
 	pthread_mutex_unlock(&l->mu);
+	if (retry_after_s != NULL)
+		*retry_after_s = left;
+	return left == 0;
 }
 
-void
-auth_limiter_reset(struct auth_limiter *l, const char *key)
+/* Takes back one of key's failures, or all of them. */
+static void
+entry_uncount(struct auth_limiter *l, const char *key, bool all)
 {
 	struct rl_entry *e;
 	uint64_t tag;
@@ -180,7 +220,43 @@ auth_limiter_reset(struct auth_limiter *l, const char *key)
 	tag = key_tag(l, key);
 	pthread_mutex_lock(&l->mu);
 	e = entry_find(bucket_of(l, tag), tag);
-	if (e != NULL)
-		memset(e, 0, sizeof(*e));
+	if (e != NULL && (all || --e->count == 0))
+		memset(e, 0, sizeof(*e)); /* free again */
 	pthread_mutex_unlock(&l->mu);
+}
+
+void
+auth_limiter_forgive(struct auth_limiter *l, const char *key)
+{
+	entry_uncount(l, key, false);
+}
+
+void
+auth_limiter_reset(struct auth_limiter *l, const char *key)
+{
+	entry_uncount(l, key, true);
+}
+
+void
+auth_limiter_addr_key(const char *peer, char *out, size_t outsz)
+{
+	struct in6_addr a6;
+	char txt[INET6_ADDRSTRLEN];
+	const char *key = peer;
+	const char *suffix = "";
+
+	if (inet_pton(AF_INET6, peer, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			/* The IPv4 address in the last 4 bytes. */
+			inet_ntop(AF_INET, &a6.s6_addr[12], txt, sizeof(txt));
+		} else {
+			memset(&a6.s6_addr[8], 0, 8); /* the /64 */
+			inet_ntop(AF_INET6, &a6, txt, sizeof(txt));
+			suffix = "/64";
+		}
+		key = txt;
+	}
+	/* A truncated key still names the address's prefix: fine. */
+	if (snprintf(out, outsz, "a:%s%s", key, suffix) < 0 && outsz > 0)
+		out[0] = '\0';
 }

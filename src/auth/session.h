@@ -1,6 +1,11 @@
 /*
  * Sign-in sessions: an HttpOnly, SameSite=Lax cookie holding a random
  * token (stored as its digest), and CSRF tokens bound to it.
+ *
+ * Before sign-in the cookie is anonymous: a random token of its own form
+ * (SEC_PREFIX_ANON) with no row in the store, whose CSRF token is an HMAC
+ * of the cookie under a key made at start-up. So a login page costs no
+ * database write; sign-in replaces the cookie with a stored session.
  */
 #ifndef PLUGAUTH_AUTH_SESSION_H
 #define PLUGAUTH_AUTH_SESSION_H
@@ -19,9 +24,11 @@
 struct auth_session {
 	char	token[SEC_TOKEN_STRLEN];	/* the cookie value: secret */
 	int64_t	user_id;			/* 0: not signed in */
+	bool	anon;				/* anonymous: no row */
 };
 
-/* The request's live session: ST_NOTFOUND when there is no cookie or it
+/* The request's live session: an anonymous cookie as it is (no lookup), a
+ * stored one from the store. ST_NOTFOUND when there is no cookie or it
  * names no live session; ST_STORE on storage failure. */
 enum status auth_session_find(struct store *, const struct http_req *,
     bool secure, int64_t now, struct auth_session *out);
@@ -31,10 +38,18 @@ enum status auth_session_find(struct store *, const struct http_req *,
 enum status auth_session_start(struct store *, struct http_req *, bool secure,
     int64_t user_id, unsigned ttl_s, int64_t now, struct auth_session *out);
 
-/* Deletes the session (e.g. the anonymous one replaced at sign-in). */
+/* Starts an anonymous session (nothing stored) lasting ttl_s, and sets its
+ * cookie on the answer. */
+enum status auth_session_start_anon(struct http_req *, bool secure,
+    unsigned ttl_s, struct auth_session *out);
+
+/* Deletes the session (e.g. the one replaced at sign-in); nothing for an
+ * anonymous one. */
 enum status auth_session_end(struct store *, const struct auth_session *);
 
-/* The CSRF token of a session: HMAC of its cookie value, for forms. */
+/* The CSRF token of a session, for forms: HMAC keyed by its cookie value;
+ * for an anonymous session, HMAC of the cookie value under the server's
+ * key. */
 void auth_csrf_token(const struct auth_session *, char out[SEC_TOKEN_STRLEN]);
 
 /* True if submitted (may be NULL) is the session's CSRF token. */

@@ -31,6 +31,7 @@ struct config {
 		unsigned	 url_max_bytes;
 		unsigned	 params_max;
 		unsigned	 json_max_depth;
+		unsigned	 events_max_rows;	/* event log cap */
 		char		*log_level;	/* error|warn|info|debug */
 		char		*templates_dir;	/* NULL: built-in pages */
 	} server;

@@ -62,6 +62,10 @@ const struct cfg_key cfg_keys[] = {
     {"server", "json_max_depth", CFG_UINT, "32", 1, 1000, NULL, 0,
      OFF(server.json_max_depth), "deepest JSON nesting in a request body",
      NULL},
+    {"server", "events_max_rows", CFG_UINT, "200000", 100, 100000000, NULL,
+     0, OFF(server.events_max_rows),
+     "most rows kept in the event log: the oldest go after every tenth "
+     "of it written, and every minute", NULL},
     {"server", "log_level", CFG_ENUM, "info", 0, 0, log_levels, 0,
      OFF(server.log_level), "most verbose level logged", NULL},
     {"server", "templates_dir", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,

@@ -1,6 +1,9 @@
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "crypto/sec.h"
 
@@ -10,7 +13,8 @@
 #define PW_MEMLIMIT	(19ULL * 1024 * 1024)
 
 /* Fixed hash (of a random password nobody knows) verified for unknown users
- * so that both paths cost one argon2id run. Made on first use. */
+ * so that both paths cost one argon2id run. Made by sec_password_prepare()
+ * at start-up (or on first use, where nobody called it). */
 static char		dummy_hash[crypto_pwhash_STRBYTES];
 static pthread_once_t	dummy_once = PTHREAD_ONCE_INIT;
 
@@ -28,6 +32,89 @@ dummy_make(void)
 		dummy_hash[0] = '\0';	/* verify then fails: still denied */
 	sodium_memzero(pw, sizeof(pw));
 }
+
+/*
+ * The gate in front of argon2id: at most cap runs at once, so a burst of
+ * sign-ins costs cap x 19 MiB, not 19 MiB per request in flight. Waiters
+ * sleep on cv (CLOCK_MONOTONIC) for at most SEC_PWHASH_WAIT_MS.
+ */
+static struct {
+	pthread_mutex_t	mu;
+	pthread_cond_t	cv;
+	unsigned	cap, busy, peak;
+} gate = { .mu = PTHREAD_MUTEX_INITIALIZER };
+static pthread_once_t	gate_once = PTHREAD_ONCE_INIT;
+
+static void
+gate_init(void)
+{
+	pthread_condattr_t	a;
+	long			n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&gate.cv, &a);
+	pthread_condattr_destroy(&a);
+	gate.cap = n < 2 ? 2 : n > SEC_PWHASH_RUNS_MAX ? SEC_PWHASH_RUNS_MAX :
+	    (unsigned)n;
+}
+
+/* Waits for a turn to run argon2id: false if none came in time. */
+static bool
+gate_enter(void)
+{
+	struct timespec	until;
+	bool		ok = true;
+
+	pthread_once(&gate_once, gate_init);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += SEC_PWHASH_WAIT_MS / 1000;
+	until.tv_nsec += (SEC_PWHASH_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&gate.mu);
+	while (gate.busy >= gate.cap)
+		if (pthread_cond_timedwait(&gate.cv, &gate.mu, &until) ==
+		    ETIMEDOUT && gate.busy >= gate.cap) {
+			ok = false;
+			break;
+		}
+	if (ok && ++gate.busy > gate.peak)
+		gate.peak = gate.busy;
+	pthread_mutex_unlock(&gate.mu);
+	return ok;
+}
+
+static void
+gate_leave(void)
+{
+	pthread_mutex_lock(&gate.mu);
+	gate.busy--;
+	pthread_cond_signal(&gate.cv);
+	pthread_mutex_unlock(&gate.mu);
+}
+
+#ifdef PLUGAUTH_TESTING
+unsigned
+sec_pwhash_peak(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&gate.mu);
+	n = gate.peak;
+	pthread_mutex_unlock(&gate.mu);
+	return n;
+}
+
+unsigned
+sec_pwhash_cap(void)
+{
+	pthread_once(&gate_once, gate_init);
+	return gate.cap;
+}
+#endif
 
 enum status
 sec_init(void)
@@ -113,13 +200,24 @@ sec_hmac_token(const char *key, size_t keylen, const char *label,
 	sodium_memzero(&st, sizeof(st));
 }
 
+void
+sec_password_prepare(void)
+{
+	pthread_once(&dummy_once, dummy_make);
+	pthread_once(&gate_once, gate_init);
+}
+
 enum status
 sec_password_hash(const char *pw, size_t len, char out[SEC_PWHASH_STRLEN])
 {
-	if (crypto_pwhash_str_alg(out, pw, len, PW_OPSLIMIT,
-	    (size_t)PW_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return ST_NOMEM;
-	return ST_OK;
+	int r;
+
+	if (!gate_enter())
+		return ST_TOOBIG;
+	r = crypto_pwhash_str_alg(out, pw, len, PW_OPSLIMIT,
+	    (size_t)PW_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13);
+	gate_leave();
+	return r != 0 ? ST_NOMEM : ST_OK;
 }
 
 enum status
@@ -131,9 +229,12 @@ sec_password_verify(const char *hash, const char *pw, size_t len,
 	*rehash = false;
 	if (hash == NULL)
 		pthread_once(&dummy_once, dummy_make);
+	if (!gate_enter())
+		return ST_TOOBIG;
 	/* The dummy never matches: nobody knows its password. */
 	ok = crypto_pwhash_str_verify(hash != NULL ? hash : dummy_hash, pw,
 	    len) == 0 && hash != NULL;
+	gate_leave();
 	if (ok)
 		*rehash = crypto_pwhash_str_needs_rehash(hash, PW_OPSLIMIT,
 		    (size_t)PW_MEMLIMIT) != 0;

@@ -26,6 +26,7 @@
 #define SEC_PREFIX_CODE		"pa_ac_"
 #define SEC_PREFIX_SECRET	"pa_cs_"
 #define SEC_PREFIX_SESSION	"pa_ss_"
+#define SEC_PREFIX_ANON		"pa_ss_anon-"	/* anonymous session cookie */
 
 /* Initialises libsodium; call once before anything else here. */
 enum status sec_init(void);
@@ -58,7 +59,21 @@ int64_t sec_random_i64(void);
 void sec_hmac_token(const char *key, size_t keylen, const char *label,
     char out[SEC_TOKEN_STRLEN]);
 
-/* argon2id hash string of pw (m = 19 MiB, t = 2, as OWASP advises). */
+/*
+ * At most SEC_PWHASH_RUNS_MAX argon2id runs (19 MiB each) go on at once;
+ * a caller waits up to SEC_PWHASH_WAIT_MS for its turn, then gives up with
+ * ST_TOOBIG (busy: try again in a moment).
+ */
+#define SEC_PWHASH_RUNS_MAX	4	/* fewer on fewer cores, at least 2 */
+#define SEC_PWHASH_WAIT_MS	2000
+
+/* Makes the dummy hash sec_password_verify() checks for unknown users, so
+ * that the first unknown user costs no second argon2id run. Call once at
+ * start-up, after sec_init(); later calls do nothing. */
+void sec_password_prepare(void);
+
+/* argon2id hash string of pw (m = 19 MiB, t = 2, as OWASP advises).
+ * ST_TOOBIG when no run could start in time (see above). */
 enum status sec_password_hash(const char *pw, size_t len,
     char out[SEC_PWHASH_STRLEN]);
 
@@ -66,6 +81,7 @@ enum status sec_password_hash(const char *pw, size_t len,
  * ST_OK if pw matches hash, else ST_DENIED. A NULL hash verifies against a
  * fixed dummy hash and always fails, so unknown users cost the same time.
  * *rehash is set when the hash uses other parameters than today's.
+ * ST_TOOBIG, and nothing checked, when no run could start in time.
  */
 enum status sec_password_verify(const char *hash, const char *pw, size_t len,
     bool *rehash);
@@ -81,6 +97,12 @@ bool sec_mem_eq(const void *a, const void *b, size_t n);
  * ST_TOOBIG if outsz is short. */
 enum status sec_base64url_encode(const uint8_t *in, size_t n, char *out,
     size_t outsz);
+
+#ifdef PLUGAUTH_TESTING
+/* The most argon2id runs that went on at once so far, and the cap. */
+unsigned sec_pwhash_peak(void);
+unsigned sec_pwhash_cap(void);
+#endif
 
 /* Overwrites n bytes in a way the compiler keeps. */
 void sec_wipe(void *p, size_t n);

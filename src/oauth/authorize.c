@@ -480,7 +480,7 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 	const char	*pw = form_get(&a->f, "password");
 	const char	*peer = http_req_peer(req);
 	char		 ukey[128], akey[128], retry[64];
-	unsigned	 wait_s = 0, wait2_s = 0;
+	unsigned	 wait_s = 0;
 	int64_t		 now = clk_now_s();
 	enum status	 rc;
 	bool		 blocked;
@@ -493,12 +493,17 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 		    "Enter your username and password.", name);
 	}
 	snprintf(ukey, sizeof(ukey), "u:%.120s", name);
-	snprintf(akey, sizeof(akey), "a:%.120s", peer);
-	blocked = auth_limiter_blocked(env->lim_user, ukey, now, &wait_s);
-	blocked |= auth_limiter_blocked(env->lim_addr, akey, now, &wait2_s);
+	auth_limiter_addr_key(peer, akey, sizeof(akey));
+	/* The attempt counts as a failure before its password is checked, in
+	 * one step with the limit check, so that concurrent attempts cannot
+	 * all pass the check; a right password takes it back below. */
+	blocked = !auth_limiter_take(env->lim_user, ukey, now, &wait_s);
+	if (!blocked &&
+	    !auth_limiter_take(env->lim_addr, akey, now, &wait_s)) {
+		auth_limiter_forgive(env->lim_user, ukey);
+		blocked = true;
+	}
 	if (blocked) {
-		if (wait2_s > wait_s)
-			wait_s = wait2_s;
 		snprintf(retry, sizeof(retry), "%u", wait_s);
 		http_resp_header(req, "Retry-After", retry);
 		event(env, req, a, "login", "denied", "rate_limited", name);
@@ -509,8 +514,6 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 	}
 	rc = auth_login_verify(env->st, name, pw, u);
 	if (rc == ST_DENIED) {
-		auth_limiter_fail(env->lim_user, ukey, now);
-		auth_limiter_fail(env->lim_addr, akey, now);
 		event(env, req, a, "login", "denied", "bad_credentials", name);
 		log_info("event=login_failed user=%s from=%s",
 		    log_safe(name, ukey, sizeof(ukey)), peer);
@@ -518,9 +521,24 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 		return login_page(env, req, 400, a, s,
 		    "Wrong username or password.", name);
 	}
+	/* No failure: give the reservations back (a sign-in clears the
+	 * user's failures, not the address's). */
+	auth_limiter_forgive(env->lim_addr, akey);
+	if (rc == ST_OK)
+		auth_limiter_reset(env->lim_user, ukey);
+	else
+		auth_limiter_forgive(env->lim_user, ukey);
+	if (rc == ST_TOOBIG) {
+		/* Too many passwords being checked at once: none judged. */
+		http_resp_header(req, "Retry-After", "1");
+		event(env, req, a, "login", "denied", "busy", name);
+		log_info("event=login_busy user=%s from=%s",
+		    log_safe(name, ukey, sizeof(ukey)), peer);
+		return login_page(env, req, 429, a, s, "Too many sign-ins "
+		    "right now. Try again in a moment.", name);
+	}
 	if (rc != ST_OK)
 		return rc;
-	auth_limiter_reset(env->lim_user, ukey);
 	auth_session_end(env->st, s);
 	auth_session_wipe(s);
 	rc = auth_session_start(env->st, req, env->secure, (*u)->id,
@@ -599,8 +617,9 @@ authz_run(const struct oauth_env *env, struct http_req *req,
 		goto out;
 	}
 	if (rc == ST_NOTFOUND) {
-		rc = auth_session_start(env->st, req, env->secure, 0,
-		    env->cfg->auth.session_ttl, now, &s);
+		/* Anonymous: a cookie for the CSRF token, no row. */
+		rc = auth_session_start_anon(req, env->secure,
+		    env->cfg->auth.session_ttl, &s);
 		if (rc != ST_OK)
 			goto out;
 	}

@@ -5,6 +5,7 @@
 
 #include "auth/page.h"
 #include "auth/ratelimit.h"
+#include "crypto/sec.h"
 #include "oauth/oauth_int.h"
 
 enum status
@@ -17,6 +18,7 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	env->cfg = cfg;
 	env->st = st;
 	env->secure = strncmp(cfg->server.issuer, "https://", 8) == 0;
+	sec_password_prepare();	/* the dummy hash, before any sign-in */
 	rc = auth_pages_load(cfg->server.templates_dir, &env->pages, err,
 	    errlen);
 	if (rc != ST_OK)
@@ -25,7 +27,8 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	    cfg->auth.login_window, &env->lim_user)) != ST_OK ||
 	    (rc = auth_limiter_new(cfg->auth.login_max_failures_per_address,
 	    cfg->auth.login_window, &env->lim_addr)) != ST_OK ||
-	    (rc = oauth_events_new(st, &env->events)) != ST_OK ||
+	    (rc = oauth_events_new(st,
+	    cfg->server.events_max_rows, &env->events)) != ST_OK ||
 	    (rc = oauth_metadata_build(cfg, &env->as_metadata,
 	    &env->pr_metadata)) != ST_OK) {
 		snprintf(err, errlen, "cannot start: %s", status_str(rc));

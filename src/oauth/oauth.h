@@ -37,8 +37,10 @@ enum status oauth_env_init(struct oauth_env *, const struct config *,
 /* Flushes the event log and frees what oauth_env_init() made. */
 void oauth_env_free(struct oauth_env *);
 
-/* Starts / stops the background event writer (also used by the CLI). */
-enum status oauth_events_new(struct store *, struct oauth_events **out);
+/* Starts / stops the background event writer, which keeps the events
+ * table to max_rows rows (also used by the CLI). */
+enum status oauth_events_new(struct store *, unsigned max_rows,
+    struct oauth_events **out);
 void oauth_events_free(struct oauth_events *);
 
 /* What one event says (all borrowed; NULL where unknown). */
@@ -52,7 +54,10 @@ struct oauth_event_rec {
 	const char	*peer;
 };
 
-/* Queues an event (copied) for the background writer. NULL-safe ev. */
+/* Queues an event (copied) for the background writer. NULL-safe ev.
+ * Events other than a named user's successes count against a budget per
+ * client address; past it they are only counted, and summarised later in
+ * one event per address (kind "events", reason "suppressed=N"). */
 void oauth_event(struct oauth_events *, const struct oauth_event_rec *);
 
 /* GET, POST /oauth/authorize (RFC 6749 §4.1, RFC 7636, RFC 9207). */

@@ -711,5 +711,6 @@ const struct store_ops sqlite_store_ops = {
     .session_delete_user = sq_session_delete_user,
     .events_add = sq_events_add,
     .events_list = sq_events_list,
+    .events_trim = sq_events_trim,
     .gc = sq_gc,
 };

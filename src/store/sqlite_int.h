@@ -79,6 +79,7 @@ enum stmt {
 	Q_SESSION_DELETE,
 	Q_SESSION_DELETE_USER,
 	Q_EVENT_ADD,
+	Q_EVENT_TRIM,
 	Q_EVENT_LIST, /* + a mask of EV_BY_* filters: 8 statements */
 	Q__COUNT = Q_EVENT_LIST + 8
 };
@@ -257,5 +258,7 @@ enum status sq_events_add(struct store *, const struct store_event *v,
                           size_t n);
 enum status sq_events_list(struct store *, const struct store_event_filter *f,
                            struct store_event ***out, size_t *n);
+enum status sq_events_trim(struct store *, unsigned max_rows, unsigned batch,
+                           unsigned *deleted);
 
 #endif

@@ -41,6 +41,11 @@ static const char *const sql[Q__COUNT] = {
     [Q_EVENT_ADD] = "INSERT INTO events (at, kind, outcome, reason, "
                     "client_id, user, state, peer) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* The id of the newest max_rows + 1st event, then the oldest batch up
+     * to it: two walks of the rowid, no table scan. */
+    [Q_EVENT_TRIM] = "DELETE FROM events WHERE id IN (SELECT id FROM events "
+                     "WHERE id <= (SELECT id FROM events ORDER BY id DESC "
+                     "LIMIT 1 OFFSET ?1) ORDER BY id LIMIT ?2)",
     [Q_EVENT_LIST + 0] = EVENT_LIST(""),
     [Q_EVENT_LIST + EV_BY_CLIENT] = EVENT_LIST(EV_CLIENT),
     [Q_EVENT_LIST + EV_BY_USER] = EVENT_LIST(EV_USER),
@@ -331,4 +336,24 @@ sq_events_list(struct store *s, const struct store_event_filter *f,
 	*out = (struct store_event **)v;
 	*n = k;
 	return ST_OK;
+}
+
+enum status
+sq_events_trim(struct store *s, unsigned max_rows, unsigned batch,
+               unsigned *deleted)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+
+	c = sq_wr_begin(st);
+	if ((rc = sq_stmt_get(c, sql, Q_EVENT_TRIM, &q)) != ST_OK)
+		goto out;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)max_rows);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)batch);
+	rc = sq_exec_write(c, q, "events_trim", deleted);
+out:
+	sq_wr_end(st);
+	return rc;
 }

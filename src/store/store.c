@@ -611,6 +611,21 @@ store_events_list(struct store *st, const struct store_event_filter *f,
 	return st->ops->events_list(st, f, out, n);
 }
 
+enum status
+store_events_trim(struct store *st, unsigned max_rows, unsigned batch,
+                  unsigned *deleted)
+{
+	unsigned k = 0;
+	enum status rc;
+
+	if (st == NULL || batch == 0)
+		return ST_INVALID;
+	rc = st->ops->events_trim(st, max_rows, batch, &k);
+	if (rc == ST_OK && deleted != NULL)
+		*deleted = k;
+	return rc;
+}
+
 void
 store_event_free(struct store_event *e)
 {

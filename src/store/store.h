@@ -318,6 +318,10 @@ enum status store_events_list(struct store *,
 /* One event; NULL-safe. */
 void store_event_free(struct store_event *);
 void store_event_list_free(struct store_event **, size_t n);
+/* Deletes the oldest events beyond the newest max_rows, at most batch of
+ * them per call; *deleted (may be NULL) counts them. */
+enum status store_events_trim(struct store *, unsigned max_rows,
+                              unsigned batch, unsigned *deleted);
 
 /* How long store_gc() keeps what has expired or happened. */
 #define STORE_CODE_KEEP_S 86400         /* codes: a day past expiry */

@@ -103,6 +103,8 @@ struct store_ops {
 	enum status (*events_list)(struct store *,
 	                           const struct store_event_filter *f,
 	                           struct store_event ***out, size_t *n);
+	enum status (*events_trim)(struct store *, unsigned max_rows,
+	                           unsigned batch, unsigned *deleted);
 
 	enum status (*gc)(struct store *, int64_t now, unsigned batch,
 	                  unsigned *deleted);

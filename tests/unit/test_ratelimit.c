@@ -223,6 +223,119 @@ test_concurrent(void **state)
 	auth_limiter_free(l);
 }
 
+/* take: check and count in one step; forgive gives a reservation back. */
+static void
+test_take_reserves_and_forgive(void **state)
+{
+	struct auth_limiter *l;
+	unsigned retry = 99;
+
+	(void)state;
+	assert_int_equal(auth_limiter_new(2, 60, &l), ST_OK);
+	assert_true(auth_limiter_take(l, "u:alice", T0, &retry));
+	assert_int_equal(retry, 0);
+	assert_true(auth_limiter_take(l, "u:alice", T0 + 1, &retry));
+	/* Two reserved: blocked before either is judged. */
+	assert_true(auth_limiter_blocked(l, "u:alice", T0 + 1, NULL));
+	assert_false(auth_limiter_take(l, "u:alice", T0 + 1, &retry));
+	assert_int_equal(retry, 59);
+	/* One turned out right: its slot is free again, once. */
+	auth_limiter_forgive(l, "u:alice");
+	assert_false(auth_limiter_blocked(l, "u:alice", T0 + 2, NULL));
+	assert_true(auth_limiter_take(l, "u:alice", T0 + 2, NULL));
+	assert_false(auth_limiter_take(l, "u:alice", T0 + 2, NULL));
+	/* Forgiving every count frees the entry; unknown keys: no-op. */
+	auth_limiter_forgive(l, "u:alice");
+	auth_limiter_forgive(l, "u:alice");
+	auth_limiter_forgive(l, "u:alice");
+	auth_limiter_forgive(l, "u:nobody");
+	assert_true(auth_limiter_take(l, "u:alice", T0 + 3, NULL));
+	assert_true(auth_limiter_take(l, "u:alice", T0 + 3, NULL));
+	assert_false(auth_limiter_take(l, "u:alice", T0 + 3, NULL));
+	auth_limiter_free(l);
+}
+
+#define TAKERS 16
+
+struct taker {
+	struct auth_limiter *l;
+	pthread_barrier_t *go;
+	int won;
+};
+
+static void *
+taker_run(void *arg)
+{
+	struct taker *t = arg;
+
+	pthread_barrier_wait(t->go);
+	for (int i = 0; i < 50; i++)
+		t->won += auth_limiter_take(t->l, "u:target", T0, NULL);
+	return t;
+}
+
+/* Many threads racing for one key: exactly max reservations succeed. */
+static void
+test_take_concurrent_exactly_max(void **state)
+{
+	struct auth_limiter *l;
+	pthread_t th[TAKERS];
+	struct taker t[TAKERS];
+	pthread_barrier_t go;
+	int won = 0;
+
+	(void)state;
+	assert_int_equal(auth_limiter_new(5, 60, &l), ST_OK);
+	assert_int_equal(pthread_barrier_init(&go, NULL, TAKERS), 0);
+	for (int i = 0; i < TAKERS; i++) {
+		t[i] = (struct taker){l, &go, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, taker_run, &t[i]),
+		                 0);
+	}
+	for (int i = 0; i < TAKERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		won += t[i].won;
+	}
+	assert_int_equal(won, 5);
+	pthread_barrier_destroy(&go);
+	auth_limiter_free(l);
+}
+
+/* IPv6 peers count by their /64; IPv4-mapped ones as the IPv4 address. */
+static void
+test_addr_key(void **state)
+{
+	static const struct {
+		const char *peer, *key;
+	} v[] = {
+	    {"192.0.2.7", "a:192.0.2.7"},
+	    {"2001:db8::1", "a:2001:db8::/64"},
+	    {"2001:db8::ffff", "a:2001:db8::/64"},
+	    {"2001:db8::1:2:3:4", "a:2001:db8::/64"},
+	    {"2001:db8:0:1::1", "a:2001:db8:0:1::/64"},
+	    {"::ffff:192.0.2.7", "a:192.0.2.7"},
+	    {"::1", "a:::/64"},
+	    {"-", "a:-"},
+	};
+	char a[128], b[128], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		auth_limiter_addr_key(v[i].peer, a, sizeof(a));
+		assert_string_equal(a, v[i].key);
+	}
+	auth_limiter_addr_key("2001:db8::1", a, sizeof(a));
+	auth_limiter_addr_key("2001:db8::ffff", b, sizeof(b));
+	assert_string_equal(a, b);
+	auth_limiter_addr_key("2001:db8:0:1::1", b, sizeof(b));
+	assert_string_not_equal(a, b);
+	auth_limiter_addr_key("::ffff:192.0.2.7", a, sizeof(a));
+	auth_limiter_addr_key("192.0.2.7", b, sizeof(b));
+	assert_string_equal(a, b);
+	auth_limiter_addr_key("2001:db8::1", small, sizeof(small));
+	assert_string_equal(small, "a:2001:");
+}
+
 int
 main(void)
 {
@@ -234,6 +347,9 @@ main(void)
 	    cmocka_unit_test(test_keys_independent),
 	    cmocka_unit_test(test_table_full_eviction),
 	    cmocka_unit_test(test_concurrent),
+	    cmocka_unit_test(test_take_reserves_and_forgive),
+	    cmocka_unit_test(test_take_concurrent_exactly_max),
+	    cmocka_unit_test(test_addr_key),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -169,6 +170,55 @@ test_base64_decode(void **state)
 }
 
 int main(void);
+#define PW_THREADS	12
+
+struct pw_worker {
+	pthread_barrier_t	*go;
+	const char		*hash;	/* NULL: an unknown user */
+	enum status		 rc;
+};
+
+static void *
+pw_worker_run(void *arg)
+{
+	struct pw_worker	*w = arg;
+	bool			 rehash;
+
+	pthread_barrier_wait(w->go);
+	w->rc = sec_password_verify(w->hash, "wrong", 5, &rehash);
+	return w;
+}
+
+/* A burst of concurrent checks runs at most the cap at once (19 MiB each);
+ * each is judged (denied) or, after the bounded wait, refused as busy. */
+static void
+test_password_runs_capped(void **state)
+{
+	char			 h[SEC_PWHASH_STRLEN];
+	pthread_t		 th[PW_THREADS];
+	struct pw_worker	 w[PW_THREADS];
+	pthread_barrier_t	 go;
+	unsigned		 cap = sec_pwhash_cap();
+
+	(void)state;
+	assert_true(cap >= 2 && cap <= SEC_PWHASH_RUNS_MAX);
+	sec_password_prepare();	/* the dummy hash, made now */
+	assert_int_equal(sec_password_hash("right", 5, h), ST_OK);
+	assert_int_equal(pthread_barrier_init(&go, NULL, PW_THREADS), 0);
+	for (int i = 0; i < PW_THREADS; i++) {
+		w[i] = (struct pw_worker){ &go, i % 2 ? h : NULL, ST_OK };
+		assert_int_equal(pthread_create(&th[i], NULL, pw_worker_run,
+		    &w[i]), 0);
+	}
+	for (int i = 0; i < PW_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_true(w[i].rc == ST_DENIED || w[i].rc == ST_TOOBIG);
+	}
+	pthread_barrier_destroy(&go);
+	assert_true(sec_pwhash_peak() >= 1);
+	assert_true(sec_pwhash_peak() <= cap);
+}
+
 int
 main(void)
 {
@@ -180,6 +230,7 @@ main(void)
 		cmocka_unit_test(test_password_hash_verify),
 		cmocka_unit_test(test_password_unknown_user_denied),
 		cmocka_unit_test(test_password_old_params_need_rehash),
+		cmocka_unit_test(test_password_runs_capped),
 		cmocka_unit_test(test_base64_decode),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
