@@ -32,8 +32,11 @@
 static enum status
 healthz(struct http_req *req, void *ctx)
 {
+	enum status rc;
+
 	(void)ctx;
-	http_resp_header(req, "Cache-Control", "no-store");
+	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) != ST_OK)
+		return rc;
 	return http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 

@@ -370,7 +370,9 @@ respond(struct gw_env *gw, struct http_req *req, enum gw_check c,
 			return rc;
 		return http_respond_error(req, 403, "insufficient_scope", desc);
 	case GW_UNAVAILABLE:
-		http_resp_header(req, "Retry-After", "1");
+		rc = http_resp_header(req, "Retry-After", "1");
+		if (rc != ST_OK)
+			return rc;
 		return http_respond_error(req, 503, "temporarily_unavailable",
 		                          desc);
 	case GW_OK:

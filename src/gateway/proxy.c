@@ -515,7 +515,8 @@ proxy_resumed(struct http_req *req, void *ctx)
 	enum status rc;
 
 	if (j->state == JOB_ABORTED) {
-		http_resp_header(req, "Retry-After", "1");
+		if ((rc = http_resp_header(req, "Retry-After", "1")) != ST_OK)
+			return rc;
 		return http_respond_error(req, 503, "temporarily_unavailable",
 		                          "the server is shutting down");
 	}
@@ -669,7 +670,8 @@ gw_proxy_handle(struct http_req *req, void *ctx)
 	if (lp->stopped) {
 		pthread_mutex_unlock(&lp->mu);
 		job_free(j);
-		http_resp_header(req, "Retry-After", "1");
+		if ((rc = http_resp_header(req, "Retry-After", "1")) != ST_OK)
+			return rc;
 		return http_respond_error(req, 503, "temporarily_unavailable",
 		                          "the server is shutting down");
 	}

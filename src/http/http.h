@@ -177,9 +177,12 @@ enum status http_req_suspend(struct http_req *, http_handler on_resume,
  * http_req_suspend(). req is not to be touched by the caller afterwards. */
 void http_req_resume(struct http_req *);
 
-/* Adds a header to the coming answer (copied). */
+/* Adds a header to the coming answer (copied). On failure the answer
+ * would lack it, so whatever the handler answers next goes out as a bare
+ * 500 instead (never an answer short of a header such as Cache-Control:
+ * no-store); the caller should stop and return the status. */
 enum status http_resp_header(struct http_req *, const char *name,
-    const char *value);
+    const char *value) __attribute__((warn_unused_result));
 
 /* Answers with JSON. Takes body (json_decref'd here, also on error). */
 enum status http_respond_json(struct http_req *, unsigned status,

@@ -63,8 +63,15 @@ struct http_req {
 	void			*stash;	/* http_req_stash() */
 	void			(*stash_free)(void *);
 	struct buf		 hdrs;	/* "name\0value\0"... for the answer */
+	bool			 hdrs_failed;	/* a header was lost: answer 500 */
 	char			 peer[INET6_ADDRSTRLEN];
 };
+
+/* request.c. http_resp_header() without the must-use, for the answers
+ * the server builds itself: a lost header sets req->hdrs_failed, and the
+ * answer that follows goes out as a bare 500 instead. */
+enum status http_resp_header_or_500(struct http_req *, const char *name,
+    const char *value);
 
 /* limits.c. The body cap of the request's route (the server's for no
  * route). */

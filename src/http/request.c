@@ -199,54 +199,33 @@ http_req_resume(struct http_req *req)
 }
 
 enum status
-http_resp_header(struct http_req *req, const char *name, const char *value)
+http_resp_header_or_500(struct http_req *req, const char *name, const char *value)
 {
 	enum status rc;
 
+	if (req->hdrs_failed)
+		return ST_TOOBIG;
 	if ((rc = buf_add(&req->hdrs, name, strlen(name) + 1)) != ST_OK ||
-	    (rc = buf_add(&req->hdrs, value, strlen(value) + 1)) != ST_OK)
+	    (rc = buf_add(&req->hdrs, value, strlen(value) + 1)) != ST_OK) {
+		req->hdrs_failed = true;	/* buf_add freed the others */
 		return rc;
+	}
 	return ST_OK;
 }
 
-/* Queues data (taken: freed by libmicrohttpd, or here on error); for an
- * offloaded request, keeps the answer for the access handler to queue. */
-static enum status
-respond(struct http_req *req, unsigned status, const char *content_type,
-    char *data, size_t len)
+enum status
+http_resp_header(struct http_req *req, const char *name, const char *value)
 {
-	struct MHD_Response	*resp;
-	enum MHD_Result		 ok;
-	struct str		 h;
-	char			 path[LOG_PATH_BYTES];
+	return http_resp_header_or_500(req, name, value);
+}
 
-	if (req->answered) {
-		free(data);
-		log_err("event=http_double_answer path=%s",
-		    log_safe(req->path, path, sizeof(path)));
-		return ST_INTERNAL;
-	}
-	resp = MHD_create_response_from_buffer(len, data,
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(data);
-		return ST_NOMEM;
-	}
-	if (content_type != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    content_type);
-	if (req->srv->hsts)	/* RFC 6797 */
-		MHD_add_response_header(resp, "Strict-Transport-Security",
-		    HTTP_HSTS_VALUE);
-	h = buf_str(&req->hdrs);
-	for (size_t off = 0; off < h.len;) {
-		const char *name = h.p + off;
-		const char *value = name + strlen(name) + 1;
+/* Hands resp (taken) to libmicrohttpd, or keeps it for the access handler
+ * of an offloaded request. */
+static enum status
+resp_queue(struct http_req *req, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ok;
 
-		MHD_add_response_header(resp, name, value);
-		off = (size_t)(value + strlen(value) + 1 - h.p);
-	}
-	buf_free(&req->hdrs);
 	if (req->offloaded) {
 		req->kept = resp;
 		req->kept_status = status;
@@ -259,6 +238,81 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 		return ST_INTERNAL;
 	req->answered = true;
 	return ST_OK;
+}
+
+/* The answer when the one a handler built lost a header: a fixed 500. */
+static enum status
+respond_broken(struct http_req *req)
+{
+	static const char	 body[] = "{\"error\":\"server_error\","
+				    "\"error_description\":\"internal error\"}";
+	struct MHD_Response	*resp;
+	char			 path[LOG_PATH_BYTES];
+
+	log_err("event=http_answer_failed path=%s reason=header_lost",
+	    log_safe(req->path, path, sizeof(path)));
+	buf_free(&req->hdrs);
+	resp = MHD_create_response_from_buffer(sizeof(body) - 1,
+	    (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return ST_NOMEM;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json; charset=utf-8") != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    "no-store") != MHD_YES) {
+		MHD_destroy_response(resp);
+		return ST_NOMEM;
+	}
+	return resp_queue(req, MHD_HTTP_INTERNAL_SERVER_ERROR, resp);
+}
+
+/* Queues data (taken: freed by libmicrohttpd, or here on error); for an
+ * offloaded request, keeps the answer for the access handler to queue. */
+static enum status
+respond(struct http_req *req, unsigned status, const char *content_type,
+    char *data, size_t len)
+{
+	struct MHD_Response	*resp;
+	struct str		 h;
+	bool			 ok = true;
+	char			 path[LOG_PATH_BYTES];
+
+	if (req->answered) {
+		free(data);
+		log_err("event=http_double_answer path=%s",
+		    log_safe(req->path, path, sizeof(path)));
+		return ST_INTERNAL;
+	}
+	if (req->hdrs_failed) {
+		free(data);
+		return respond_broken(req);
+	}
+	resp = MHD_create_response_from_buffer(len, data,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(data);
+		return ST_NOMEM;
+	}
+	if (content_type != NULL)
+		ok = MHD_add_response_header(resp,
+		    MHD_HTTP_HEADER_CONTENT_TYPE, content_type) == MHD_YES;
+	if (ok && req->srv->hsts)	/* RFC 6797 */
+		ok = MHD_add_response_header(resp,
+		    "Strict-Transport-Security", HTTP_HSTS_VALUE) == MHD_YES;
+	h = buf_str(&req->hdrs);
+	for (size_t off = 0; ok && off < h.len;) {
+		const char *name = h.p + off;
+		const char *value = name + strlen(name) + 1;
+
+		ok = MHD_add_response_header(resp, name, value) == MHD_YES;
+		off = (size_t)(value + strlen(value) + 1 - h.p);
+	}
+	buf_free(&req->hdrs);
+	if (!ok) {
+		MHD_destroy_response(resp);	/* frees data */
+		return respond_broken(req);
+	}
+	return resp_queue(req, status, resp);
 }
 
 enum status
@@ -303,14 +357,14 @@ http_respond_html(struct http_req *req, unsigned status, const char *csp,
 {
 	enum status rc;
 
-	if ((rc = http_resp_header(req, "Content-Security-Policy", csp)) !=
+	if ((rc = http_resp_header_or_500(req, "Content-Security-Policy", csp)) !=
 	    ST_OK ||
-	    (rc = http_resp_header(req, "X-Frame-Options", "DENY")) != ST_OK ||
-	    (rc = http_resp_header(req, "Referrer-Policy", "no-referrer")) !=
+	    (rc = http_resp_header_or_500(req, "X-Frame-Options", "DENY")) != ST_OK ||
+	    (rc = http_resp_header_or_500(req, "Referrer-Policy", "no-referrer")) !=
 	    ST_OK ||
-	    (rc = http_resp_header(req, "X-Content-Type-Options", "nosniff")) !=
+	    (rc = http_resp_header_or_500(req, "X-Content-Type-Options", "nosniff")) !=
 	    ST_OK ||
-	    (rc = http_resp_header(req, "Cache-Control", "no-store")) != ST_OK)
+	    (rc = http_resp_header_or_500(req, "Cache-Control", "no-store")) != ST_OK)
 		return rc;
 	return http_respond_text(req, status, "text/html; charset=utf-8", html,
 	    len);
@@ -322,7 +376,7 @@ http_respond_redirect(struct http_req *req, unsigned status,
 {
 	enum status rc;
 
-	rc = http_resp_header(req, "Location", location);
+	rc = http_resp_header_or_500(req, "Location", location);
 	if (rc != ST_OK)
 		return rc;
 	return http_respond_text(req, status, NULL, "", 0);
@@ -340,7 +394,8 @@ http_respond_error(struct http_req *req, unsigned status, const char *code,
 	json_object_set_new(o, "error", json_string(code));
 	if (desc != NULL)
 		json_object_set_new(o, "error_description", json_string(desc));
-	http_resp_header(req, "Cache-Control", "no-store");
+	/* If it is lost, respond() answers a bare 500. */
+	(void)http_resp_header_or_500(req, "Cache-Control", "no-store");
 	return http_respond_json(req, status, o);
 }
 

@@ -230,11 +230,12 @@ redirect_back(const struct oauth_env *env, struct http_req *req,
 		rc = form_append(&b, "state", a->state);
 	if (rc == ST_OK)
 		rc = form_append(&b, "iss", env->cfg->server.issuer);
-	if (rc == ST_OK) {
-		http_resp_header(req, "Cache-Control", "no-store");
-		http_resp_header(req, "Referrer-Policy", "no-referrer");
+	if (rc == ST_OK)
+		rc = http_resp_header(req, "Cache-Control", "no-store");
+	if (rc == ST_OK)
+		rc = http_resp_header(req, "Referrer-Policy", "no-referrer");
+	if (rc == ST_OK)
 		rc = http_respond_redirect(req, a->is_post ? 303 : 302, b.p);
-	}
 	buf_wipe_free(&b);	/* holds the code */
 	return rc;
 }
@@ -505,7 +506,9 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 	}
 	if (blocked) {
 		snprintf(retry, sizeof(retry), "%u", wait_s);
-		http_resp_header(req, "Retry-After", retry);
+		if ((rc = http_resp_header(req, "Retry-After", retry)) !=
+		    ST_OK)
+			return rc;
 		event(env, req, a, "login", "denied", "rate_limited", name);
 		log_info("event=login_rate_limited user=%s from=%s",
 		    log_safe(name, ukey, sizeof(ukey)), peer);
@@ -530,7 +533,8 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 		auth_limiter_forgive(env->lim_user, ukey);
 	if (rc == ST_TOOBIG) {
 		/* Too many passwords being checked at once: none judged. */
-		http_resp_header(req, "Retry-After", "1");
+		if ((rc = http_resp_header(req, "Retry-After", "1")) != ST_OK)
+			return rc;
 		event(env, req, a, "login", "denied", "busy", name);
 		log_info("event=login_busy user=%s from=%s",
 		    log_safe(name, ukey, sizeof(ukey)), peer);

@@ -126,8 +126,12 @@ oauth_introspect_handle(struct http_req *req, void *ctx)
 		rc = oauth_respond_error(req, e, why, ca.basic_tried);
 		goto out;
 	}
-	http_resp_header(req, "Cache-Control", "no-store");
-	http_resp_header(req, "Pragma", "no-cache");
+	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) !=
+	    ST_OK ||
+	    (rc = http_resp_header(req, "Pragma", "no-cache")) != ST_OK) {
+		json_decref(o);
+		goto out;
+	}
 	rc = http_respond_json(req, 200, o);
 out:
 	store_client_free(ca.client);

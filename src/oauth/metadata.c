@@ -187,10 +187,15 @@ oauth_metadata_build(const struct config *cfg, char **as_json, char **pr_json)
 static enum status
 respond_doc(struct http_req *req, const char *doc)
 {
+	enum status rc;
+
 	if (doc == NULL)
 		return ST_INTERNAL;
-	http_resp_header(req, "Cache-Control", METADATA_CACHE_CONTROL);
-	http_resp_header(req, "Access-Control-Allow-Origin", "*");
+	if ((rc = http_resp_header(req, "Cache-Control",
+	                           METADATA_CACHE_CONTROL)) != ST_OK ||
+	    (rc = http_resp_header(req, "Access-Control-Allow-Origin", "*")) !=
+	        ST_OK)
+		return rc;
 	return http_respond_text(req, 200, "application/json; charset=utf-8",
 	                         doc, strlen(doc));
 }

@@ -117,8 +117,9 @@ oauth_revoke_handle(struct http_req *req, void *ctx)
 		         http_req_peer(req));
 		rc = oauth_respond_error(req, e, r.why, ca.basic_tried);
 	} else {
-		http_resp_header(req, "Cache-Control", "no-store");
-		rc = http_respond_text(req, 200, NULL, "", 0);
+		rc = http_resp_header(req, "Cache-Control", "no-store");
+		if (rc == ST_OK)
+			rc = http_respond_text(req, 200, NULL, "", 0);
 	}
 	if (ca.client != NULL) {
 		struct oauth_event_rec ev = {

@@ -78,6 +78,7 @@ oauth_grant_name(unsigned bit)
 static enum status
 token_respond(struct http_req *req, struct token_reply *r)
 {
+	enum status rc;
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", r->access,
@@ -90,8 +91,12 @@ token_respond(struct http_req *req, struct token_reply *r)
 	sec_wipe(r->refresh, sizeof(r->refresh));
 	if (o == NULL)
 		return ST_NOMEM;
-	http_resp_header(req, "Cache-Control", "no-store");
-	http_resp_header(req, "Pragma", "no-cache");
+	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) !=
+	    ST_OK ||
+	    (rc = http_resp_header(req, "Pragma", "no-cache")) != ST_OK) {
+		json_decref(o);
+		return rc;
+	}
 	return http_respond_json(req, 200, o);
 }
 

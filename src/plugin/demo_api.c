@@ -181,7 +181,10 @@ todos_list(struct plug_demo *d, struct http_req *req, const char *user)
 		}
 	}
 	pthread_mutex_unlock(&d->mu);
-	http_resp_header(req, "Cache-Control", "no-store");
+	if (http_resp_header(req, "Cache-Control", "no-store") != ST_OK) {
+		json_decref(arr);
+		return ST_NOMEM;
+	}
 	return http_respond_json(req, 200, json_pack("{s:o}", "todos", arr));
 }
 
@@ -255,7 +258,10 @@ todos_add(struct plug_demo *d, struct http_req *req, const char *user)
 	item = json_pack("{s:s, s:s}", "id", id, "text", copy);
 	pthread_mutex_unlock(&d->mu);
 	log_info("event=demo_todo_added user=%s id=%s", user, id);
-	http_resp_header(req, "Cache-Control", "no-store");
+	if (http_resp_header(req, "Cache-Control", "no-store") != ST_OK) {
+		json_decref(item);
+		return ST_NOMEM;
+	}
 	return http_respond_json(req, 201, item);
 }
 
@@ -283,7 +289,8 @@ todos_delete(struct plug_demo *d, struct http_req *req, const char *user,
 	if (!found)
 		return http_respond_error(req, 404, "not_found",
 		                          "no such item");
-	http_resp_header(req, "Cache-Control", "no-store");
+	if (http_resp_header(req, "Cache-Control", "no-store") != ST_OK)
+		return ST_NOMEM;
 	return http_respond_text(req, 204, NULL, "", 0);
 }
 

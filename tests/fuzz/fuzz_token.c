@@ -143,7 +143,8 @@ http_respond_error(struct http_req *req, unsigned status, const char *code,
 	json_object_set_new(o, "error", json_string(code));
 	if (desc != NULL)
 		json_object_set_new(o, "error_description", json_string(desc));
-	http_resp_header(req, "Cache-Control", "no-store");
+	if (http_resp_header(req, "Cache-Control", "no-store") != ST_OK)
+		abort();	/* this stub never fails */
 	return http_respond_json(req, status, o);
 }
 
