@@ -228,7 +228,7 @@ auth_page_render(const struct auth_pages *ap, enum auth_page which,
 	const char *v;
 	enum status rc = ST_OK;
 
-	buf_init(out, PAGE_OUTPUT_MAX_BYTES);
+	buf_init_secret(out, PAGE_OUTPUT_MAX_BYTES);	/* CSRF token */
 	if (ap == NULL || (unsigned)which >= AUTH_PAGE_COUNT)
 		return ST_INVALID;
 	t = &ap->page[which];

@@ -202,7 +202,7 @@ on_cookie_header(struct hdr_build *hb, const char *value)
 {
 	struct buf kept;
 
-	buf_init(&kept, REQ_HEADER_MAX_BYTES);
+	buf_init_secret(&kept, REQ_HEADER_MAX_BYTES);
 	hb->rc = gw_cookie_filter(value, hb->drop_cookies, &kept);
 	if (hb->rc == ST_OK && kept.len > 0)
 		hb->rc = slist_add(&hb->list, "Cookie", kept.p);

@@ -173,6 +173,13 @@ oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
 		err->why = "only response_type=code is supported";
 		return false;
 	}
+	/* RFC 6749 §4.1.2.1: a code it may not redeem is not issued. */
+	if ((a->client->grants & STORE_GRANT_CODE) == 0) {
+		err->e = OAUTH_UNAUTHORIZED_CLIENT;
+		err->why = "this client is not registered for the "
+		    "authorization_code grant";
+		return false;
+	}
 	a->challenge = form_get(&a->f, "code_challenge");
 	if (a->challenge != NULL) {
 		if (method == NULL || strcmp(method, "S256") != 0) {
@@ -215,7 +222,7 @@ redirect_back(const struct oauth_env *env, struct http_req *req,
 	struct buf	b;
 	enum status	rc;
 
-	buf_init(&b, 16384);
+	buf_init_secret(&b, 16384);	/* the code */
 	rc = buf_adds(&b, a->redirect);
 	if (rc == ST_OK)
 		rc = buf_adds(&b, strchr(a->redirect, '?') != NULL ? "&" : "?");
@@ -324,7 +331,7 @@ login_page(const struct oauth_env *env, struct http_req *req,
 	char		host[256];
 	enum status	rc;
 
-	buf_init(&hidden, 16384);
+	buf_init_secret(&hidden, 16384);	/* the CSRF token */
 	oauth_authz_redirect_host(a, host, sizeof(host));
 	rc = hidden_fields(a, s, &hidden);
 	if (rc == ST_OK) {
@@ -354,7 +361,7 @@ consent_page(const struct oauth_env *env, struct http_req *req,
 	char		host[256];
 	enum status	rc;
 
-	buf_init(&hidden, 16384);
+	buf_init_secret(&hidden, 16384);	/* the CSRF token */
 	buf_init(&items, 16384);
 	oauth_authz_redirect_host(a, host, sizeof(host));
 	rc = hidden_fields(a, s, &hidden);

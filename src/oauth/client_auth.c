@@ -29,7 +29,7 @@ oauth_basic_parse(const char *hdr, struct oauth_basic_creds *bc)
 	enum status	 rc;
 
 	buf_init(&bc->id, BASIC_MAX_BYTES);
-	buf_init(&bc->secret, BASIC_MAX_BYTES);
+	buf_init_secret(&bc->secret, BASIC_MAX_BYTES);
 	if (strncasecmp(hdr, "Basic ", 6) != 0)
 		return ST_INVALID;
 	b64 = hdr + 6;

@@ -154,6 +154,18 @@ async function expectRedirectError(p, redirectUri, error, what) {
   assertRedirectError(res, redirectUri, error, state);
 }
 
+test('client_without_code_grant_unauthorized_client', async () => {
+  // RFC 6749 §4.1.2.1: a client registered for client_credentials only gets no
+  // authorization code (it could not redeem it); the error goes back to its URI.
+  const redirect = 'http://127.0.0.1:9/cc-only';
+  const cc = pa.addClient({ name: 'cc-only', redirectUris: [redirect], grants: ['client_credentials'] });
+  seen.add(cc.client_secret);
+  await expectRedirectError([
+    ['response_type', 'code'], ['client_id', cc.client_id], ['redirect_uri', redirect],
+    ['state', newState()],
+  ], redirect, 'unauthorized_client', 'client_credentials-only client');
+});
+
 test('response_type_token_unsupported_response_type', async () => {
   const redirect = pluginCallback();
   await expectRedirectError([

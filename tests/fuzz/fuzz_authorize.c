@@ -71,6 +71,8 @@ check_request_ok(const struct oauth_authz *a)
 
 	if (rt == NULL || strcmp(rt, "code") != 0)
 		abort();
+	if ((a->client->grants & STORE_GRANT_CODE) == 0)
+		abort();	/* no code for a client that may not redeem it */
 	if (a->challenge != form_get(&a->f, "code_challenge"))
 		abort();
 	if (a->challenge != NULL && (method == NULL ||
@@ -108,6 +110,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.name = "Fuzz";
 	c.is_public = flags == 'p' || flags == 'b';
 	c.chatgpt = flags == 'c' || flags == 'b';
+	/* 'g': a client registered for client_credentials only. */
+	c.grants = flags == 'g' ? STORE_GRANT_CLIENT_CREDENTIALS :
+	    STORE_GRANTS_DEFAULT;
 	c.redirect_uris = part[1];
 	c.scope = part[2];
 	memset(&env, 0, sizeof(env));
@@ -135,6 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err.why == NULL || err.page ||
 		    (err.e != OAUTH_INVALID_REQUEST &&
 		    err.e != OAUTH_UNSUPPORTED_RESPONSE_TYPE &&
+		    err.e != OAUTH_UNAUTHORIZED_CLIENT &&
 		    err.e != OAUTH_INVALID_SCOPE))
 			abort();
 		if (a.scope != NULL)
