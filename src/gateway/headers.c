@@ -123,7 +123,10 @@ request_header_dropped(const char *name, const char *conn)
 	    "Upgrade",        "Host",             "Content-Length",
 	    "Expect",         "Forwarded",        "X-Real-IP",
 	    "X-Client-IP",    "True-Client-IP",   "X-Cluster-Client-IP",
-	    "CF-Connecting-IP", "Fastly-Client-IP"};
+	    "CF-Connecting-IP", "Fastly-Client-IP",
+	    /* Path overrides (Symfony, IIS URL Rewrite): they would route
+	     * the request outside [gateway] path at the upstream. */
+	    "X-Original-URL", "X-Rewrite-URL"};
 
 	if (strchr(name, '_') != NULL)
 		return true;

@@ -258,6 +258,20 @@ test('gateway_drops_client_address_headers_and_sets_x_real_ip', async () => {
   assert.equal(got.headers['x-forwarded-proto'], 'http');
 });
 
+test('gateway_drops_path_override_headers', async () => {
+  // X-Original-URL and X-Rewrite-URL make Symfony and IIS upstreams route by them
+  // instead of the request line: a way out of [gateway] path.
+  const res = await request(base, {
+    path: '/api/override',
+    headers: { ...bearer(), 'X-Original-URL': '/admin/users', 'X-Rewrite-URL': '/admin/users' },
+  });
+  assert.equal(res.status, 200, describeResponse(res));
+  const got = up.seen.at(-1);
+  for (const h of ['x-original-url', 'x-rewrite-url']) {
+    assert.equal(got.headers[h], undefined, `${h} reached the upstream: ${headerNames(got.rawHeaders)}`);
+  }
+});
+
 test('gateway_never_sends_an_empty_identity_header', async () => {
   // A token without a user: no X-Plugauth-User at all (not an empty one), and
   // X-Plugauth-Grant says why; the same at /oauth/verify.
