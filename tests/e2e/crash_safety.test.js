@@ -641,7 +641,9 @@ test('locked_database_answers_503_within_busy_timeout_then_recovers', { timeout:
   assertUnavailable(cc2);
   assertUnavailable(rf);
   assertUnavailable(ex);
-  assertUnavailablePage(authz);
+  // A sign-in page writes nothing (no session row before sign-in): served while locked.
+  assertHtmlPage(authz, 200);
+  assert.ok(isLoginForm(theForm(authz)), 'the sign-in page, read-only, while the database is locked');
   assertUnavailablePage(consent);
   assert.equal(intro.status, 200, describeResponse(intro));
   assert.equal(intro.json?.active, true, 'reads work while another process writes');

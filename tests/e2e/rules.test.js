@@ -34,7 +34,8 @@ before(async () => {
   pa = createPlugauth();
   servers.push(pa);
   // First client and first user of the database: what `… OR 1=1` would find first.
-  sqlClient = addClient(pa, SQL_CLIENT_NAME, ['--redirect-uri', CB]);
+  sqlClient = addClient(pa, SQL_CLIENT_NAME, ['--redirect-uri', CB,
+    '--grant', 'authorization_code', '--grant', 'refresh_token', '--grant', 'client_credentials']);
   seen.add(sqlClient.client_secret);
   addUser(pa, 'alice');
   base = await pa.start();
