@@ -28,6 +28,9 @@
 #define DEMO_REDIRECT	"http://127.0.0.1/callback"
 #define DEMO_REDIRECT_ENC	"http%3A%2F%2F127.0.0.1%2Fcallback"
 #define SERVE_EXTRA_MAX	8	/* routes a command may add (the demo's) */
+/* Room for the extra routes, the standard ones and the gateway's, with
+ * some to spare for new endpoints (checked in serve_routes()). */
+#define SERVE_ROUTES_MAX	(SERVE_EXTRA_MAX + 32)
 
 static enum status
 healthz(struct http_req *req, void *ctx)
@@ -117,67 +120,143 @@ run_until_signal(const sigset_t *set, struct store *st,
 /* Called once the server listens, before waiting for a signal. */
 typedef void (*serve_ready_fn)(const struct config *, void *arg);
 
-/* Starts the server on cfg and st, prints where it listens, calls ready
- * (may be NULL), runs until a stop signal, drains. extra[nextra] (borrowed,
- * at most SERVE_EXTRA_MAX) are routed before the standard routes. */
-static int
-serve_run(const struct config *cfg, struct store *st,
-    const struct http_route *extra, size_t nextra, serve_ready_fn ready,
-    void *arg)
+/* The contexts the routes' handlers get: they live as long as the server. */
+struct serve_envs {
+	struct oauth_env	 oauth;
+	struct plug_env		 plug;
+	struct gw_env		*gw;
+};
+
+/* Frees what serve_envs_start() started. */
+static void
+serve_envs_free(struct serve_envs *e)
 {
-	struct oauth_env	env;
-	struct plug_env		penv;
+	gw_env_free(e->gw);
+	oauth_env_free(&e->oauth);
+	plug_env_free(&e->plug);
+}
+
+/* Refuses what must stop us before we listen, blocks the stop signals (into
+ * set) and starts e's environments on cfg and st. On failure prints why and
+ * frees what it started; on success free e with serve_envs_free(). */
+static int
+serve_envs_start(const struct config *cfg, struct store *st,
+    struct serve_envs *e, sigset_t *set)
+{
+	char err[512];
+
+	e->gw = NULL;
+	/* Advertising an endpoint that answers 404 would mislead clients. */
+	if (strcmp(cfg->oauth.registration, "open") == 0) {
+		cli_err("[oauth] registration = open: dynamic client "
+		    "registration (RFC 7591) is not built yet; set it to "
+		    "closed and add clients with `plugauth client add`");
+		return CLI_FAIL;
+	}
+	/* A manifest ChatGPT would refuse stops us before we listen. */
+	if (plug_env_init(&e->plug, cfg, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		return CLI_FAIL;
+	}
+	/* Signals are blocked before any thread starts, so that all inherit
+	 * the mask and only run_until_signal() takes them. */
+	signals_block(set);
+	if (oauth_env_init(&e->oauth, cfg, st, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		plug_env_free(&e->plug);
+		return CLI_FAIL;
+	}
+	if (gw_env_new(cfg, st, e->oauth.events, &e->gw, err, sizeof(err)) !=
+	    ST_OK) {
+		cli_err("%s", err);
+		goto fail;
+	}
+	/* The upstream never sees the sign-in session. */
+	if (gw_env_drop_cookie(e->gw, AUTH_COOKIE) != ST_OK ||
+	    gw_env_drop_cookie(e->gw, AUTH_COOKIE_SECURE) != ST_OK) {
+		cli_err("gateway: cannot set up the cookie filter");
+		goto fail;
+	}
+	return CLI_OK;
+fail:
+	serve_envs_free(e);
+	return CLI_FAIL;
+}
+
+/* Fills all[SERVE_ROUTES_MAX]: extra[nextra] (at most SERVE_EXTRA_MAX), the
+ * standard routes, the gateway's; contexts point into e. Returns the count. */
+static size_t
+serve_routes(const struct config *cfg, struct serve_envs *e,
+    const struct http_route *extra, size_t nextra, struct http_route *all)
+{
 	/* offload (the seventh field): the handlers that wait for a commit or
 	 * hash a password run on the blocking-work threads (http.h). */
 	struct http_route	routes[] = {
 		{ "GET", "/healthz", false, healthz, NULL, 0, false, NULL },
 		/* Writes codes and sessions. */
 		{ "GET", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env, 0, true, NULL },
+		    &e->oauth, 0, true, NULL },
 		/* Sign-in: argon2id. */
 		{ "POST", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env, 0, true, NULL },
-		{ "POST", "/oauth/token", false, oauth_token_handle, &env, 0,
-		    true, NULL },
+		    &e->oauth, 0, true, NULL },
+		{ "POST", "/oauth/token", false, oauth_token_handle, &e->oauth,
+		    0, true, NULL },
 		{ "POST", "/oauth/introspect", false, oauth_introspect_handle,
-		    &env, 0, false, NULL },
-		{ "POST", "/oauth/revoke", false, oauth_revoke_handle, &env, 0,
-		    true, NULL },
+		    &e->oauth, 0, false, NULL },
+		{ "POST", "/oauth/revoke", false, oauth_revoke_handle,
+		    &e->oauth, 0, true, NULL },
 		{ "GET", "/.well-known/oauth-authorization-server", false,
-		    oauth_metadata_handle, &env, 0, false, NULL },
+		    oauth_metadata_handle, &e->oauth, 0, false, NULL },
 		{ "GET", "/.well-known/oauth-protected-resource", false,
-		    oauth_resource_metadata_handle, &env, 0, false, NULL },
+		    oauth_resource_metadata_handle, &e->oauth, 0, false, NULL },
 		{ "GET", "/.well-known/ai-plugin.json", false,
-		    plug_manifest_handle, &penv, 0, false, NULL },
-		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv, 0,
-		    false, NULL },
+		    plug_manifest_handle, &e->plug, 0, false, NULL },
+		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &e->plug,
+		    0, false, NULL },
 	};
-	struct gw_env		*gw = NULL;
 	/* The gateway's routes come last: exact routes win over its prefix.
 	 * The proxy routes are there only with an upstream; they suspend
 	 * themselves while the upstream answers, so they are not offloaded. */
 	struct http_route	gw_routes[] = {
-		{ "GET", "/oauth/verify", false, gw_verify_handle, NULL, 0,
+		{ "GET", "/oauth/verify", false, gw_verify_handle, e->gw, 0,
 		    false, gw_verify_head },
-		{ "GET", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "GET", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "POST", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "POST", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 	};
-	struct http_route	all[ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
-				    ARRAY_LEN(gw_routes)];
 	size_t			nall = 0;
-	struct http_opts	opts = {
+
+	_Static_assert(ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
+	    ARRAY_LEN(gw_routes) <= SERVE_ROUTES_MAX,
+	    "more routes than SERVE_ROUTES_MAX: raise it");
+	for (size_t i = 0; i < nextra && nall < SERVE_EXTRA_MAX; i++)
+		all[nall++] = extra[i];
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
+		all[nall++] = routes[i];
+	for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
+		if (i > 0 && cfg->gateway.upstream == NULL)
+			break;
+		all[nall++] = gw_routes[i];
+	}
+	return nall;
+}
+
+/* The server's options, from cfg (borrowed: it outlives the server). */
+static void
+serve_opts(const struct config *cfg, struct http_opts *opts)
+{
+	*opts = (struct http_opts){
 		.listen = cfg->server.listen,
 		.threads = cfg->server.threads,
 		.blocking_threads = cfg->server.blocking_threads,
@@ -197,61 +276,16 @@ serve_run(const struct config *cfg, struct store *st,
 		.tls_priorities = cfg->server.tls_priorities,
 		.hsts = strncmp(cfg->server.issuer, "https://", 8) == 0,
 	};
-	struct http_server	*srv = NULL;
-	sigset_t		 set;
-	char			 host[256], err[512];
-	unsigned		 port;
-	int			 rc = CLI_FAIL;
+}
 
-	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
-		cli_err("bad listen address \"%s\"", cfg->server.listen);
-		return CLI_FAIL;
-	}
-	for (size_t i = 0; i < nextra && nall < SERVE_EXTRA_MAX; i++)
-		all[nall++] = extra[i];
-	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		all[nall++] = routes[i];
-	/* Advertising an endpoint that answers 404 would mislead clients. */
-	if (strcmp(cfg->oauth.registration, "open") == 0) {
-		cli_err("[oauth] registration = open: dynamic client "
-		    "registration (RFC 7591) is not built yet; set it to "
-		    "closed and add clients with `plugauth client add`");
-		return CLI_FAIL;
-	}
-	/* A manifest ChatGPT would refuse stops us before we listen. */
-	if (plug_env_init(&penv, cfg, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		return CLI_FAIL;
-	}
-	/* Signals are blocked before any thread starts, so that all inherit
-	 * the mask and only run_until_signal() takes them. */
-	signals_block(&set);
-	if (oauth_env_init(&env, cfg, st, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		goto out_plug;
-	}
-	if (gw_env_new(cfg, st, env.events, &gw, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
-	/* The upstream never sees the sign-in session. */
-	if (gw_env_drop_cookie(gw, AUTH_COOKIE) != ST_OK ||
-	    gw_env_drop_cookie(gw, AUTH_COOKIE_SECURE) != ST_OK) {
-		cli_err("gateway: cannot set up the cookie filter");
-		goto out;
-	}
-	for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
-		if (i > 0 && cfg->gateway.upstream == NULL)
-			break;
-		gw_routes[i].ctx = gw;
-		all[nall++] = gw_routes[i];
-	}
-	if (http_server_start(&opts, all, nall, &srv, err, sizeof(err)) !=
-	    ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
-	port = http_server_port(srv);
+/* Prints "listening on URL" (host as in [server] listen, the port the
+ * server got) and logs it. */
+static void
+serve_listening(const struct config *cfg, struct store *st,
+    struct http_server *srv, const char *host)
+{
+	unsigned port = http_server_port(srv);
+
 	printf("listening on %s://%s%s%s:%u\n",
 	    cfg->server.tls_cert != NULL ? "https" : "http",
 	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
@@ -259,19 +293,50 @@ serve_run(const struct config *cfg, struct store *st,
 	fflush(stdout);
 	log_info("event=listening addr=%s port=%u issuer=%s store=%s", host,
 	    port, cfg->server.issuer, store_backend(st));
+}
+
+/* Starts the server on cfg and st, prints where it listens, calls ready
+ * (may be NULL), runs until a stop signal, drains. extra[nextra] (borrowed,
+ * at most SERVE_EXTRA_MAX) are routed before the standard routes. */
+static int
+serve_run(const struct config *cfg, struct store *st,
+    const struct http_route *extra, size_t nextra, serve_ready_fn ready,
+    void *arg)
+{
+	struct serve_envs	 e;
+	struct http_route	 all[SERVE_ROUTES_MAX];
+	struct http_opts	 opts;
+	struct http_server	*srv = NULL;
+	sigset_t		 set;
+	char			 host[256], err[512];
+	unsigned		 port;
+	size_t			 nall;
+	int			 rc = CLI_FAIL;
+
+	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
+		cli_err("bad listen address \"%s\"", cfg->server.listen);
+		return CLI_FAIL;
+	}
+	if (serve_envs_start(cfg, st, &e, &set) != CLI_OK)
+		return CLI_FAIL;
+	nall = serve_routes(cfg, &e, extra, nextra, all);
+	serve_opts(cfg, &opts);
+	if (http_server_start(&opts, all, nall, &srv, err, sizeof(err)) !=
+	    ST_OK) {
+		cli_err("%s", err);
+		goto out;
+	}
+	serve_listening(cfg, st, srv, host);
 	if (ready != NULL)
 		ready(cfg, arg);
 	run_until_signal(&set, st, srv, cfg->server.tls_cert != NULL);
 	http_server_quiesce(srv, DRAIN_S);
-	gw_env_abort(gw);	/* answers proxied requests still waiting */
+	gw_env_abort(e.gw);	/* answers proxied requests still waiting */
 	http_server_stop(srv, 1);
 	log_info("event=stopped");
 	rc = CLI_OK;
 out:
-	gw_env_free(gw);
-	oauth_env_free(&env);
-out_plug:
-	plug_env_free(&penv);
+	serve_envs_free(&e);
 	return rc;
 }
 
