@@ -559,6 +559,86 @@ demo_cleanup(const char *dir)
 	rmdir(dir);
 }
 
+/* Reads demo's options: *listen gets --listen's value (borrowed from
+ * argv), or keeps its default. CLI_OK, or CLI_USAGE after saying why. */
+static int
+demo_opts_parse(int argc, char **argv, const char **listen)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+			*listen = argv[++i];
+		else if (strncmp(argv[i], "--listen=", 9) == 0)
+			*listen = argv[i] + 9;
+		else
+			return cli_usage_err("demo", "unexpected argument '%s'",
+			    argv[i]);
+	}
+	return CLI_OK;
+}
+
+/* The demo's configuration: the defaults, listening on host:port (the
+ * issuer names both), the database in dir. *out is new (cfg_free()).
+ * Prints the error itself. */
+static int
+demo_config(const char *dir, const char *host, unsigned port,
+    struct config **out)
+{
+	struct config	*cfg = NULL;
+	char		 url[4200], issuer[300], err[512], listen_buf[300];
+	int		 n;
+
+	n = snprintf(url, sizeof(url), "sqlite:%s/demo.db", dir);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return CLI_FAIL;
+	n = snprintf(issuer, sizeof(issuer), "http://%s%s%s:%u",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port);
+	if (n < 0 || (size_t)n >= sizeof(issuer))
+		return CLI_FAIL;
+	n = snprintf(listen_buf, sizeof(listen_buf), "%s%s%s:%u",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port);
+	if (n < 0 || (size_t)n >= sizeof(listen_buf))
+		return CLI_FAIL;
+	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
+	    cfg_set(cfg, "server", "listen", listen_buf, err, sizeof(err)) !=
+	    ST_OK ||
+	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
+	    ST_OK ||
+	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		cfg_free(cfg);
+		return CLI_FAIL;
+	}
+	*out = cfg;
+	return CLI_OK;
+}
+
+/* Blocks the stop signals (into set), then starts the demo TODO API on cfg
+ * and st: *gw (its bearer checks) and *demo are new, and the caller frees
+ * them also on failure (gw_env_free(), plug_demo_free()). Prints the error
+ * itself. */
+static int
+demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
+    struct gw_env **gw, struct plug_demo **demo)
+{
+	char err[512];
+
+	/* The demo API's own bearer checks (no upstream; its failures are
+	 * not recorded as events). Signals first: the gateway may start a
+	 * thread, and it must inherit the mask (see serve_run()). */
+	signals_block(set);
+	if (gw_env_new(cfg, st, NULL, gw, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		return CLI_FAIL;
+	}
+	if (plug_demo_new(cfg, *gw, demo) != ST_OK) {
+		cli_err("cannot set up the demo API");
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
 int
 cli_demo(struct cli *cli, int argc, char **argv)
 {
@@ -583,11 +663,9 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	sigset_t	 set;
 	const char	*listen = "127.0.0.1:8080";
 	char		 dir[] = "/tmp/plugauth-demo-XXXXXX";
-	char		 url[4200], issuer[300], err[512], listen_buf[300];
-	char		 secret[SEC_TOKEN_STRLEN];
-	char		 host[256];
+	char		 secret[SEC_TOKEN_STRLEN], host[256];
 	unsigned	 port;
-	int		 rc = CLI_FAIL, n;
+	int		 rc;
 
 	(void)cli;
 	if (cli_wants_help(argc, argv)) {
@@ -601,15 +679,8 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		    "deletes its data.\n");
 		return CLI_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-			listen = argv[++i];
-		else if (strncmp(argv[i], "--listen=", 9) == 0)
-			listen = argv[i] + 9;
-		else
-			return cli_usage_err("demo", "unexpected argument '%s'",
-			    argv[i]);
-	}
+	if ((rc = demo_opts_parse(argc, argv, &listen)) != CLI_OK)
+		return rc;
 	if (!cfg_listen_split(listen, host, sizeof(host), &port))
 		return cli_usage_err("demo", "bad listen address '%s'", listen);
 	/* The issuer must name the real port: pick a free one now. */
@@ -622,44 +693,15 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		    strerror(errno));
 		return CLI_FAIL;
 	}
-	n = snprintf(url, sizeof(url), "sqlite:%s/demo.db", dir);
-	if (n < 0 || (size_t)n >= sizeof(url))
+	rc = CLI_FAIL;
+	if (demo_config(dir, host, port, &cfg) != CLI_OK)
 		goto out;
-	n = snprintf(issuer, sizeof(issuer), "http://%s%s%s:%u",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	    port);
-	if (n < 0 || (size_t)n >= sizeof(issuer))
-		goto out;
-	n = snprintf(listen_buf, sizeof(listen_buf), "%s%s%s:%u",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	    port);
-	if (n < 0 || (size_t)n >= sizeof(listen_buf))
-		goto out;
-	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
-	    cfg_set(cfg, "server", "listen", listen_buf, err, sizeof(err)) !=
-	    ST_OK ||
-	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
-	    ST_OK ||
-	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
 	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
 		goto out;
 	if (demo_seed(cfg, st, secret) != CLI_OK)
 		goto out;
-	/* The demo API's own bearer checks (no upstream; its failures are
-	 * not recorded as events). Signals first: the gateway may start a
-	 * thread, and it must inherit the mask (see serve_run()). */
-	signals_block(&set);
-	if (gw_env_new(cfg, st, NULL, &gw, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
+	if (demo_api_start(cfg, st, &set, &gw, &demo) != CLI_OK)
 		goto out;
-	}
-	if (plug_demo_new(cfg, gw, &demo) != ST_OK) {
-		cli_err("cannot set up the demo API");
-		goto out;
-	}
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
 		if (routes[i].fn == plug_demo_api_handle)
 			routes[i].ctx = demo;
