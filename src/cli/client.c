@@ -237,8 +237,18 @@ chatgpt_print(const struct config *cfg, const char *id, const char *secret)
 	    cfg->oauth.default_scope, cfg->server.issuer);
 }
 
-static int
-client_add(struct cli *cli, int argc, char **argv)
+/* client add's options that do not land in the client itself. */
+struct add_opts {
+	const char	*name;		/* borrowed from argv; NULL if absent */
+	const char	*scope;		/* borrowed from argv; "" by default */
+	bool		 json;
+};
+
+/* Reads client add's options into c (chatgpt, is_public, grants), uris
+ * (newline-separated) and o; NULL, or why they cannot be read. */
+static const char *
+add_opts_parse(int argc, char **argv, struct store_client *c,
+    struct buf *uris, struct add_opts *o)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
@@ -250,96 +260,84 @@ client_add(struct cli *cli, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct store_client	 c;
-	unsigned		 bit;
-	struct config		*cfg = NULL;
-	struct store		*st = NULL;
-	struct buf		 uris;
-	const char		*name = NULL, *scope = "", *why = NULL;
-	char			 secret[SEC_TOKEN_STRLEN] = "";
-	char			*scope_norm = NULL;
-	bool			 json = false;
-	int			 ch, rc = CLI_USAGE;
-	enum status		 st_rc;
+	unsigned	bit;
+	int		ch;
 
-	memset(&c, 0, sizeof(c));
-	buf_init(&uris, REDIRECTS_MAX_BYTES);
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
-			name = optarg;
+			o->name = optarg;
 			break;
 		case 'r':
-			if (!redirect_ok(optarg)) {
-				why = "bad --redirect-uri (https, or http on "
+			if (!redirect_ok(optarg))
+				return "bad --redirect-uri (https, or http on "
 				    "loopback; no fragment)";
-				goto usage;
-			}
-			if ((uris.len > 0 && buf_add(&uris, "\n", 1) != ST_OK) ||
-			    buf_adds(&uris, optarg) != ST_OK) {
-				why = "too many redirect URIs";
-				goto usage;
-			}
+			if ((uris->len > 0 &&
+			    buf_add(uris, "\n", 1) != ST_OK) ||
+			    buf_adds(uris, optarg) != ST_OK)
+				return "too many redirect URIs";
 			break;
 		case 'g':
-			c.chatgpt = true;
+			c->chatgpt = true;
 			break;
 		case 's':
-			scope = optarg;
+			o->scope = optarg;
 			break;
 		case 'p':
-			c.is_public = true;
+			c->is_public = true;
 			break;
 		case 'G':
 			bit = oauth_grant_bit(optarg);
-			if (bit == 0) {
-				why = "unknown --grant (authorization_code, "
+			if (bit == 0)
+				return "unknown --grant (authorization_code, "
 				    "refresh_token or client_credentials)";
-				goto usage;
-			}
-			c.grants |= bit;
+			c->grants |= bit;
 			break;
 		case 'j':
-			json = true;
+			o->json = true;
 			break;
 		default:
-			why = "unknown or incomplete option";
-			goto usage;
+			return "unknown or incomplete option";
 		}
 	}
 	if (optind < argc)
-		why = "unexpected argument";
-	else if (name == NULL || name[0] == '\0' ||
-	    strlen(name) > NAME_MAX_BYTES)
-		why = "--name is required (1 to 128 bytes)";
-	else if (!client_name_ok(name))
-		why = "--name must be UTF-8 text without control or invisible "
+		return "unexpected argument";
+	return NULL;
+}
+
+/* NULL, or why name, grants, redirect URIs (nuris bytes) and the kind of
+ * client do not go together. Sets the default grants if none were given. */
+static const char *
+add_opts_check(struct store_client *c, size_t nuris, const char *name)
+{
+	if (name == NULL || name[0] == '\0' || strlen(name) > NAME_MAX_BYTES)
+		return "--name is required (1 to 128 bytes)";
+	if (!client_name_ok(name))
+		return "--name must be UTF-8 text without control or invisible "
 		    "formatting characters";
-	else if (c.grants == 0)
-		c.grants = STORE_GRANTS_DEFAULT;
-	if (why != NULL)
-		goto usage;
-	if (uris.len == 0 && !c.chatgpt && (c.grants & STORE_GRANT_CODE))
-		why = "--redirect-uri or --chatgpt is required";
-	else if (c.chatgpt && c.is_public)
-		why = "--chatgpt clients are confidential: drop --public";
-	else if ((c.chatgpt || c.is_public) &&
-	    (c.grants & STORE_GRANT_CLIENT_CREDENTIALS))
-		why = c.chatgpt ? "--chatgpt clients cannot have --grant "
+	if (c->grants == 0)
+		c->grants = STORE_GRANTS_DEFAULT;
+	if (nuris == 0 && !c->chatgpt && (c->grants & STORE_GRANT_CODE))
+		return "--redirect-uri or --chatgpt is required";
+	if (c->chatgpt && c->is_public)
+		return "--chatgpt clients are confidential: drop --public";
+	if ((c->chatgpt || c->is_public) &&
+	    (c->grants & STORE_GRANT_CLIENT_CREDENTIALS))
+		return c->chatgpt ? "--chatgpt clients cannot have --grant "
 		    "client_credentials: their secret is pasted into "
 		    "ChatGPT, and it would get tokens with no user" :
 		    "--public clients cannot have --grant client_credentials "
 		    "(they have no secret)";
-	if (why != NULL)
-		goto usage;
+	return NULL;
+}
 
-	rc = cli_open(cli, &cfg, &st);
-	if (rc != CLI_OK)
-		goto out;
-	rc = CLI_FAIL;
-	/* Scopes must be ones the server knows. */
+/* True if every scope in the space-separated list is one the server
+ * knows; else prints which is not. */
+static bool
+add_scope_known(const struct config *cfg, const char *scope)
+{
 	for (const char *p = scope; *p != '\0';) {
 		size_t n;
 
@@ -351,15 +349,69 @@ client_add(struct cli *cli, int argc, char **argv)
 		if (!oauth_scope_has(cfg->oauth.scopes, p, n)) {
 			cli_err("unknown scope '%.*s' (the server knows: %s)",
 			    (int)n, p, cfg->oauth.scopes);
-			goto out;
+			return false;
 		}
 		p += n;
 	}
-	scope_norm = strdup(scope);
+	return true;
+}
+
+/* Prints the client just added, with its secret (borrowed; "" for a
+ * public client) and, for --chatgpt, what to paste into ChatGPT. */
+static void
+add_result_print(const struct config *cfg, const struct store_client *c,
+    const char *secret, bool json)
+{
+	if (json) {
+		json_t *o = client_json(c);
+
+		json_object_set_new(o, "client_secret", c->is_public ?
+		    json_null() : json_string(secret));
+		json_print(o);
+		return;
+	}
+	printf("client_id:      %s\n", c->id);
+	if (!c->is_public)
+		printf("client_secret:  %s\n"
+		    "                (shown once: store it now)\n",
+		    secret);
+	if (c->chatgpt)
+		chatgpt_print(cfg, c->id, secret);
+}
+
+static int
+client_add(struct cli *cli, int argc, char **argv)
+{
+	struct store_client	 c;
+	struct add_opts		 o = { .scope = "" };
+	struct config		*cfg = NULL;
+	struct store		*st = NULL;
+	struct buf		 uris;
+	const char		*why;
+	char			 secret[SEC_TOKEN_STRLEN] = "";
+	char			*scope_norm = NULL;
+	int			 rc = CLI_USAGE;
+	enum status		 st_rc;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&uris, REDIRECTS_MAX_BYTES);
+	why = add_opts_parse(argc, argv, &c, &uris, &o);
+	if (why == NULL)
+		why = add_opts_check(&c, uris.len, o.name);
+	if (why != NULL)
+		goto usage;
+
+	rc = cli_open(cli, &cfg, &st);
+	if (rc != CLI_OK)
+		goto out;
+	rc = CLI_FAIL;
+	if (!add_scope_known(cfg, o.scope))
+		goto out;
+	scope_norm = strdup(o.scope);
 	if (scope_norm == NULL)
 		goto out;
 	sec_random_id(c.id);
-	c.name = (char *)(uintptr_t)name;
+	c.name = (char *)(uintptr_t)o.name;
 	c.scope = scope_norm;
 	c.redirect_uris = uris.p != NULL ? uris.p : (char *)(uintptr_t)"";
 	c.created_at = clk_now_s();
@@ -371,21 +423,7 @@ client_add(struct cli *cli, int argc, char **argv)
 		cli_err("cannot add the client: %s", status_str(st_rc));
 		goto out;
 	}
-	if (json) {
-		json_t *o = client_json(&c);
-
-		json_object_set_new(o, "client_secret", c.is_public ?
-		    json_null() : json_string(secret));
-		json_print(o);
-	} else {
-		printf("client_id:      %s\n", c.id);
-		if (!c.is_public)
-			printf("client_secret:  %s\n"
-			    "                (shown once: store it now)\n",
-			    secret);
-		if (c.chatgpt)
-			chatgpt_print(cfg, c.id, secret);
-	}
+	add_result_print(cfg, &c, secret, o.json);
 	rc = CLI_OK;
 	goto out;
 usage:

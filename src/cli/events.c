@@ -74,8 +74,12 @@ event_print(const struct store_event *e, bool json)
 	    log_safe(e->peer, s[6], sizeof(s[6])));
 }
 
-int
-cli_events(struct cli *cli, int argc, char **argv)
+/* Reads events' options into f (filters and -n), follow and json; *help
+ * is set by --help, which stops the reading. CLI_OK, or CLI_USAGE after
+ * saying why. */
+static int
+events_opts_parse(int argc, char **argv, struct store_event_filter *f,
+    bool *follow, bool *json, bool *help)
 {
 	static const struct option opts[] = {
 		{ "client", required_argument, NULL, 'c' },
@@ -86,42 +90,36 @@ cli_events(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct store_event_filter	  f = { .limit = EVENTS_DEFAULT };
-	struct config			 *cfg = NULL;
-	struct store			 *st = NULL;
-	struct store_event		**v = NULL;
-	size_t				  n = 0;
-	unsigned long long		  count;
-	bool				  follow = false, json = false;
-	int				  ch, rc;
+	unsigned long long	count;
+	int			ch;
 
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			f.client_id = optarg;
+			f->client_id = optarg;
 			break;
 		case 'u':
-			f.user = optarg;
+			f->user = optarg;
 			break;
 		case 's':
-			f.state = optarg;
+			f->state = optarg;
 			break;
 		case 'n':
 			if (!str_to_u64(str_of(optarg), 1, EVENTS_MAX, &count))
 				return cli_usage_err("events", "-n takes 1 to "
 				    "%d", EVENTS_MAX);
-			f.limit = (unsigned)count;
+			f->limit = (unsigned)count;
 			break;
 		case 'f':
-			follow = true;
+			*follow = true;
 			break;
 		case 'j':
-			json = true;
+			*json = true;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			*help = true;
 			return CLI_OK;
 		default:
 			return cli_usage_err("events", "unknown or incomplete "
@@ -131,30 +129,62 @@ cli_events(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_err("events", "unexpected argument '%s'",
 		    argv[optind]);
-	rc = cli_open(cli, &cfg, &st);
-	if (rc != CLI_OK)
-		return rc;
+	return CLI_OK;
+}
+
+/* Prints the events f selects; with follow, keeps printing new ones until
+ * SIGINT or SIGTERM. Returns an exit code. */
+static int
+events_show(struct store *st, struct store_event_filter *f, bool follow,
+    bool json)
+{
+	struct store_event	**v = NULL;
+	size_t			  n = 0;
+
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	do {
-		if (store_events_list(st, &f, &v, &n) != ST_OK) {
+		if (store_events_list(st, f, &v, &n) != ST_OK) {
 			cli_err("cannot read events");
-			rc = CLI_FAIL;
-			break;
+			return CLI_FAIL;
 		}
 		for (size_t i = 0; i < n; i++) {
 			event_print(v[i], json);
-			f.after_id = v[i]->id;
+			f->after_id = v[i]->id;
 		}
-		if (n == 0 && !follow && f.after_id == 0 && !json)
+		if (n == 0 && !follow && f->after_id == 0 && !json)
 			printf("no events yet\n");
 		fflush(stdout);
 		store_event_list_free(v, n);
 		v = NULL;
-		f.limit = EVENTS_MAX;	/* following: everything new */
+		f->limit = EVENTS_MAX;	/* following: everything new */
 		if (follow && !stop)
 			usleep(FOLLOW_POLL_US);
 	} while (follow && !stop);
+	return CLI_OK;
+}
+
+int
+cli_events(struct cli *cli, int argc, char **argv)
+{
+	struct store_event_filter	 f = { .limit = EVENTS_DEFAULT };
+	struct config			*cfg = NULL;
+	struct store			*st = NULL;
+	bool				 follow = false, json = false;
+	bool				 help = false;
+	int				 rc;
+
+	rc = events_opts_parse(argc, argv, &f, &follow, &json, &help);
+	if (rc != CLI_OK)
+		return rc;
+	if (help) {
+		fputs(usage, stdout);
+		return CLI_OK;
+	}
+	rc = cli_open(cli, &cfg, &st);
+	if (rc != CLI_OK)
+		return rc;
+	rc = events_show(st, &f, follow, json);
 	store_close(st);
 	cfg_free(cfg);
 	return rc;

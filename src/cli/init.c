@@ -58,8 +58,17 @@ file_write(const char *path, struct str text, bool force)
 	return CLI_OK;
 }
 
-int
-cli_init(struct cli *cli, int argc, char **argv)
+/* init's options. All borrowed from argv; NULL if absent. */
+struct init_opts {
+	const char	*issuer, *db, *listen;
+	bool		 force;
+	bool		 help;	/* --help: print the usage, do nothing */
+};
+
+/* Reads init's options into o. CLI_OK (also for --help, which stops the
+ * reading), or CLI_USAGE after saying why. */
+static int
+init_opts_parse(int argc, char **argv, struct init_opts *o)
 {
 	static const struct option opts[] = {
 		{ "issuer", required_argument, NULL, 'i' },
@@ -69,34 +78,26 @@ cli_init(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*issuer = NULL, *db = NULL, *listen = NULL;
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	struct buf	 text;
-	char		 err[512];
-	unsigned	 have = 0, want = 0;
-	bool		 force = false;
-	int		 ch, rc = CLI_FAIL;
+	int ch;
 
-	buf_init(&text, 1 << 20);
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'i':
-			issuer = optarg;
+			o->issuer = optarg;
 			break;
 		case 'd':
-			db = optarg;
+			o->db = optarg;
 			break;
 		case 'l':
-			listen = optarg;
+			o->listen = optarg;
 			break;
 		case 'f':
-			force = true;
+			o->force = true;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			o->help = true;
 			return CLI_OK;
 		default:
 			return cli_usage_err("init", "unknown or incomplete "
@@ -106,36 +107,41 @@ cli_init(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_err("init", "unexpected argument '%s'",
 		    argv[optind]);
-	if (issuer == NULL)
+	if (o->issuer == NULL)
 		return cli_usage_err("init", "--issuer URL is required");
+	return CLI_OK;
+}
 
-	/* Defaults, then the flags; the environment does not leak in. */
+/* The configuration init writes: the defaults, then o's values (the
+ * environment does not leak in), validated. *out is new (cfg_free()).
+ * Prints the error itself. */
+static int
+init_config(const struct init_opts *o, struct config **out)
+{
+	struct config	*cfg = NULL;
+	char		 err[512];
+
 	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
-	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
+	    cfg_set(cfg, "server", "issuer", o->issuer, err, sizeof(err)) !=
 	    ST_OK ||
-	    (db != NULL && cfg_set(cfg, "database", "url", db, err,
+	    (o->db != NULL && cfg_set(cfg, "database", "url", o->db, err,
 	    sizeof(err)) != ST_OK) ||
-	    (listen != NULL && cfg_set(cfg, "server", "listen", listen, err,
-	    sizeof(err)) != ST_OK) ||
+	    (o->listen != NULL && cfg_set(cfg, "server", "listen", o->listen,
+	    err, sizeof(err)) != ST_OK) ||
 	    cfg_validate(cfg, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
-		rc = CLI_USAGE;
-		goto out;
+		cfg_free(cfg);
+		return CLI_USAGE;
 	}
-	if (cfg_render(cfg, &text) != ST_OK)
-		goto out;
-	if (file_write(cli->config_path, buf_str(&text), force) != CLI_OK)
-		goto out;
-	/* Rendered as given: a relative sqlite: path is read from the
-	 * configuration file's directory, by this run and every later one. */
-	if (cfg_database_resolve(cfg, cli->config_path, err, sizeof(err)) !=
-	    ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
-	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
-		goto out;
-	store_schema_version(st, &have, &want);
+	*out = cfg;
+	return CLI_OK;
+}
+
+/* What init did and what to do next: add a user and a client, serve, and
+ * the URLs for ChatGPT. */
+static void
+init_next_print(const char *path, const struct config *cfg, unsigned have)
+{
 	printf("wrote %s\n"
 	    "database %s ready (schema version %u)\n\n"
 	    "Next:\n"
@@ -147,9 +153,47 @@ cli_init(struct cli *cli, int argc, char **argv)
 	    "  Plugin manifest:    %s/.well-known/ai-plugin.json\n"
 	    "  Authorization URL:  %s/oauth/authorize\n"
 	    "  Token URL:          %s/oauth/token\n",
-	    cli->config_path, cfg->database.url, have, cli->config_path,
-	    cli->config_path, cli->config_path, cfg->server.issuer,
-	    cfg->server.issuer, cfg->server.issuer);
+	    path, cfg->database.url, have, path, path, path,
+	    cfg->server.issuer, cfg->server.issuer, cfg->server.issuer);
+}
+
+int
+cli_init(struct cli *cli, int argc, char **argv)
+{
+	struct init_opts o = { 0 };
+	struct config	*cfg = NULL;
+	struct store	*st = NULL;
+	struct buf	 text;
+	char		 err[512];
+	unsigned	 have = 0, want = 0;
+	int		 rc;
+
+	buf_init(&text, 1 << 20);
+	if ((rc = init_opts_parse(argc, argv, &o)) != CLI_OK)
+		return rc;
+	if (o.help) {
+		fputs(usage, stdout);
+		return CLI_OK;
+	}
+	rc = init_config(&o, &cfg);
+	if (rc != CLI_OK)
+		goto out;
+	rc = CLI_FAIL;
+	if (cfg_render(cfg, &text) != ST_OK)
+		goto out;
+	if (file_write(cli->config_path, buf_str(&text), o.force) != CLI_OK)
+		goto out;
+	/* Rendered as given: a relative sqlite: path is read from the
+	 * configuration file's directory, by this run and every later one. */
+	if (cfg_database_resolve(cfg, cli->config_path, err, sizeof(err)) !=
+	    ST_OK) {
+		cli_err("%s", err);
+		goto out;
+	}
+	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
+		goto out;
+	store_schema_version(st, &have, &want);
+	init_next_print(cli->config_path, cfg, have);
 	rc = CLI_OK;
 out:
 	buf_free(&text);

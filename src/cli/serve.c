@@ -1,16 +1,12 @@
-/* plugauth serve, demo and migrate: run the server, or prepare its store. */
-#include <arpa/inet.h>
+/* plugauth serve and migrate: run the server, or prepare its store. */
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "auth/session.h"
 #include "cli/cli.h"
+#include "cli/cli_int.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "gateway/gateway.h"
@@ -22,12 +18,9 @@
 #define GC_PERIOD_S	60
 #define GC_BATCH	1000
 #define GC_ROUNDS_MAX	1000	/* at most a million rows a minute */
-#define DEMO_CLIENT_ID	"demo-client"
-#define DEMO_USER	"demo"
-#define DEMO_PASSWORD	"demo"
-#define DEMO_REDIRECT	"http://127.0.0.1/callback"
-#define DEMO_REDIRECT_ENC	"http%3A%2F%2F127.0.0.1%2Fcallback"
-#define SERVE_EXTRA_MAX	8	/* routes a command may add (the demo's) */
+/* Room for the extra routes, the standard ones and the gateway's, with
+ * some to spare for new endpoints (checked in serve_routes()). */
+#define SERVE_ROUTES_MAX	(SERVE_EXTRA_MAX + 32)
 
 static enum status
 healthz(struct http_req *req, void *ctx)
@@ -40,10 +33,8 @@ healthz(struct http_req *req, void *ctx)
 	return http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-/* Blocks the stop signals in this thread and those it starts, so that
- * run_until_signal() can wait for them. */
-static void
-signals_block(sigset_t *set)
+void
+cli_signals_block(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
@@ -114,70 +105,143 @@ run_until_signal(const sigset_t *set, struct store *st,
 	}
 }
 
-/* Called once the server listens, before waiting for a signal. */
-typedef void (*serve_ready_fn)(const struct config *, void *arg);
+/* The contexts the routes' handlers get: they live as long as the server. */
+struct serve_envs {
+	struct oauth_env	 oauth;
+	struct plug_env		 plug;
+	struct gw_env		*gw;
+};
 
-/* Starts the server on cfg and st, prints where it listens, calls ready
- * (may be NULL), runs until a stop signal, drains. extra[nextra] (borrowed,
- * at most SERVE_EXTRA_MAX) are routed before the standard routes. */
-static int
-serve_run(const struct config *cfg, struct store *st,
-    const struct http_route *extra, size_t nextra, serve_ready_fn ready,
-    void *arg)
+/* Frees what serve_envs_start() started. */
+static void
+serve_envs_free(struct serve_envs *e)
 {
-	struct oauth_env	env;
-	struct plug_env		penv;
+	gw_env_free(e->gw);
+	oauth_env_free(&e->oauth);
+	plug_env_free(&e->plug);
+}
+
+/* Refuses what must stop us before we listen, blocks the stop signals (into
+ * set) and starts e's environments on cfg and st. On failure prints why and
+ * frees what it started; on success free e with serve_envs_free(). */
+static int
+serve_envs_start(const struct config *cfg, struct store *st,
+    struct serve_envs *e, sigset_t *set)
+{
+	char err[512];
+
+	e->gw = NULL;
+	/* Advertising an endpoint that answers 404 would mislead clients. */
+	if (strcmp(cfg->oauth.registration, "open") == 0) {
+		cli_err("[oauth] registration = open: dynamic client "
+		    "registration (RFC 7591) is not built yet; set it to "
+		    "closed and add clients with `plugauth client add`");
+		return CLI_FAIL;
+	}
+	/* A manifest ChatGPT would refuse stops us before we listen. */
+	if (plug_env_init(&e->plug, cfg, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		return CLI_FAIL;
+	}
+	/* Signals are blocked before any thread starts, so that all inherit
+	 * the mask and only run_until_signal() takes them. */
+	cli_signals_block(set);
+	if (oauth_env_init(&e->oauth, cfg, st, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		plug_env_free(&e->plug);
+		return CLI_FAIL;
+	}
+	if (gw_env_new(cfg, st, e->oauth.events, &e->gw, err, sizeof(err)) !=
+	    ST_OK) {
+		cli_err("%s", err);
+		goto fail;
+	}
+	/* The upstream never sees the sign-in session. */
+	if (gw_env_drop_cookie(e->gw, AUTH_COOKIE) != ST_OK ||
+	    gw_env_drop_cookie(e->gw, AUTH_COOKIE_SECURE) != ST_OK) {
+		cli_err("gateway: cannot set up the cookie filter");
+		goto fail;
+	}
+	return CLI_OK;
+fail:
+	serve_envs_free(e);
+	return CLI_FAIL;
+}
+
+/* Fills all[SERVE_ROUTES_MAX]: extra[nextra] (at most SERVE_EXTRA_MAX), the
+ * standard routes, the gateway's; contexts point into e. Returns the count. */
+static size_t
+serve_routes(const struct config *cfg, struct serve_envs *e,
+    const struct http_route *extra, size_t nextra, struct http_route *all)
+{
 	/* offload (the seventh field): the handlers that wait for a commit or
 	 * hash a password run on the blocking-work threads (http.h). */
 	struct http_route	routes[] = {
 		{ "GET", "/healthz", false, healthz, NULL, 0, false, NULL },
 		/* Writes codes and sessions. */
 		{ "GET", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env, 0, true, NULL },
+		    &e->oauth, 0, true, NULL },
 		/* Sign-in: argon2id. */
 		{ "POST", "/oauth/authorize", false, oauth_authorize_handle,
-		    &env, 0, true, NULL },
-		{ "POST", "/oauth/token", false, oauth_token_handle, &env, 0,
-		    true, NULL },
+		    &e->oauth, 0, true, NULL },
+		{ "POST", "/oauth/token", false, oauth_token_handle, &e->oauth,
+		    0, true, NULL },
 		{ "POST", "/oauth/introspect", false, oauth_introspect_handle,
-		    &env, 0, false, NULL },
-		{ "POST", "/oauth/revoke", false, oauth_revoke_handle, &env, 0,
-		    true, NULL },
+		    &e->oauth, 0, false, NULL },
+		{ "POST", "/oauth/revoke", false, oauth_revoke_handle,
+		    &e->oauth, 0, true, NULL },
 		{ "GET", "/.well-known/oauth-authorization-server", false,
-		    oauth_metadata_handle, &env, 0, false, NULL },
+		    oauth_metadata_handle, &e->oauth, 0, false, NULL },
 		{ "GET", "/.well-known/oauth-protected-resource", false,
-		    oauth_resource_metadata_handle, &env, 0, false, NULL },
+		    oauth_resource_metadata_handle, &e->oauth, 0, false, NULL },
 		{ "GET", "/.well-known/ai-plugin.json", false,
-		    plug_manifest_handle, &penv, 0, false, NULL },
-		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &penv, 0,
-		    false, NULL },
+		    plug_manifest_handle, &e->plug, 0, false, NULL },
+		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &e->plug,
+		    0, false, NULL },
 	};
-	struct gw_env		*gw = NULL;
 	/* The gateway's routes come last: exact routes win over its prefix.
 	 * The proxy routes are there only with an upstream; they suspend
 	 * themselves while the upstream answers, so they are not offloaded. */
 	struct http_route	gw_routes[] = {
-		{ "GET", "/oauth/verify", false, gw_verify_handle, NULL, 0,
+		{ "GET", "/oauth/verify", false, gw_verify_handle, e->gw, 0,
 		    false, gw_verify_head },
-		{ "GET", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "GET", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "POST", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "POST", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, NULL,
+		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, e->gw,
 		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
 	};
-	struct http_route	all[ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
-				    ARRAY_LEN(gw_routes)];
 	size_t			nall = 0;
-	struct http_opts	opts = {
+
+	_Static_assert(ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
+	    ARRAY_LEN(gw_routes) <= SERVE_ROUTES_MAX,
+	    "more routes than SERVE_ROUTES_MAX: raise it");
+	for (size_t i = 0; i < nextra && nall < SERVE_EXTRA_MAX; i++)
+		all[nall++] = extra[i];
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
+		all[nall++] = routes[i];
+	for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
+		if (i > 0 && cfg->gateway.upstream == NULL)
+			break;
+		all[nall++] = gw_routes[i];
+	}
+	return nall;
+}
+
+/* The server's options, from cfg (borrowed: it outlives the server). */
+static void
+serve_opts(const struct config *cfg, struct http_opts *opts)
+{
+	*opts = (struct http_opts){
 		.listen = cfg->server.listen,
 		.threads = cfg->server.threads,
 		.blocking_threads = cfg->server.blocking_threads,
@@ -197,61 +261,16 @@ serve_run(const struct config *cfg, struct store *st,
 		.tls_priorities = cfg->server.tls_priorities,
 		.hsts = strncmp(cfg->server.issuer, "https://", 8) == 0,
 	};
-	struct http_server	*srv = NULL;
-	sigset_t		 set;
-	char			 host[256], err[512];
-	unsigned		 port;
-	int			 rc = CLI_FAIL;
+}
 
-	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
-		cli_err("bad listen address \"%s\"", cfg->server.listen);
-		return CLI_FAIL;
-	}
-	for (size_t i = 0; i < nextra && nall < SERVE_EXTRA_MAX; i++)
-		all[nall++] = extra[i];
-	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		all[nall++] = routes[i];
-	/* Advertising an endpoint that answers 404 would mislead clients. */
-	if (strcmp(cfg->oauth.registration, "open") == 0) {
-		cli_err("[oauth] registration = open: dynamic client "
-		    "registration (RFC 7591) is not built yet; set it to "
-		    "closed and add clients with `plugauth client add`");
-		return CLI_FAIL;
-	}
-	/* A manifest ChatGPT would refuse stops us before we listen. */
-	if (plug_env_init(&penv, cfg, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		return CLI_FAIL;
-	}
-	/* Signals are blocked before any thread starts, so that all inherit
-	 * the mask and only run_until_signal() takes them. */
-	signals_block(&set);
-	if (oauth_env_init(&env, cfg, st, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		goto out_plug;
-	}
-	if (gw_env_new(cfg, st, env.events, &gw, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
-	/* The upstream never sees the sign-in session. */
-	if (gw_env_drop_cookie(gw, AUTH_COOKIE) != ST_OK ||
-	    gw_env_drop_cookie(gw, AUTH_COOKIE_SECURE) != ST_OK) {
-		cli_err("gateway: cannot set up the cookie filter");
-		goto out;
-	}
-	for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
-		if (i > 0 && cfg->gateway.upstream == NULL)
-			break;
-		gw_routes[i].ctx = gw;
-		all[nall++] = gw_routes[i];
-	}
-	if (http_server_start(&opts, all, nall, &srv, err, sizeof(err)) !=
-	    ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
-	port = http_server_port(srv);
+/* Prints "listening on URL" (host as in [server] listen, the port the
+ * server got) and logs it. */
+static void
+serve_listening(const struct config *cfg, struct store *st,
+    struct http_server *srv, const char *host)
+{
+	unsigned port = http_server_port(srv);
+
 	printf("listening on %s://%s%s%s:%u\n",
 	    cfg->server.tls_cert != NULL ? "https" : "http",
 	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
@@ -259,19 +278,47 @@ serve_run(const struct config *cfg, struct store *st,
 	fflush(stdout);
 	log_info("event=listening addr=%s port=%u issuer=%s store=%s", host,
 	    port, cfg->server.issuer, store_backend(st));
+}
+
+int
+cli_serve_run(const struct config *cfg, struct store *st,
+    const struct http_route *extra, size_t nextra, serve_ready_fn ready,
+    void *arg)
+{
+	struct serve_envs	 e;
+	struct http_route	 all[SERVE_ROUTES_MAX];
+	struct http_opts	 opts;
+	struct http_server	*srv = NULL;
+	sigset_t		 set;
+	char			 host[256], err[512];
+	unsigned		 port;
+	size_t			 nall;
+	int			 rc = CLI_FAIL;
+
+	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
+		cli_err("bad listen address \"%s\"", cfg->server.listen);
+		return CLI_FAIL;
+	}
+	if (serve_envs_start(cfg, st, &e, &set) != CLI_OK)
+		return CLI_FAIL;
+	nall = serve_routes(cfg, &e, extra, nextra, all);
+	serve_opts(cfg, &opts);
+	if (http_server_start(&opts, all, nall, &srv, err, sizeof(err)) !=
+	    ST_OK) {
+		cli_err("%s", err);
+		goto out;
+	}
+	serve_listening(cfg, st, srv, host);
 	if (ready != NULL)
 		ready(cfg, arg);
 	run_until_signal(&set, st, srv, cfg->server.tls_cert != NULL);
 	http_server_quiesce(srv, DRAIN_S);
-	gw_env_abort(gw);	/* answers proxied requests still waiting */
+	gw_env_abort(e.gw);	/* answers proxied requests still waiting */
 	http_server_stop(srv, 1);
 	log_info("event=stopped");
 	rc = CLI_OK;
 out:
-	gw_env_free(gw);
-	oauth_env_free(&env);
-out_plug:
-	plug_env_free(&penv);
+	serve_envs_free(&e);
 	return rc;
 }
 
@@ -301,7 +348,7 @@ cli_serve(struct cli *cli, int argc, char **argv)
 		return rc;
 	rc = cli_store_open(cfg, CLI_DB_MIGRATE, &st);
 	if (rc == CLI_OK)
-		rc = serve_run(cfg, st, NULL, 0, NULL, NULL);
+		rc = cli_serve_run(cfg, st, NULL, 0, NULL, NULL);
 	store_close(st);
 	cfg_free(cfg);
 	return rc;
@@ -358,253 +405,5 @@ cli_migrate(struct cli *cli, int argc, char **argv)
 	}
 	store_close(st);
 	cfg_free(cfg);
-	return rc;
-}
-
-/* The demo's data: one user, one confidential client (secret gets its
- * secret) and the playground's public client, whose redirect URI is
- * <issuer>/demo/callback. */
-static int
-demo_seed(const struct config *cfg, struct store *st,
-    char secret[SEC_TOKEN_STRLEN])
-{
-	struct store_client	c;
-	char			hash[SEC_PWHASH_STRLEN];
-	char			uris[] = DEMO_REDIRECT;
-	char			name[] = "Demo client";
-	char			scope[] = "";
-	char			pg_uri[400];
-	char			pg_name[] = "Demo playground";
-	char			pg_scope[] = "todo.read todo.write";
-	int			n;
-
-	if (sec_password_hash(DEMO_PASSWORD, strlen(DEMO_PASSWORD), hash) !=
-	    ST_OK || store_user_add(st, DEMO_USER, hash, NULL) != ST_OK) {
-		cli_err("cannot create the demo user");
-		return CLI_FAIL;
-	}
-	memset(&c, 0, sizeof(c));
-	str_copy(c.id, sizeof(c.id), DEMO_CLIENT_ID);
-	c.name = name;
-	c.redirect_uris = uris;
-	c.scope = scope;
-	c.grants = STORE_GRANTS_ALL;	/* the curl line below */
-	c.created_at = clk_now_s();
-	if (sec_token_mint(SEC_PREFIX_SECRET, secret, c.secret_digest) !=
-	    ST_OK || store_client_add(st, &c) != ST_OK) {
-		cli_err("cannot create the demo client");
-		return CLI_FAIL;
-	}
-	n = snprintf(pg_uri, sizeof(pg_uri), "%s%s", cfg->server.issuer,
-	    PLUG_PLAYGROUND_CALLBACK);
-	memset(&c, 0, sizeof(c));
-	str_copy(c.id, sizeof(c.id), PLUG_PLAYGROUND_CLIENT_ID);
-	c.name = pg_name;
-	c.is_public = true;
-	c.redirect_uris = pg_uri;
-	c.scope = pg_scope;
-	c.created_at = clk_now_s();
-	if (n < 0 || (size_t)n >= sizeof(pg_uri) ||
-	    store_client_add(st, &c) != ST_OK) {
-		cli_err("cannot create the playground client");
-		return CLI_FAIL;
-	}
-	return CLI_OK;
-}
-
-/* Once listening: what the demo has and how to use it, the playground
- * first. */
-static void
-demo_ready(const struct config *cfg, void *arg)
-{
-	const char *secret = arg;
-
-	printf("plugauth demo: a throwaway server; its data is deleted on "
-	    "exit.\n\n"
-	    "Open the playground, which plays ChatGPT's part in the browser\n"
-	    "(sign in as %s / %s, then call the TODO API):\n\n"
-	    "  %s/demo\n\n",
-	    DEMO_USER, DEMO_PASSWORD, cfg->server.issuer);
-	printf("  user:           %s (password: %s)\n"
-	    "  client_id:      %s\n"
-	    "  client_secret:  %s\n"
-	    "  scopes:         %s\n\n",
-	    DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
-	    cfg->oauth.scopes);
-	printf("Get an access token (client_credentials grant):\n\n"
-	    "  curl -s -u '%s:%s' -d grant_type=client_credentials "
-	    "%s/oauth/token\n\n",
-	    DEMO_CLIENT_ID, secret, cfg->server.issuer);
-	printf("Or play ChatGPT by hand (authorization-code grant):\n\n"
-	    "  1. open in a browser, sign in and allow:\n"
-	    "     %s/oauth/authorize?response_type=code&client_id=%s"
-	    "&redirect_uri=%s&scope=todo.read+todo.write&state=demo\n"
-	    "     the browser then goes to %s?code=...&state=demo "
-	    "(that page need not load)\n"
-	    "  2. exchange the code (replace CODE):\n"
-	    "     curl -s -u '%s:%s' -d grant_type=authorization_code "
-	    "-d redirect_uri=%s -d code=CODE %s/oauth/token\n\n",
-	    cfg->server.issuer, DEMO_CLIENT_ID, DEMO_REDIRECT_ENC,
-	    DEMO_REDIRECT, DEMO_CLIENT_ID, secret, DEMO_REDIRECT,
-	    cfg->server.issuer);
-	fflush(stdout);
-}
-
-/* A port the kernel considers free on host right now. */
-static int
-free_port(const char *host, unsigned *port)
-{
-	struct addrinfo		 hints, *ai = NULL;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
-	int			 fd = -1, rc = -1;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if (getaddrinfo(host, "0", &hints, &ai) != 0 || ai == NULL)
-		return -1;
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		*port = ntohs(ss.ss_family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
-		rc = 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	return rc;
-}
-
-static void
-demo_cleanup(const char *dir)
-{
-	static const char *const files[] = { "demo.db", "demo.db-wal",
-		"demo.db-shm" };
-	char path[4200];
-
-	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
-		int n = snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-
-		if (n > 0 && (size_t)n < sizeof(path))
-			unlink(path);
-	}
-	rmdir(dir);
-}
-
-int
-cli_demo(struct cli *cli, int argc, char **argv)
-{
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	struct gw_env	*gw = NULL;
-	struct plug_demo *demo = NULL;
-	/* Not offloaded: the playground is a page, and the TODO API keeps
-	 * its lists in memory (its bearer check only reads the store). */
-	struct http_route routes[] = {
-		{ "GET", "/demo", false, plug_playground_handle, NULL, 0,
-		    false, NULL },
-		{ "GET", PLUG_PLAYGROUND_CALLBACK, false,
-		    plug_playground_handle, NULL, 0, false, NULL },
-		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL, 0,
-		    false, NULL },
-		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL, 0,
-		    false, NULL },
-		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
-		    false, NULL },
-	};
-	sigset_t	 set;
-	const char	*listen = "127.0.0.1:8080";
-	char		 dir[] = "/tmp/plugauth-demo-XXXXXX";
-	char		 url[4200], issuer[300], err[512], listen_buf[300];
-	char		 secret[SEC_TOKEN_STRLEN];
-	char		 host[256];
-	unsigned	 port;
-	int		 rc = CLI_FAIL, n;
-
-	(void)cli;
-	if (cli_wants_help(argc, argv)) {
-		printf("usage: plugauth demo [--listen ADDR]\n\n"
-		    "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
-		    "temporary SQLite database with a demo user and a demo\n"
-		    "client, the demo TODO API (/api/todos) and a playground\n"
-		    "page (/demo) that plays ChatGPT's part in the browser, and\n"
-		    "prints the command that gets a token from it.\n"
-		    "The configuration file is not read. Ctrl-C stops it and\n"
-		    "deletes its data.\n");
-		return CLI_OK;
-	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-			listen = argv[++i];
-		else if (strncmp(argv[i], "--listen=", 9) == 0)
-			listen = argv[i] + 9;
-		else
-			return cli_usage_err("demo", "unexpected argument '%s'",
-			    argv[i]);
-	}
-	if (!cfg_listen_split(listen, host, sizeof(host), &port))
-		return cli_usage_err("demo", "bad listen address '%s'", listen);
-	/* The issuer must name the real port: pick a free one now. */
-	if (port == 0 && free_port(host, &port) != 0) {
-		cli_err("cannot find a free port on %s", host);
-		return CLI_FAIL;
-	}
-	if (mkdtemp(dir) == NULL) {
-		cli_err("cannot make a temporary directory: %s",
-		    strerror(errno));
-		return CLI_FAIL;
-	}
-	n = snprintf(url, sizeof(url), "sqlite:%s/demo.db", dir);
-	if (n < 0 || (size_t)n >= sizeof(url))
-		goto out;
-	n = snprintf(issuer, sizeof(issuer), "http://%s%s%s:%u",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	    port);
-	if (n < 0 || (size_t)n >= sizeof(issuer))
-		goto out;
-	n = snprintf(listen_buf, sizeof(listen_buf), "%s%s%s:%u",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	    port);
-	if (n < 0 || (size_t)n >= sizeof(listen_buf))
-		goto out;
-	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
-	    cfg_set(cfg, "server", "listen", listen_buf, err, sizeof(err)) !=
-	    ST_OK ||
-	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
-	    ST_OK ||
-	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
-	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
-		goto out;
-	if (demo_seed(cfg, st, secret) != CLI_OK)
-		goto out;
-	/* The demo API's own bearer checks (no upstream; its failures are
-	 * not recorded as events). Signals first: the gateway may start a
-	 * thread, and it must inherit the mask (see serve_run()). */
-	signals_block(&set);
-	if (gw_env_new(cfg, st, NULL, &gw, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
-	if (plug_demo_new(cfg, gw, &demo) != ST_OK) {
-		cli_err("cannot set up the demo API");
-		goto out;
-	}
-	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		if (routes[i].fn == plug_demo_api_handle)
-			routes[i].ctx = demo;
-	rc = serve_run(cfg, st, routes, ARRAY_LEN(routes), demo_ready, secret);
-out:
-	sec_wipe(secret, sizeof(secret));
-	plug_demo_free(demo);
-	gw_env_free(gw);
-	store_close(st);
-	cfg_free(cfg);
-	demo_cleanup(dir);
 	return rc;
 }

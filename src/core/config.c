@@ -335,6 +335,84 @@ load_file(struct load_ctx *lc, const char *path, bool must_exist, char *err,
 	return ST_OK;
 }
 
+/* Sets every key that has a default to it. */
+static enum status
+defaults_set(struct config *cfg, char *err, size_t errlen)
+{
+	char msg[MSG_MAX];
+	enum status rc;
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++) {
+		if (cfg_keys[i].def == NULL)
+			continue;
+		rc = key_set(cfg, &cfg_keys[i], cfg_keys[i].def, msg, sizeof(msg));
+		if (rc != ST_OK) {
+			str_errf(err, errlen, "default of [%s] %s: %s",
+			        cfg_keys[i].section, cfg_keys[i].key, msg);
+			return rc == ST_NOMEM ? ST_NOMEM : ST_INTERNAL;
+		}
+	}
+	return ST_OK;
+}
+
+/* Sets the keys named in the environment (PLUGAUTH_SECTION_KEY) over the
+ * file's values, and records them as coming from there. */
+static enum status
+env_apply(struct load_ctx *lc, char *err, size_t errlen)
+{
+	const char *val;
+	char msg[MSG_MAX], var[128];
+	enum status rc;
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++) {
+		if (!env_name(&cfg_keys[i], var, sizeof(var))) {
+			str_errf(err, errlen, "[%s] %s: name too long",
+			        cfg_keys[i].section, cfg_keys[i].key);
+			return ST_INTERNAL;
+		}
+		val = getenv(var);
+		if (val == NULL)
+			continue;
+		rc = key_set(lc->cfg, &cfg_keys[i], val, msg, sizeof(msg));
+		if (rc != ST_OK) {
+			str_errf(err, errlen, "environment %s: %s", var, msg);
+			return rc;
+		}
+		lc->origin[i] = ORIGIN_ENV;
+	}
+	return ST_OK;
+}
+
+/* Writes msg about key k (alt: its partner, or NULL) to err, pointing at
+ * where the value came from (path's line, the environment), or at its
+ * partner's if k has its default. */
+static void
+invalid_explain(const struct load_ctx *lc, const char *path,
+                const struct cfg_key *k, const struct cfg_key *alt,
+                const char *msg, char *err, size_t errlen)
+{
+	char var[128];
+	int at;
+
+	at = lc->origin[k - cfg_keys];
+	if (at == ORIGIN_DEFAULT && alt != NULL)
+		at = lc->origin[alt - cfg_keys];
+	if (at > 0)
+		str_errf(err, errlen, "%s:%d: [%s] %s: %s", path, at,
+		        k->section, k->key, msg);
+	else if (at == ORIGIN_ENV && env_name(k, var, sizeof(var)) &&
+	         lc->origin[k - cfg_keys] == ORIGIN_ENV)
+		str_errf(err, errlen, "environment %s: %s", var, msg);
+	else if (at == ORIGIN_ENV && env_name(alt, var, sizeof(var)))
+		str_errf(err, errlen, "environment %s: [%s] %s: %s", var,
+		        k->section, k->key, msg);
+	else
+		str_errf(err, errlen, "[%s] %s: %s", k->section, k->key,
+		        msg);
+}
+
 enum status
 cfg_load(const char *path, bool must_exist, struct config **out, char *err,
          size_t errlen)
@@ -342,11 +420,8 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 	struct load_ctx lc;
 	struct config *cfg;
 	const struct cfg_key *k, *alt;
-	const char *val;
-	char msg[MSG_MAX], var[128];
+	char msg[MSG_MAX];
 	enum status rc;
-	size_t i;
-	int at;
 
 	memset(&lc, 0, sizeof(lc));
 	str_errf(err, errlen, "%s", "");
@@ -356,60 +431,22 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 		return ST_NOMEM;
 	}
 	lc.cfg = cfg;
-	for (i = 0; i < cfg_nkeys; i++) {
-		if (cfg_keys[i].def == NULL)
-			continue;
-		rc = key_set(cfg, &cfg_keys[i], cfg_keys[i].def, msg, sizeof(msg));
-		if (rc != ST_OK) {
-			str_errf(err, errlen, "default of [%s] %s: %s",
-			        cfg_keys[i].section, cfg_keys[i].key, msg);
-			rc = rc == ST_NOMEM ? ST_NOMEM : ST_INTERNAL;
-			goto out;
-		}
-	}
+	if ((rc = defaults_set(cfg, err, errlen)) != ST_OK)
+		goto out;
 	if (path != NULL) {
 		rc = load_file(&lc, path, must_exist, err, errlen);
 		if (rc != ST_OK)
 			goto out;
 	}
-	for (i = 0; i < cfg_nkeys; i++) {
-		if (!env_name(&cfg_keys[i], var, sizeof(var))) {
-			str_errf(err, errlen, "[%s] %s: name too long",
-			        cfg_keys[i].section, cfg_keys[i].key);
-			rc = ST_INTERNAL;
-			goto out;
-		}
-		val = getenv(var);
-		if (val == NULL)
-			continue;
-		rc = key_set(cfg, &cfg_keys[i], val, msg, sizeof(msg));
-		if (rc != ST_OK) {
-			str_errf(err, errlen, "environment %s: %s", var, msg);
-			goto out;
-		}
-		lc.origin[i] = ORIGIN_ENV;
-	}
+	if ((rc = env_apply(&lc, err, errlen)) != ST_OK)
+		goto out;
 	if (path != NULL &&
 	    (rc = cfg_database_resolve(cfg, path, err, errlen)) != ST_OK)
 		goto out;
 	rc = cfg_validate_keys(cfg, &k, &alt, msg, sizeof(msg));
 	if (rc != ST_OK) {
 		/* Point at where the value came from, or at its partner's. */
-		at = lc.origin[k - cfg_keys];
-		if (at == ORIGIN_DEFAULT && alt != NULL)
-			at = lc.origin[alt - cfg_keys];
-		if (at > 0)
-			str_errf(err, errlen, "%s:%d: [%s] %s: %s", path, at,
-			        k->section, k->key, msg);
-		else if (at == ORIGIN_ENV && env_name(k, var, sizeof(var)) &&
-		         lc.origin[k - cfg_keys] == ORIGIN_ENV)
-			str_errf(err, errlen, "environment %s: %s", var, msg);
-		else if (at == ORIGIN_ENV && env_name(alt, var, sizeof(var)))
-			str_errf(err, errlen, "environment %s: [%s] %s: %s", var,
-			        k->section, k->key, msg);
-		else
-			str_errf(err, errlen, "[%s] %s: %s", k->section, k->key,
-			        msg);
+		invalid_explain(&lc, path, k, alt, msg, err, errlen);
 		goto out;
 	}
 	*out = cfg;

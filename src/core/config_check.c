@@ -233,64 +233,67 @@ scopes_ok(const char *list, const char *known, char *msg, size_t msglen)
  * The checks behind cfg_validate(). *bad is the key the message is about;
  * *alt, if set, is another key whose value took part.
  */
-enum status
-cfg_validate_keys(const struct config *cfg, const struct cfg_key **bad,
-              const struct cfg_key **alt, char *msg, size_t msglen)
+/* One key alone against its type: a number within min..max, a string set
+ * (unless optional), fitting an INI line, one of the choices, a URL. */
+static enum status
+key_alone_check(const struct config *cfg, const struct cfg_key *k, char *msg,
+                size_t msglen)
 {
-	const struct cfg_key *k;
 	struct url_parts u;
 	const char *s, *why;
-	char host[256], list[128];
-	unsigned v, port;
-	size_t i;
+	char list[128];
+	unsigned v;
 
-	*alt = NULL;
-	/* Each key alone, for configurations not built by cfg_load(). */
-	for (i = 0; i < cfg_nkeys; i++) {
-		k = *bad = &cfg_keys[i];
-		if (k->type == CFG_UINT) {
-			v = key_cuint(cfg, k);
-			if (v < k->min || v > k->max) {
-				str_errf(msg, msglen, "must be %u..%u", k->min,
-				        k->max);
-				return ST_INVALID;
-			}
-			continue;
-		}
-		s = key_cstr(cfg, k);
-		if (s == NULL && (k->flags & CFG_OPTIONAL))
-			continue;
-		if (s == NULL || *s == '\0') {
-			str_errf(msg, msglen, "must be set");
+	if (k->type == CFG_UINT) {
+		v = key_cuint(cfg, k);
+		if (v < k->min || v > k->max) {
+			str_errf(msg, msglen, "must be %u..%u", k->min, k->max);
 			return ST_INVALID;
 		}
-		if (!cfg_value_fits_ini(str_of(s), &why)) {
-			str_errf(msg, msglen, "%s", why);
-			return ST_INVALID;
-		}
-		if (k->type == CFG_ENUM) {
-			size_t j;
+		return ST_OK;
+	}
+	s = key_cstr(cfg, k);
+	if (s == NULL && (k->flags & CFG_OPTIONAL))
+		return ST_OK;
+	if (s == NULL || *s == '\0') {
+		str_errf(msg, msglen, "must be set");
+		return ST_INVALID;
+	}
+	if (!cfg_value_fits_ini(str_of(s), &why)) {
+		str_errf(msg, msglen, "%s", why);
+		return ST_INVALID;
+	}
+	if (k->type == CFG_ENUM) {
+		size_t j;
 
-			for (j = 0; k->choices[j] != NULL; j++)
-				if (strcmp(s, k->choices[j]) == 0)
-					break;
-			if (k->choices[j] == NULL) {
-				str_errf(msg, msglen, "must be one of %s",
-				        cfg_choices_join(k->choices, list,
-				                     sizeof(list)));
-				return ST_INVALID;
-			}
-		}
-		if (k->type == CFG_URL && !cfg_url_split(s, &u)) {
-			str_errf(msg, msglen,
-			        "must be an absolute http:// or https:// URL");
+		for (j = 0; k->choices[j] != NULL; j++)
+			if (strcmp(s, k->choices[j]) == 0)
+				break;
+		if (k->choices[j] == NULL) {
+			str_errf(msg, msglen, "must be one of %s",
+			        cfg_choices_join(k->choices, list,
+			                         sizeof(list)));
 			return ST_INVALID;
 		}
 	}
+	if (k->type == CFG_URL && !cfg_url_split(s, &u)) {
+		str_errf(msg, msglen,
+		        "must be an absolute http:// or https:// URL");
+		return ST_INVALID;
+	}
+	return ST_OK;
+}
 
-	/* RFC 8414 §2: the issuer has no query or fragment. */
+/* [server] issuer as RFC 8414 §2 wants it (no query or fragment), without
+ * user info or a trailing '/', and https unless loopback. */
+static enum status
+issuer_check(const struct config *cfg, const struct cfg_key **bad, char *msg,
+             size_t msglen)
+{
+	struct url_parts u;
+	const char *s = cfg->server.issuer;
+
 	*bad = cfg_key_at(OFF(server.issuer));
-	s = cfg->server.issuer;
 	cfg_url_split(s, &u);
 	if (u.userinfo) {
 		str_errf(msg, msglen, "must not contain user info");
@@ -310,15 +313,15 @@ cfg_validate_keys(const struct config *cfg, const struct cfg_key **bad,
 		        "loopback (127.0.0.0/8, [::1], localhost)");
 		return ST_INVALID;
 	}
+	return ST_OK;
+}
 
-	*bad = cfg_key_at(OFF(server.listen));
-	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
-		str_errf(msg, msglen,
-		        "must be host:port with port 0..65535 (IPv6 as "
-		        "[::1]:8080)");
-		return ST_INVALID;
-	}
-
+/* [oauth] scopes is a scope list, and default_scope a list of some of
+ * them. */
+static enum status
+scopes_check(const struct config *cfg, const struct cfg_key **bad,
+             const struct cfg_key **alt, char *msg, size_t msglen)
+{
 	*bad = cfg_key_at(OFF(oauth.scopes));
 	if (!scopes_ok(cfg->oauth.scopes, NULL, msg, msglen))
 		return ST_INVALID;
@@ -328,20 +331,36 @@ cfg_validate_keys(const struct config *cfg, const struct cfg_key **bad,
 	               msglen))
 		return ST_INVALID;
 	*alt = NULL;
+	return ST_OK;
+}
 
-	if ((cfg->server.tls_cert == NULL) != (cfg->server.tls_key == NULL)) {
-		if (cfg->server.tls_cert != NULL) {
-			*bad = cfg_key_at(OFF(server.tls_cert));
-			str_errf(msg, msglen, "needs [server] tls_key as well");
-		} else {
-			*bad = cfg_key_at(OFF(server.tls_key));
-			str_errf(msg, msglen, "needs [server] tls_cert as well");
-		}
-		return ST_INVALID;
+/* [server] tls_cert and tls_key: both or neither. */
+static enum status
+tls_check(const struct config *cfg, const struct cfg_key **bad, char *msg,
+          size_t msglen)
+{
+	if ((cfg->server.tls_cert == NULL) == (cfg->server.tls_key == NULL))
+		return ST_OK;
+	if (cfg->server.tls_cert != NULL) {
+		*bad = cfg_key_at(OFF(server.tls_cert));
+		str_errf(msg, msglen, "needs [server] tls_key as well");
+	} else {
+		*bad = cfg_key_at(OFF(server.tls_key));
+		str_errf(msg, msglen, "needs [server] tls_cert as well");
 	}
+	return ST_INVALID;
+}
+
+/* [gateway]: path starts and ends with '/', upstream has no user info,
+ * query or fragment, scope names scopes of [oauth] scopes. */
+static enum status
+gateway_check(const struct config *cfg, const struct cfg_key **bad,
+              const struct cfg_key **alt, char *msg, size_t msglen)
+{
+	struct url_parts u;
+	const char *s = cfg->gateway.path;
 
 	*bad = cfg_key_at(OFF(gateway.path));
-	s = cfg->gateway.path;
 	if (s[0] != '/' || s[strlen(s) - 1] != '/') {
 		str_errf(msg, msglen, "must start and end with '/'");
 		return ST_INVALID;
@@ -364,6 +383,37 @@ cfg_validate_keys(const struct config *cfg, const struct cfg_key **bad,
 			return ST_INVALID;
 		*alt = NULL;
 	}
+	return ST_OK;
+}
+
+enum status
+cfg_validate_keys(const struct config *cfg, const struct cfg_key **bad,
+              const struct cfg_key **alt, char *msg, size_t msglen)
+{
+	char host[256];
+	unsigned port;
+	size_t i;
+
+	*alt = NULL;
+	/* Each key alone, for configurations not built by cfg_load(). */
+	for (i = 0; i < cfg_nkeys; i++) {
+		*bad = &cfg_keys[i];
+		if (key_alone_check(cfg, *bad, msg, msglen) != ST_OK)
+			return ST_INVALID;
+	}
+	if (issuer_check(cfg, bad, msg, msglen) != ST_OK)
+		return ST_INVALID;
+	*bad = cfg_key_at(OFF(server.listen));
+	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
+		str_errf(msg, msglen,
+		        "must be host:port with port 0..65535 (IPv6 as "
+		        "[::1]:8080)");
+		return ST_INVALID;
+	}
+	if (scopes_check(cfg, bad, alt, msg, msglen) != ST_OK ||
+	    tls_check(cfg, bad, msg, msglen) != ST_OK ||
+	    gateway_check(cfg, bad, alt, msg, msglen) != ST_OK)
+		return ST_INVALID;
 	return ST_OK;
 }
 

@@ -92,7 +92,7 @@ const struct gw_identity *gw_identify(struct gw_env *, struct http_req *,
                                       enum status *rc);
 
 /* True if the raw request-target (path and query as received) has a path
- * an upstream can only resolve under prefix (proxy.c). */
+ * an upstream can only resolve under prefix (path.c). */
 bool gw_path_ok(const char *target, const char *prefix);
 
 struct curl_slist;

@@ -7,7 +7,8 @@
  *   sqlite_open.c     open, close, file and memory databases, migrations
  *   sqlite_ckpt.c     the background checkpointer of file databases
  *   sqlite_client.c   clients and users
- *   sqlite_token.c    tokens (group commit) and authorization codes
+ *   sqlite_token.c    tokens (group commit) and revoked families
+ *   sqlite_code.c     authorization codes
  *   sqlite_session.c  consents, sessions and events
  *
  * Each file keeps the SQL of its own statements next to the code that
@@ -66,11 +67,12 @@ enum stmt {
 	Q_FAMILY_REVOKE,
 	Q_FAMILY_REVOKE_USER,
 	Q_FAMILY_REVOKE_CLIENT,
+	Q_REVOCATION_EPOCH,
+	/* sqlite_code.c */
 	Q_CODE_ADD,
 	Q_CODE_TAKE,
 	Q_CODE_GET,
 	Q_CODE_SPEND,
-	Q_REVOCATION_EPOCH,
 	/* sqlite_session.c */
 	Q_CONSENT_GET,
 	Q_CONSENT_SET,
@@ -234,11 +236,18 @@ enum status sq_token_revoke(struct store *,
                             int64_t now);
 enum status sq_token_count_live(struct store *, int64_t now, uint64_t *n);
 enum status sq_revocation_epoch(struct store *, uint64_t *out);
+
+/* sqlite_code.c */
 enum status sq_code_add(struct store *, const struct store_code *);
 enum status sq_code_get(struct store *, const uint8_t digest[SEC_DIGEST_BYTES],
                         struct store_code **out);
 enum status sq_code_take(struct store *, const uint8_t digest[SEC_DIGEST_BYTES],
                          int64_t now, struct store_code **out);
+/* Spends the code with this digest on the writer c, in the caller's
+ * transaction: ST_OK if this call did, ST_DENIED if it was spent already,
+ * ST_NOTFOUND if unknown. */
+enum status sq_code_spend(struct conn *c,
+                          const uint8_t digest[SEC_DIGEST_BYTES], int64_t now);
 
 /* sqlite_session.c */
 enum status sq_consent_get(struct store *, int64_t user_id,

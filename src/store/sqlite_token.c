@@ -1,7 +1,7 @@
 /*
- * The SQLite backend: access and refresh tokens, revoked families, and
- * authorization codes. See sqlite.c for how the backend works; the token
- * endpoint's hot path, the group commit of sq_tokens_issue(), is here.
+ * The SQLite backend: access and refresh tokens and revoked families (the
+ * codes are in sqlite_code.c). See sqlite.c for how the backend works; the
+ * token endpoint's hot path, the group commit of sq_tokens_issue(), is here.
  *
  * Families (002_revoked_families.sql): every call that revokes a refresh
  * token records its family in revoked_families, in the transaction that
@@ -24,9 +24,6 @@
 #define TOKEN_COLS                                                             \
 	"kind, client_id, user_id, scope, audience, family_id, expires_at, "   \
 	"revoked_at, rotated_at, created_at"
-#define CODE_COLS                                                              \
-	"client_id, user_id, redirect_uri, scope, code_challenge, resource, "  \
-	"family_id, expires_at, used_at, created_at"
 
 /* Records revoked families; the first revocation time stays. */
 #define FAMILY_UPSERT                                                          \
@@ -82,16 +79,6 @@ static const char *const sql[Q__COUNT] = {
         "AND expires_at > ?2" FAMILY_UPSERT,
     [Q_FAMILY_REVOKE_USER] = FAMILY_REVOKE("user_id"),
     [Q_FAMILY_REVOKE_CLIENT] = FAMILY_REVOKE("client_id"),
-    [Q_CODE_ADD] = "INSERT INTO codes (digest, " CODE_COLS ") "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    /* Of concurrent takes only one matches used_at = 0. */
-    [Q_CODE_TAKE] = "UPDATE codes SET used_at = ?2 "
-                    "WHERE digest = ?1 AND used_at = 0 "
-                    "RETURNING " CODE_COLS,
-    [Q_CODE_GET] = "SELECT " CODE_COLS " FROM codes WHERE digest = ?1",
-    /* Of concurrent redemptions only one matches used_at = 0. */
-    [Q_CODE_SPEND] = "UPDATE codes SET used_at = ?2 "
-                     "WHERE digest = ?1 AND used_at = 0",
     /* Bumped by the triggers of 004_revocation_epoch.sql. */
     [Q_REVOCATION_EPOCH] = "SELECT n FROM revocation_epoch WHERE id = 1",
 };
@@ -191,7 +178,6 @@ spend(struct conn *c, const struct tok_req *r)
 	sqlite3_stmt *q;
 	unsigned changes = 0;
 	enum status rc;
-	int sr;
 
 	if (r->code == NULL) {
 		if ((rc = sq_stmt_get(c, sql, Q_TOKEN_ROTATE, &q)) != ST_OK)
@@ -202,26 +188,7 @@ spend(struct conn *c, const struct tok_req *r)
 		rc = sq_exec_write(c, q, "token_rotate", &changes);
 		return rc == ST_OK && changes != 1 ? ST_DENIED : rc;
 	}
-	if ((rc = sq_stmt_get(c, sql, Q_CODE_SPEND, &q)) != ST_OK)
-		return rc;
-	sqlite3_bind_blob(q, 1, r->code, SEC_DIGEST_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, r->now);
-	if ((rc = sq_exec_write(c, q, "code_spend", &changes)) != ST_OK ||
-	    changes == 1)
-		return rc;
-	/* Used already, or gone? */
-	if ((rc = sq_stmt_get(c, sql, Q_CODE_GET, &q)) != ST_OK)
-		return rc;
-	sqlite3_bind_blob(q, 1, r->code, SEC_DIGEST_BYTES, SQLITE_STATIC);
-	sr = sqlite3_step(q);
-	if (sr == SQLITE_ROW)
-		rc = ST_DENIED;
-	else if (sr == SQLITE_DONE)
-		rc = ST_NOTFOUND;
-	else
-		rc = sq_status(c, sr, "code_spend");
-	sq_stmt_done(q);
-	return rc;
+	return sq_code_spend(c, r->code, r->now);
 }
 
 /*
@@ -607,164 +574,5 @@ sq_revocation_epoch(struct store *s, uint64_t *out)
 	rc = read_int(sq(s), Q_REVOCATION_EPOCH, NULL, "revocation_epoch", &v);
 	if (rc == ST_OK)
 		*out = (uint64_t)v;
-	return rc;
-}
-
-/* Codes. */
-
-enum status
-sq_code_add(struct store *s, const struct store_code *cd)
-{
-	struct sq_store *st = sq(s);
-	struct conn *c;
-	sqlite3_stmt *q;
-	enum status rc;
-
-	c = sq_wr_begin(st);
-	if ((rc = sq_stmt_get(c, sql, Q_CODE_ADD, &q)) != ST_OK)
-		goto out;
-	sqlite3_bind_blob(q, 1, cd->digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, cd->client_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, cd->user_id);
-	sqlite3_bind_text(q, 4, cd->redirect_uri, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, cd->scope, -1, SQLITE_STATIC);
-	if (cd->code_challenge != NULL)
-		sqlite3_bind_text(q, 6, cd->code_challenge, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(q, 6);
-	if (cd->resource != NULL)
-		sqlite3_bind_text(q, 7, cd->resource, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(q, 7);
-	sqlite3_bind_int64(q, 8, cd->family_id);
-	sqlite3_bind_int64(q, 9, cd->expires_at);
-	sqlite3_bind_int64(q, 10, cd->used_at);
-	sqlite3_bind_int64(q, 11,
-	                   cd->created_at != 0 ? cd->created_at : clk_now_s());
-	rc = sq_exec_write(c, q, "code_add", NULL);
-out:
-	sq_wr_end(st);
-	return rc;
-}
-
-static enum status
-code_row(sqlite3_stmt *s, const uint8_t digest[SEC_DIGEST_BYTES],
-         struct store_code **out)
-{
-	struct store_code *cd;
-	enum status rc;
-
-	cd = calloc(1, sizeof(*cd));
-	if (cd == NULL)
-		return ST_NOMEM;
-	memcpy(cd->digest, digest, SEC_DIGEST_BYTES);
-	if ((rc = sq_col_text(s, 0, false, &cd->client_id)) != ST_OK)
-		goto out;
-	cd->user_id = sqlite3_column_int64(s, 1);
-	if ((rc = sq_col_text(s, 2, false, &cd->redirect_uri)) != ST_OK ||
-	    (rc = sq_col_text(s, 3, false, &cd->scope)) != ST_OK ||
-	    (rc = sq_col_text(s, 4, true, &cd->code_challenge)) != ST_OK ||
-	    (rc = sq_col_text(s, 5, true, &cd->resource)) != ST_OK)
-		goto out;
-	cd->family_id = sqlite3_column_int64(s, 6);
-	cd->expires_at = sqlite3_column_int64(s, 7);
-	cd->used_at = sqlite3_column_int64(s, 8);
-	cd->created_at = sqlite3_column_int64(s, 9);
-	*out = cd;
-	cd = NULL;
-out:
-	store_code_free(cd);
-	return rc;
-}
-
-/* Steps q (bound, on c) for at most one row: *out is new, or ST_NOTFOUND.
- * Runs q to its end, so that an UPDATE ... RETURNING is complete. */
-static enum status
-code_step(struct conn *c, sqlite3_stmt *q,
-          const uint8_t digest[SEC_DIGEST_BYTES], struct store_code **out)
-{
-	struct store_code *cd = NULL;
-	enum status rc;
-	int sr;
-
-	sr = sqlite3_step(q);
-	if (sr == SQLITE_ROW) {
-		if ((rc = code_row(q, digest, &cd)) != ST_OK)
-			goto out;
-		sr = sqlite3_step(q);
-	}
-	if (sr != SQLITE_DONE) {
-		rc = sq_status(c, sr, "code_take");
-		goto out;
-	}
-	if (cd == NULL) {
-		rc = ST_NOTFOUND;
-		goto out;
-	}
-	*out = cd;
-	cd = NULL;
-	rc = ST_OK;
-out:
-	sq_stmt_done(q);
-	store_code_free(cd);
-	return rc;
-}
-
-enum status
-sq_code_get(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
-            struct store_code **out)
-{
-	struct sq_store *st = sq(s);
-	struct conn *c;
-	sqlite3_stmt *q;
-	enum status rc;
-
-	if ((rc = sq_conn_get(st, &c)) != ST_OK ||
-	    (rc = sq_stmt_get(c, sql, Q_CODE_GET, &q)) != ST_OK)
-		return rc;
-	sqlite3_bind_blob(q, 1, digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
-	sq_rd_lock(st);
-	rc = code_step(c, q, digest, out);
-	sq_rd_unlock(st);
-	return rc;
-}
-
-/*
- * One UPDATE ... WHERE used_at = 0 RETURNING marks the code used and
- * tells whether this call did: only one of concurrent takes can. If it
- * matched nothing, the code is either unknown or used already, which the
- * SELECT that follows (under the same wlock) tells apart.
- */
-enum status
-sq_code_take(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
-             int64_t now, struct store_code **out)
-{
-	struct sq_store *st = sq(s);
-	struct store_code *cd = NULL;
-	struct conn *c;
-	sqlite3_stmt *q;
-	enum status rc;
-
-	c = sq_wr_begin(st);
-	if ((rc = sq_stmt_get(c, sql, Q_CODE_TAKE, &q)) != ST_OK)
-		goto out;
-	sqlite3_bind_blob(q, 1, digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, now);
-	rc = code_step(c, q, digest, &cd);
-	if (rc == ST_OK) {
-		cd->used_at = 0; /* as it was before this take */
-		goto out;
-	}
-	if (rc != ST_NOTFOUND ||
-	    (rc = sq_stmt_get(c, sql, Q_CODE_GET, &q)) != ST_OK)
-		goto out;
-	sqlite3_bind_blob(q, 1, digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
-	rc = code_step(c, q, digest, &cd);
-out:
-	sq_wr_end(st);
-	if (rc == ST_OK)
-		*out = cd;
-	else
-		store_code_free(cd);
 	return rc;
 }

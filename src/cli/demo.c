@@ -1,0 +1,315 @@
+/* plugauth demo: a throwaway server with a demo user, client and API. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cli_int.h"
+#include "core/clock.h"
+#include "crypto/sec.h"
+#include "gateway/gateway.h"
+#include "http/http.h"
+#include "plugin/plugin.h"
+
+#define DEMO_CLIENT_ID	"demo-client"
+#define DEMO_USER	"demo"
+#define DEMO_PASSWORD	"demo"
+#define DEMO_REDIRECT	"http://127.0.0.1/callback"
+#define DEMO_REDIRECT_ENC	"http%3A%2F%2F127.0.0.1%2Fcallback"
+
+/* The demo's data: one user, one confidential client (secret gets its
+ * secret) and the playground's public client, whose redirect URI is
+ * <issuer>/demo/callback. */
+static int
+demo_seed(const struct config *cfg, struct store *st,
+    char secret[SEC_TOKEN_STRLEN])
+{
+	struct store_client	c;
+	char			hash[SEC_PWHASH_STRLEN];
+	char			uris[] = DEMO_REDIRECT;
+	char			name[] = "Demo client";
+	char			scope[] = "";
+	char			pg_uri[400];
+	char			pg_name[] = "Demo playground";
+	char			pg_scope[] = "todo.read todo.write";
+	int			n;
+
+	if (sec_password_hash(DEMO_PASSWORD, strlen(DEMO_PASSWORD), hash) !=
+	    ST_OK || store_user_add(st, DEMO_USER, hash, NULL) != ST_OK) {
+		cli_err("cannot create the demo user");
+		return CLI_FAIL;
+	}
+	memset(&c, 0, sizeof(c));
+	str_copy(c.id, sizeof(c.id), DEMO_CLIENT_ID);
+	c.name = name;
+	c.redirect_uris = uris;
+	c.scope = scope;
+	c.grants = STORE_GRANTS_ALL;	/* the curl line below */
+	c.created_at = clk_now_s();
+	if (sec_token_mint(SEC_PREFIX_SECRET, secret, c.secret_digest) !=
+	    ST_OK || store_client_add(st, &c) != ST_OK) {
+		cli_err("cannot create the demo client");
+		return CLI_FAIL;
+	}
+	n = snprintf(pg_uri, sizeof(pg_uri), "%s%s", cfg->server.issuer,
+	    PLUG_PLAYGROUND_CALLBACK);
+	memset(&c, 0, sizeof(c));
+	str_copy(c.id, sizeof(c.id), PLUG_PLAYGROUND_CLIENT_ID);
+	c.name = pg_name;
+	c.is_public = true;
+	c.redirect_uris = pg_uri;
+	c.scope = pg_scope;
+	c.created_at = clk_now_s();
+	if (n < 0 || (size_t)n >= sizeof(pg_uri) ||
+	    store_client_add(st, &c) != ST_OK) {
+		cli_err("cannot create the playground client");
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+/* Once listening: what the demo has and how to use it, the playground
+ * first. */
+static void
+demo_ready(const struct config *cfg, void *arg)
+{
+	const char *secret = arg;
+
+	printf("plugauth demo: a throwaway server; its data is deleted on "
+	    "exit.\n\n"
+	    "Open the playground, which plays ChatGPT's part in the browser\n"
+	    "(sign in as %s / %s, then call the TODO API):\n\n"
+	    "  %s/demo\n\n",
+	    DEMO_USER, DEMO_PASSWORD, cfg->server.issuer);
+	printf("  user:           %s (password: %s)\n"
+	    "  client_id:      %s\n"
+	    "  client_secret:  %s\n"
+	    "  scopes:         %s\n\n",
+	    DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
+	    cfg->oauth.scopes);
+	printf("Get an access token (client_credentials grant):\n\n"
+	    "  curl -s -u '%s:%s' -d grant_type=client_credentials "
+	    "%s/oauth/token\n\n",
+	    DEMO_CLIENT_ID, secret, cfg->server.issuer);
+	printf("Or play ChatGPT by hand (authorization-code grant):\n\n"
+	    "  1. open in a browser, sign in and allow:\n"
+	    "     %s/oauth/authorize?response_type=code&client_id=%s"
+	    "&redirect_uri=%s&scope=todo.read+todo.write&state=demo\n"
+	    "     the browser then goes to %s?code=...&state=demo "
+	    "(that page need not load)\n"
+	    "  2. exchange the code (replace CODE):\n"
+	    "     curl -s -u '%s:%s' -d grant_type=authorization_code "
+	    "-d redirect_uri=%s -d code=CODE %s/oauth/token\n\n",
+	    cfg->server.issuer, DEMO_CLIENT_ID, DEMO_REDIRECT_ENC,
+	    DEMO_REDIRECT, DEMO_CLIENT_ID, secret, DEMO_REDIRECT,
+	    cfg->server.issuer);
+	fflush(stdout);
+}
+
+/* A port the kernel considers free on host right now. */
+static int
+free_port(const char *host, unsigned *port)
+{
+	struct addrinfo		 hints, *ai = NULL;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	int			 fd = -1, rc = -1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if (getaddrinfo(host, "0", &hints, &ai) != 0 || ai == NULL)
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		*port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+		rc = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return rc;
+}
+
+static void
+demo_cleanup(const char *dir)
+{
+	static const char *const files[] = { "demo.db", "demo.db-wal",
+		"demo.db-shm" };
+	char path[4200];
+
+	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+
+		if (n > 0 && (size_t)n < sizeof(path))
+			unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* Reads demo's options: *listen gets --listen's value (borrowed from
+ * argv), or keeps its default. CLI_OK, or CLI_USAGE after saying why. */
+static int
+demo_opts_parse(int argc, char **argv, const char **listen)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+			*listen = argv[++i];
+		else if (strncmp(argv[i], "--listen=", 9) == 0)
+			*listen = argv[i] + 9;
+		else
+			return cli_usage_err("demo", "unexpected argument '%s'",
+			    argv[i]);
+	}
+	return CLI_OK;
+}
+
+/* The demo's configuration: the defaults, listening on host:port (the
+ * issuer names both), the database in dir. *out is new (cfg_free()).
+ * Prints the error itself. */
+static int
+demo_config(const char *dir, const char *host, unsigned port,
+    struct config **out)
+{
+	struct config	*cfg = NULL;
+	char		 url[4200], issuer[300], err[512], listen_buf[300];
+	int		 n;
+
+	n = snprintf(url, sizeof(url), "sqlite:%s/demo.db", dir);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return CLI_FAIL;
+	n = snprintf(issuer, sizeof(issuer), "http://%s%s%s:%u",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port);
+	if (n < 0 || (size_t)n >= sizeof(issuer))
+		return CLI_FAIL;
+	n = snprintf(listen_buf, sizeof(listen_buf), "%s%s%s:%u",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port);
+	if (n < 0 || (size_t)n >= sizeof(listen_buf))
+		return CLI_FAIL;
+	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
+	    cfg_set(cfg, "server", "listen", listen_buf, err, sizeof(err)) !=
+	    ST_OK ||
+	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
+	    ST_OK ||
+	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		cfg_free(cfg);
+		return CLI_FAIL;
+	}
+	*out = cfg;
+	return CLI_OK;
+}
+
+/* Blocks the stop signals (into set), then starts the demo TODO API on cfg
+ * and st: *gw (its bearer checks) and *demo are new, and the caller frees
+ * them also on failure (gw_env_free(), plug_demo_free()). Prints the error
+ * itself. */
+static int
+demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
+    struct gw_env **gw, struct plug_demo **demo)
+{
+	char err[512];
+
+	/* The demo API's own bearer checks (no upstream; its failures are
+	 * not recorded as events). Signals first: the gateway may start a
+	 * thread, and it must inherit the mask (see cli_serve_run()). */
+	cli_signals_block(set);
+	if (gw_env_new(cfg, st, NULL, gw, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		return CLI_FAIL;
+	}
+	if (plug_demo_new(cfg, *gw, demo) != ST_OK) {
+		cli_err("cannot set up the demo API");
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+int
+cli_demo(struct cli *cli, int argc, char **argv)
+{
+	struct config	*cfg = NULL;
+	struct store	*st = NULL;
+	struct gw_env	*gw = NULL;
+	struct plug_demo *demo = NULL;
+	/* Not offloaded: the playground is a page, and the TODO API keeps
+	 * its lists in memory (its bearer check only reads the store). */
+	struct http_route routes[] = {
+		{ "GET", "/demo", false, plug_playground_handle, NULL, 0,
+		    false, NULL },
+		{ "GET", PLUG_PLAYGROUND_CALLBACK, false,
+		    plug_playground_handle, NULL, 0, false, NULL },
+		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL, 0,
+		    false, NULL },
+		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL, 0,
+		    false, NULL },
+		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
+		    false, NULL },
+	};
+	sigset_t	 set;
+	const char	*listen = "127.0.0.1:8080";
+	char		 dir[] = "/tmp/plugauth-demo-XXXXXX";
+	char		 secret[SEC_TOKEN_STRLEN], host[256];
+	unsigned	 port;
+	int		 rc;
+
+	(void)cli;
+	if (cli_wants_help(argc, argv)) {
+		printf("usage: plugauth demo [--listen ADDR]\n\n"
+		    "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
+		    "temporary SQLite database with a demo user and a demo\n"
+		    "client, the demo TODO API (/api/todos) and a playground\n"
+		    "page (/demo) that plays ChatGPT's part in the browser, and\n"
+		    "prints the command that gets a token from it.\n"
+		    "The configuration file is not read. Ctrl-C stops it and\n"
+		    "deletes its data.\n");
+		return CLI_OK;
+	}
+	if ((rc = demo_opts_parse(argc, argv, &listen)) != CLI_OK)
+		return rc;
+	if (!cfg_listen_split(listen, host, sizeof(host), &port))
+		return cli_usage_err("demo", "bad listen address '%s'", listen);
+	/* The issuer must name the real port: pick a free one now. */
+	if (port == 0 && free_port(host, &port) != 0) {
+		cli_err("cannot find a free port on %s", host);
+		return CLI_FAIL;
+	}
+	if (mkdtemp(dir) == NULL) {
+		cli_err("cannot make a temporary directory: %s",
+		    strerror(errno));
+		return CLI_FAIL;
+	}
+	rc = CLI_FAIL;
+	if (demo_config(dir, host, port, &cfg) != CLI_OK)
+		goto out;
+	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
+		goto out;
+	if (demo_seed(cfg, st, secret) != CLI_OK)
+		goto out;
+	if (demo_api_start(cfg, st, &set, &gw, &demo) != CLI_OK)
+		goto out;
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
+		if (routes[i].fn == plug_demo_api_handle)
+			routes[i].ctx = demo;
+	rc = cli_serve_run(cfg, st, routes, ARRAY_LEN(routes), demo_ready,
+	    secret);
+out:
+	sec_wipe(secret, sizeof(secret));
+	plug_demo_free(demo);
+	gw_env_free(gw);
+	store_close(st);
+	cfg_free(cfg);
+	demo_cleanup(dir);
+	return rc;
+}
