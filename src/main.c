@@ -35,26 +35,22 @@ static const char usage[] =
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 static const struct {
-	const char	*name;
-	int		(*fn)(struct cli *, int, char **);
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
 } commands[] = {
-	{ "init", cli_init },
-	{ "serve", cli_serve },
-	{ "demo", cli_demo },
-	{ "migrate", cli_migrate },
-	{ "client", cli_client },
-	{ "user", cli_user },
-	{ "token", cli_token },
-	{ "events", cli_events },
-	{ "manifest", cli_manifest },
+    {"init", cli_init},         {"serve", cli_serve},
+    {"demo", cli_demo},         {"migrate", cli_migrate},
+    {"client", cli_client},     {"user", cli_user},
+    {"token", cli_token},       {"events", cli_events},
+    {"manifest", cli_manifest},
 };
 
 int
 main(int argc, char **argv)
 {
-	struct cli	 cli;
-	const char	*env;
-	int		 i;
+	struct cli cli;
+	const char *env;
+	int i;
 
 	cli.config_path = DEFAULT_CONFIG;
 	env = getenv("PLUGAUTH_CONFIG");
@@ -66,27 +62,32 @@ main(int argc, char **argv)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			fputs(usage, stdout);
 			return CLI_OK;
-		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+		} else if (strcmp(a, "-V") == 0 ||
+		           strcmp(a, "--version") == 0) {
 			printf("plugauth %s\n", PLUGAUTH_VERSION);
 			return CLI_OK;
 		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
 			if (++i == argc) {
-				fprintf(stderr, "plugauth: %s needs a file name "
-				    "(see 'plugauth --help')\n", a);
+				fprintf(stderr,
+				        "plugauth: %s needs a file name "
+				        "(see 'plugauth --help')\n",
+				        a);
 				return CLI_USAGE;
 			}
 			cli.config_path = argv[i];
 		} else if (strncmp(a, "--config=", 9) == 0) {
 			cli.config_path = a + 9;
 		} else {
-			fprintf(stderr, "plugauth: unknown option %s "
-			    "(see 'plugauth --help')\n", a);
+			fprintf(stderr,
+			        "plugauth: unknown option %s "
+			        "(see 'plugauth --help')\n",
+			        a);
 			return CLI_USAGE;
 		}
 	}
 	if (i == argc) {
 		fprintf(stderr, "plugauth: no command given "
-		    "(see 'plugauth --help')\n");
+		                "(see 'plugauth --help')\n");
 		return CLI_USAGE;
 	}
 	if (sec_init() != ST_OK) {
@@ -96,7 +97,8 @@ main(int argc, char **argv)
 	for (size_t c = 0; c < ARRAY_LEN(commands); c++)
 		if (strcmp(argv[i], commands[c].name) == 0)
 			return commands[c].fn(&cli, argc - i, argv + i);
-	fprintf(stderr, "plugauth: unknown command '%s' (see 'plugauth --help')\n",
-	    argv[i]);
+	fprintf(stderr,
+	        "plugauth: unknown command '%s' (see 'plugauth --help')\n",
+	        argv[i]);
 	return CLI_USAGE;
 }

@@ -8,10 +8,10 @@
  * ST_OK and *out (new, store_user_free()) if name and password match;
  * ST_DENIED otherwise, after the same argon2id work for an unknown user;
  * ST_STORE on storage failure; ST_TOOBIG when too many passwords are being
- * checked at once (nothing judged: try again in a moment). Rehashes the password when its parameters
- * are older than today's.
+ * checked at once (nothing judged: try again in a moment). Rehashes the
+ * password when its parameters are older than today's.
  */
 enum status auth_login_verify(struct store *, const char *name,
-    const char *password, struct store_user **out);
+                              const char *password, struct store_user **out);
 
 #endif

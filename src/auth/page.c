@@ -33,9 +33,10 @@ static const struct {
 	bool form; /* must use {{action}} and {{{hidden}}} */
 } page_defs[AUTH_PAGE_COUNT] = {
     [AUTH_PAGE_LOGIN] = {"login.html", "built-in login", auth_login_html, true},
-    [AUTH_PAGE_CONSENT] = {"consent.html", "built-in consent", auth_consent_html,
-                           true},
-    [AUTH_PAGE_ERROR] = {"error.html", "built-in error", auth_error_html, false},
+    [AUTH_PAGE_CONSENT] = {"consent.html", "built-in consent",
+                           auth_consent_html, true},
+    [AUTH_PAGE_ERROR] = {"error.html", "built-in error", auth_error_html,
+                         false},
 };
 
 struct auth_pages {
@@ -76,9 +77,10 @@ file_read(const char *path, char **out, size_t *outlen, char *err,
 		goto out;
 	}
 	if (st.st_size > PAGE_TEMPLATE_MAX_BYTES) {
-		auth_page_err(err, errlen, path, 0,
-		         "%lld bytes, more than the %d a template may have",
-		         (long long)st.st_size, PAGE_TEMPLATE_MAX_BYTES);
+		auth_page_err(
+		    err, errlen, path, 0,
+		    "%lld bytes, more than the %d a template may have",
+		    (long long)st.st_size, PAGE_TEMPLATE_MAX_BYTES);
 		rc = ST_TOOBIG;
 		goto out;
 	}
@@ -94,7 +96,8 @@ file_read(const char *path, char **out, size_t *outlen, char *err,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			auth_page_err(err, errlen, path, 0, "%s", strerror(errno));
+			auth_page_err(err, errlen, path, 0, "%s",
+			              strerror(errno));
 			rc = ST_INTERNAL;
 			goto out;
 		}
@@ -132,12 +135,12 @@ auth_pages_load(const char *dir, struct auth_pages **out, char *err,
 		if (stat(dir, &st) != 0) {
 			rc = errno == ENOENT ? ST_NOTFOUND : ST_INTERNAL;
 			auth_page_err(err, errlen, dir, 0, "templates_dir: %s",
-			         strerror(errno));
+			              strerror(errno));
 			goto out;
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			auth_page_err(err, errlen, dir, 0,
-			         "templates_dir: not a directory");
+			              "templates_dir: not a directory");
 			rc = ST_INVALID;
 			goto out;
 		}
@@ -156,7 +159,7 @@ auth_pages_load(const char *dir, struct auth_pages **out, char *err,
 			             page_defs[i].file);
 			if (n < 0 || (size_t)n >= sizeof(path)) {
 				auth_page_err(err, errlen, dir, 0,
-				         "templates_dir: path too long");
+				              "templates_dir: path too long");
 				rc = ST_TOOBIG;
 				goto out;
 			}
@@ -172,13 +175,13 @@ auth_pages_load(const char *dir, struct auth_pages **out, char *err,
 			text = strdup(page_defs[i].text);
 			if (text == NULL) {
 				auth_page_err(err, errlen, label, 0,
-				         "out of memory");
+				              "out of memory");
 				rc = ST_NOMEM;
 				goto out;
 			}
 		}
 		rc = auth_tmpl_compile(label, text, len, page_defs[i].form,
-		                  &ap->page[i], err, errlen);
+		                       &ap->page[i], err, errlen);
 		if (rc != ST_OK) {
 			/* A built-in template that does not compile is a
 			 * bug, not bad input. */
@@ -228,7 +231,7 @@ auth_page_render(const struct auth_pages *ap, enum auth_page which,
 	const char *v;
 	enum status rc = ST_OK;
 
-	buf_init_secret(out, PAGE_OUTPUT_MAX_BYTES);	/* CSRF token */
+	buf_init_secret(out, PAGE_OUTPUT_MAX_BYTES); /* CSRF token */
 	if (ap == NULL || (unsigned)which >= AUTH_PAGE_COUNT)
 		return ST_INVALID;
 	t = &ap->page[which];
@@ -436,4 +439,3 @@ auth_item_add(struct buf *b, const char *text)
 		return rc;
 	return ST_OK;
 }
-

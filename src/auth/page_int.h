@@ -42,8 +42,7 @@ extern const char auth_error_html[];
 /* Writes "label:line: message" (line 0: "label: message") to err. A message
  * longer than errlen is cut short, which is fine for a diagnostic. */
 void auth_page_err(char *err, size_t errlen, const char *label, size_t line,
-                   const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /*
  * Compiles text[len] (takes text: freed here on error) into *t. label

@@ -18,30 +18,32 @@
 #include "store/store.h"
 
 /* Under https the cookie gets Secure and the __Host- prefix. */
-#define AUTH_COOKIE		"plugauth_session"
-#define AUTH_COOKIE_SECURE	"__Host-plugauth_session"
+#define AUTH_COOKIE "plugauth_session"
+#define AUTH_COOKIE_SECURE "__Host-plugauth_session"
 
 struct auth_session {
-	char	token[SEC_TOKEN_STRLEN];	/* the cookie value: secret */
-	int64_t	user_id;			/* 0: not signed in */
-	bool	anon;				/* anonymous: no row */
+	char token[SEC_TOKEN_STRLEN]; /* the cookie value: secret */
+	int64_t user_id;              /* 0: not signed in */
+	bool anon;                    /* anonymous: no row */
 };
 
 /* The request's live session: an anonymous cookie as it is (no lookup), a
  * stored one from the store. ST_NOTFOUND when there is no cookie or it
  * names no live session; ST_STORE on storage failure. */
 enum status auth_session_find(struct store *, const struct http_req *,
-    bool secure, int64_t now, struct auth_session *out);
+                              bool secure, int64_t now,
+                              struct auth_session *out);
 
 /* Starts a new session for user_id (0: anonymous) lasting ttl_s, and sets
  * its cookie on the answer. */
 enum status auth_session_start(struct store *, struct http_req *, bool secure,
-    int64_t user_id, unsigned ttl_s, int64_t now, struct auth_session *out);
+                               int64_t user_id, unsigned ttl_s, int64_t now,
+                               struct auth_session *out);
 
 /* Starts an anonymous session (nothing stored) lasting ttl_s, and sets its
  * cookie on the answer. */
 enum status auth_session_start_anon(struct http_req *, bool secure,
-    unsigned ttl_s, struct auth_session *out);
+                                    unsigned ttl_s, struct auth_session *out);
 
 /* Deletes the session (e.g. the one replaced at sign-in); nothing for an
  * anonymous one. */

@@ -12,8 +12,8 @@
 
 #include "auth/page_int.h"
 
-#define PAGE_NAME_MAX_BYTES 64 /* a variable name */
-#define PAGE_QUOTE_MAX_BYTES 40   /* of a bad tag, in error messages */
+#define PAGE_NAME_MAX_BYTES 64  /* a variable name */
+#define PAGE_QUOTE_MAX_BYTES 40 /* of a bad tag, in error messages */
 #define NO_NODE SIZE_MAX
 
 /* Values inserted raw: HTML the caller builds with auth_hidden_add() and
@@ -25,7 +25,7 @@ static const char *const raw_names[] = {"hidden", "scopes"};
  * longer than errlen is cut short, which is fine for a diagnostic. */
 void
 auth_page_err(char *err, size_t errlen, const char *label, size_t line,
-         const char *fmt, ...)
+              const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -161,11 +161,11 @@ html_scan(struct html_state *hs, const char *p, size_t n)
 
 /* One {{tag}} of a template, as tag_parse() reads it. */
 struct tag {
-	size_t at;         /* offset of its "{{" */
-	size_t end;        /* offset just after its closing braces */
-	const char *name;  /* into the text, trimmed */
+	size_t at;        /* offset of its "{{" */
+	size_t end;       /* offset just after its closing braces */
+	const char *name; /* into the text, trimmed */
 	size_t nlen;
-	char sigil;        /* '#', '^', '/' or 0 */
+	char sigil; /* '#', '^', '/' or 0 */
 	enum node_kind kind;
 };
 
@@ -198,8 +198,7 @@ tag_name_err(const char *label, const char *text, const struct tag *tg,
  */
 static enum status
 tag_parse(const char *label, const char *text, size_t len, size_t at,
-          const struct html_state *hs, struct tag *tg, char *err,
-          size_t errlen)
+          const struct html_state *hs, struct tag *tg, char *err, size_t errlen)
 {
 	const char *tag = text + at, *close;
 	bool triple = at + 2 < len && text[at + 2] == '{';
@@ -207,10 +206,10 @@ tag_parse(const char *label, const char *text, size_t len, size_t at,
 
 	memset(tg, 0, sizeof(*tg));
 	tg->at = at;
-	close = memmem(text + inner, len - inner, triple ? "}}}" : "}}",
-	               closelen);
-	qlen = len - at < PAGE_QUOTE_MAX_BYTES ? len - at
-	                                       : PAGE_QUOTE_MAX_BYTES;
+	close =
+	    memmem(text + inner, len - inner, triple ? "}}}" : "}}", closelen);
+	qlen =
+	    len - at < PAGE_QUOTE_MAX_BYTES ? len - at : PAGE_QUOTE_MAX_BYTES;
 	if (close == NULL ||
 	    memmem(text + inner, (size_t)(close - text) - inner, "{{", 2) !=
 	        NULL) {
@@ -292,8 +291,8 @@ section_step(const char *label, struct tmpl *t, const struct tag *tg,
 			              "{{%c%.*s}} inside {{%c%.*s}}: sections "
 			              "do not nest",
 			              tg->sigil, (int)tg->nlen, tg->name,
-			              o->kind == NODE_IF ? '#' : '^', (int)o->len,
-			              text + o->off);
+			              o->kind == NODE_IF ? '#' : '^',
+			              (int)o->len, text + o->off);
 			return ST_INVALID;
 		}
 		*open = t->n;
@@ -311,8 +310,9 @@ section_step(const char *label, struct tmpl *t, const struct tag *tg,
 			auth_page_err(err, errlen, label, line_of(text, tg->at),
 			              "{{/%.*s}} closes {{%c%.*s}} (line %zu)",
 			              (int)tg->nlen, tg->name,
-			              o->kind == NODE_IF ? '#' : '^', (int)o->len,
-			              text + o->off, line_of(text, o->off));
+			              o->kind == NODE_IF ? '#' : '^',
+			              (int)o->len, text + o->off,
+			              line_of(text, o->off));
 			return ST_INVALID;
 		}
 		t->nodes[*open].end = t->n;
@@ -356,7 +356,7 @@ form_fields_check(const char *label, const struct tmpl *t, char *err,
  */
 enum status
 auth_tmpl_compile(const char *label, char *text, size_t len, bool form,
-             struct tmpl *t, char *err, size_t errlen)
+                  struct tmpl *t, char *err, size_t errlen)
 {
 	struct html_state hs = {false, 0};
 	struct tag tg;
@@ -395,9 +395,9 @@ auth_tmpl_compile(const char *label, char *text, size_t len, bool form,
 		const struct node *o = &t->nodes[open];
 
 		auth_page_err(err, errlen, label, line_of(text, o->off),
-		         "{{%c%.*s}} is never closed",
-		         o->kind == NODE_IF ? '#' : '^', (int)o->len,
-		         text + o->off);
+		              "{{%c%.*s}} is never closed",
+		              o->kind == NODE_IF ? '#' : '^', (int)o->len,
+		              text + o->off);
 		rc = ST_INVALID;
 		goto out;
 	}

@@ -33,9 +33,9 @@ cli_usage_err(const char *cmd, const char *fmt, ...)
 int
 cli_config_load(const struct cli *cli, struct config **cfg)
 {
-	char		err[512];
-	enum log_level	lvl;
-	enum status	rc;
+	char err[512];
+	enum log_level lvl;
+	enum status rc;
 
 	rc = cfg_load(cli->config_path, true, cfg, err, sizeof(err));
 	if (rc != ST_OK) {
@@ -50,19 +50,21 @@ cli_config_load(const struct cli *cli, struct config **cfg)
 int
 cli_store_open(const struct config *cfg, enum cli_db mode, struct store **st)
 {
-	char		err[512];
-	unsigned	have = 0, want = 0;
-	enum status	rc;
+	char err[512];
+	unsigned have = 0, want = 0;
+	enum status rc;
 
 	if (mode == CLI_DB_CREATE)
 		rc = store_create(cfg->database.url, st, err, sizeof(err));
 	else
 		rc = store_open(cfg->database.url, st, err, sizeof(err));
 	if (rc == ST_NOTFOUND) {
-		cli_err("%s: check [database] url (a relative sqlite: path is "
+		cli_err(
+		    "%s: check [database] url (a relative sqlite: path is "
 		    "read from the configuration file's directory), or create "
 		    "an empty database with 'plugauth migrate --create' (or "
-		    "'plugauth init')", err);
+		    "'plugauth init')",
+		    err);
 		return CLI_FAIL;
 	}
 	if (rc != ST_OK) {
@@ -72,7 +74,7 @@ cli_store_open(const struct config *cfg, enum cli_db mode, struct store **st)
 	rc = store_schema_version(*st, &have, &want);
 	if (rc != ST_OK) {
 		cli_err("cannot read the database schema version: %s",
-		    status_str(rc));
+		        status_str(rc));
 		goto fail;
 	}
 	/* serve never sets up a database that was never migrated: an
@@ -80,9 +82,10 @@ cli_store_open(const struct config *cfg, enum cli_db mode, struct store **st)
 	if (mode == CLI_DB_MIGRATE && have == 0 && want > 0) {
 		/* The path only: another URL may hold a password. */
 		cli_err("database %s is empty (no schema): check [database] "
-		    "url, or set it up with 'plugauth migrate'",
-		    strncmp(cfg->database.url, "sqlite:", 7) == 0 ?
-		    cfg->database.url + 7 : "named by [database] url");
+		        "url, or set it up with 'plugauth migrate'",
+		        strncmp(cfg->database.url, "sqlite:", 7) == 0
+		            ? cfg->database.url + 7
+		            : "named by [database] url");
 		goto fail;
 	}
 	if (mode != CLI_DB_CURRENT) {
@@ -95,12 +98,15 @@ cli_store_open(const struct config *cfg, enum cli_db mode, struct store **st)
 	}
 	if (have < want) {
 		cli_err("database schema is at version %u, this build needs %u:"
-		    " run 'plugauth migrate'", have, want);
+		        " run 'plugauth migrate'",
+		        have, want);
 		goto fail;
 	}
 	if (have > want) {
-		cli_err("database schema version %u is newer than this build of "
-		    "plugauth knows (%u): upgrade plugauth", have, want);
+		cli_err(
+		    "database schema version %u is newer than this build of "
+		    "plugauth knows (%u): upgrade plugauth",
+		    have, want);
 		goto fail;
 	}
 	return CLI_OK;
@@ -132,7 +138,8 @@ cli_wants_help(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
 			return true;
 	}
 	return false;

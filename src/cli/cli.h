@@ -10,12 +10,12 @@
 #include "core/config.h"
 #include "store/store.h"
 
-#define CLI_OK		0
-#define CLI_FAIL	1
-#define CLI_USAGE	2
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
 
 struct cli {
-	const char	*config_path;	/* -c, PLUGAUTH_CONFIG or the default */
+	const char *config_path; /* -c, PLUGAUTH_CONFIG or the default */
 };
 
 /* Commands: argv[0] is the command name. Each returns an exit code. */
@@ -43,16 +43,15 @@ int cli_config_load(const struct cli *, struct config **cfg);
 
 /* How cli_store_open() treats the database (0 and 1 as the old bool). */
 enum cli_db {
-	CLI_DB_CURRENT = 0,	/* it exists, its schema is current */
-	CLI_DB_MIGRATE = 1,	/* it exists and has a schema: migrate (serve) */
-	CLI_DB_CREATE = 2,	/* create it if missing, migrate (init, demo) */
+	CLI_DB_CURRENT = 0, /* it exists, its schema is current */
+	CLI_DB_MIGRATE = 1, /* it exists and has a schema: migrate (serve) */
+	CLI_DB_CREATE = 2,  /* create it if missing, migrate (init, demo) */
 };
 
 /* Opens the store named by cfg as mode says; a missing database is an
  * error naming its path and how to create it. *st is new (store_close()).
  * Prints the error itself. */
-int cli_store_open(const struct config *, enum cli_db mode,
-    struct store **st);
+int cli_store_open(const struct config *, enum cli_db mode, struct store **st);
 
 /* Both of the above, for commands that work on the database. */
 int cli_open(const struct cli *, struct config **cfg, struct store **st);

@@ -11,7 +11,7 @@
 #include "http/http.h"
 #include "store/store.h"
 
-#define SERVE_EXTRA_MAX	8	/* routes a command may add (the demo's) */
+#define SERVE_EXTRA_MAX 8 /* routes a command may add (the demo's) */
 
 /* Called once the server listens, before waiting for a signal. */
 typedef void (*serve_ready_fn)(const struct config *, void *arg);
@@ -25,7 +25,7 @@ void cli_signals_block(sigset_t *set);
  * at most SERVE_EXTRA_MAX) are routed before the standard routes. Returns
  * an exit code; prints the error itself. */
 int cli_serve_run(const struct config *cfg, struct store *st,
-    const struct http_route *extra, size_t nextra, serve_ready_fn ready,
-    void *arg);
+                  const struct http_route *extra, size_t nextra,
+                  serve_ready_fn ready, void *arg);
 
 #endif

@@ -10,10 +10,10 @@
 #include "crypto/sec.h"
 #include "oauth/oauth.h"
 
-#define NAME_MAX_BYTES		128
-#define NAME_SAFE_BYTES		(NAME_MAX_BYTES * 10 + 1)	/* \u{XXXX} */
-#define REDIRECTS_MAX_BYTES	8192
-#define REDIRECT_MAX_BYTES	2048
+#define NAME_MAX_BYTES 128
+#define NAME_SAFE_BYTES (NAME_MAX_BYTES * 10 + 1) /* \u{XXXX} */
+#define REDIRECTS_MAX_BYTES 8192
+#define REDIRECT_MAX_BYTES 2048
 
 static const char usage[] =
     "usage: plugauth [-c FILE] client add --name NAME\n"
@@ -75,11 +75,11 @@ utf8_next(const unsigned char *s, size_t *len)
 	if (s[0] < 0xf0) {
 		*len = 3;
 		return (uint32_t)(s[0] & 0x0f) << 12 |
-		    (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+		       (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
 	}
 	*len = 4;
 	return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-	    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
 }
 
 /* Control and invisible formatting characters: C0, DEL, C1, zero-width
@@ -89,8 +89,9 @@ static bool
 cp_unsafe(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
-	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-	    (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+	       (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
 }
 
 /* A client name: well-formed UTF-8 without control or invisible
@@ -98,8 +99,8 @@ cp_unsafe(uint32_t cp)
 static bool
 client_name_ok(const char *name)
 {
-	const unsigned char	*p = (const unsigned char *)name;
-	size_t			 n;
+	const unsigned char *p = (const unsigned char *)name;
+	size_t n;
 
 	if (!str_utf8_ok(str_of(name)))
 		return false;
@@ -115,11 +116,11 @@ client_name_ok(const char *name)
 static const char *
 client_name_safe(const char *name, char out[NAME_SAFE_BYTES])
 {
-	const unsigned char	*p = (const unsigned char *)name;
-	bool			 utf8 = str_utf8_ok(str_of(name));
-	size_t			 o = 0, n;
-	uint32_t		 cp;
-	int			 k;
+	const unsigned char *p = (const unsigned char *)name;
+	bool utf8 = str_utf8_ok(str_of(name));
+	size_t o = 0, n;
+	uint32_t cp;
+	int k;
 
 	for (; *p != '\0'; p += n) {
 		if (utf8) {
@@ -132,16 +133,16 @@ client_name_safe(const char *name, char out[NAME_SAFE_BYTES])
 			k = snprintf(out + o, NAME_SAFE_BYTES - o, "\\\\");
 		else if (!utf8 && cp >= 0x80)
 			k = snprintf(out + o, NAME_SAFE_BYTES - o, "\\x%02X",
-			    (unsigned)cp);
+			             (unsigned)cp);
 		else if (cp_unsafe(cp) && cp < 0x100)
 			k = snprintf(out + o, NAME_SAFE_BYTES - o, "\\x%02X",
-			    (unsigned)cp);
+			             (unsigned)cp);
 		else if (cp_unsafe(cp))
 			k = snprintf(out + o, NAME_SAFE_BYTES - o, "\\u{%04X}",
-			    (unsigned)cp);
+			             (unsigned)cp);
 		else
 			k = snprintf(out + o, NAME_SAFE_BYTES - o, "%.*s",
-			    (int)n, (const char *)p);
+			             (int)n, (const char *)p);
 		if (k < 0 || (size_t)k >= NAME_SAFE_BYTES - o) {
 			/* Cut short: at most NAME_MAX_BYTES are shown. */
 			out[o] = '\0';
@@ -179,22 +180,23 @@ grants_text(unsigned mask, char *out, size_t outsz)
 static json_t *
 client_json(const struct store_client *c)
 {
-	json_t		*o, *uris, *grants;
-	const char	*p;
-	char		 safe[NAME_SAFE_BYTES];
+	json_t *o, *uris, *grants;
+	const char *p;
+	char safe[NAME_SAFE_BYTES];
 
-	o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I}", "client_id", c->id,
-	    "name", str_utf8_ok(str_of(c->name)) ? c->name :
-	    client_name_safe(c->name, safe), "scope", c->scope,
-	    "public", c->is_public, "chatgpt", c->chatgpt,
+	o = json_pack(
+	    "{s:s, s:s, s:s, s:b, s:b, s:I}", "client_id", c->id, "name",
+	    str_utf8_ok(str_of(c->name)) ? c->name
+	                                 : client_name_safe(c->name, safe),
+	    "scope", c->scope, "public", c->is_public, "chatgpt", c->chatgpt,
 	    "created_at", (json_int_t)c->created_at);
 	if (o == NULL)
 		return NULL;
 	grants = json_array();
 	for (unsigned bit = 1; bit <= STORE_GRANTS_ALL; bit <<= 1)
 		if ((c->grants & bit) != 0 && oauth_grant_name(bit) != NULL)
-			json_array_append_new(grants,
-			    json_string(oauth_grant_name(bit)));
+			json_array_append_new(
+			    grants, json_string(oauth_grant_name(bit)));
 	json_object_set_new(o, "grant_types", grants);
 	uris = json_array();
 	for (p = c->redirect_uris; p != NULL && *p != '\0';) {
@@ -224,44 +226,44 @@ static void
 chatgpt_print(const struct config *cfg, const char *id, const char *secret)
 {
 	printf("\nPaste into ChatGPT (GPT editor: Actions > Authentication > "
-	    "OAuth):\n"
-	    "  Client ID:              %s\n"
-	    "  Client Secret:          %s\n"
-	    "  Authorization URL:      %s/oauth/authorize\n"
-	    "  Token URL:              %s/oauth/token\n"
-	    "  Scope:                  %s\n"
-	    "  Token Exchange Method:  Default (POST request) or Basic "
-	    "authorization header: both work\n"
-	    "Plugin manifest URL:      %s/.well-known/ai-plugin.json\n",
-	    id, secret, cfg->server.issuer, cfg->server.issuer,
-	    cfg->oauth.default_scope, cfg->server.issuer);
+	       "OAuth):\n"
+	       "  Client ID:              %s\n"
+	       "  Client Secret:          %s\n"
+	       "  Authorization URL:      %s/oauth/authorize\n"
+	       "  Token URL:              %s/oauth/token\n"
+	       "  Scope:                  %s\n"
+	       "  Token Exchange Method:  Default (POST request) or Basic "
+	       "authorization header: both work\n"
+	       "Plugin manifest URL:      %s/.well-known/ai-plugin.json\n",
+	       id, secret, cfg->server.issuer, cfg->server.issuer,
+	       cfg->oauth.default_scope, cfg->server.issuer);
 }
 
 /* client add's options that do not land in the client itself. */
 struct add_opts {
-	const char	*name;		/* borrowed from argv; NULL if absent */
-	const char	*scope;		/* borrowed from argv; "" by default */
-	bool		 json;
+	const char *name;  /* borrowed from argv; NULL if absent */
+	const char *scope; /* borrowed from argv; "" by default */
+	bool json;
 };
 
 /* Reads client add's options into c (chatgpt, is_public, grants), uris
  * (newline-separated) and o; NULL, or why they cannot be read. */
 static const char *
-add_opts_parse(int argc, char **argv, struct store_client *c,
-    struct buf *uris, struct add_opts *o)
+add_opts_parse(int argc, char **argv, struct store_client *c, struct buf *uris,
+               struct add_opts *o)
 {
 	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "redirect-uri", required_argument, NULL, 'r' },
-		{ "chatgpt", no_argument, NULL, 'g' },
-		{ "scope", required_argument, NULL, 's' },
-		{ "public", no_argument, NULL, 'p' },
-		{ "grant", required_argument, NULL, 'G' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"name", required_argument, NULL, 'n'},
+	    {"redirect-uri", required_argument, NULL, 'r'},
+	    {"chatgpt", no_argument, NULL, 'g'},
+	    {"scope", required_argument, NULL, 's'},
+	    {"public", no_argument, NULL, 'p'},
+	    {"grant", required_argument, NULL, 'G'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
-	unsigned	bit;
-	int		ch;
+	unsigned bit;
+	int ch;
 
 	optind = 1;
 	opterr = 0;
@@ -273,9 +275,9 @@ add_opts_parse(int argc, char **argv, struct store_client *c,
 		case 'r':
 			if (!redirect_ok(optarg))
 				return "bad --redirect-uri (https, or http on "
-				    "loopback; no fragment)";
+				       "loopback; no fragment)";
 			if ((uris->len > 0 &&
-			    buf_add(uris, "\n", 1) != ST_OK) ||
+			     buf_add(uris, "\n", 1) != ST_OK) ||
 			    buf_adds(uris, optarg) != ST_OK)
 				return "too many redirect URIs";
 			break;
@@ -292,7 +294,7 @@ add_opts_parse(int argc, char **argv, struct store_client *c,
 			bit = oauth_grant_bit(optarg);
 			if (bit == 0)
 				return "unknown --grant (authorization_code, "
-				    "refresh_token or client_credentials)";
+				       "refresh_token or client_credentials)";
 			c->grants |= bit;
 			break;
 		case 'j':
@@ -316,7 +318,7 @@ add_opts_check(struct store_client *c, size_t nuris, const char *name)
 		return "--name is required (1 to 128 bytes)";
 	if (!client_name_ok(name))
 		return "--name must be UTF-8 text without control or invisible "
-		    "formatting characters";
+		       "formatting characters";
 	if (c->grants == 0)
 		c->grants = STORE_GRANTS_DEFAULT;
 	if (nuris == 0 && !c->chatgpt && (c->grants & STORE_GRANT_CODE))
@@ -325,11 +327,13 @@ add_opts_check(struct store_client *c, size_t nuris, const char *name)
 		return "--chatgpt clients are confidential: drop --public";
 	if ((c->chatgpt || c->is_public) &&
 	    (c->grants & STORE_GRANT_CLIENT_CREDENTIALS))
-		return c->chatgpt ? "--chatgpt clients cannot have --grant "
-		    "client_credentials: their secret is pasted into "
-		    "ChatGPT, and it would get tokens with no user" :
-		    "--public clients cannot have --grant client_credentials "
-		    "(they have no secret)";
+		return c->chatgpt
+		           ? "--chatgpt clients cannot have --grant "
+		             "client_credentials: their secret is pasted into "
+		             "ChatGPT, and it would get tokens with no user"
+		           : "--public clients cannot have --grant "
+		             "client_credentials "
+		             "(they have no secret)";
 	return NULL;
 }
 
@@ -348,7 +352,7 @@ add_scope_known(const struct config *cfg, const char *scope)
 			break;
 		if (!oauth_scope_has(cfg->oauth.scopes, p, n)) {
 			cli_err("unknown scope '%.*s' (the server knows: %s)",
-			    (int)n, p, cfg->oauth.scopes);
+			        (int)n, p, cfg->oauth.scopes);
 			return false;
 		}
 		p += n;
@@ -360,21 +364,22 @@ add_scope_known(const struct config *cfg, const char *scope)
  * public client) and, for --chatgpt, what to paste into ChatGPT. */
 static void
 add_result_print(const struct config *cfg, const struct store_client *c,
-    const char *secret, bool json)
+                 const char *secret, bool json)
 {
 	if (json) {
 		json_t *o = client_json(c);
 
-		json_object_set_new(o, "client_secret", c->is_public ?
-		    json_null() : json_string(secret));
+		json_object_set_new(o, "client_secret",
+		                    c->is_public ? json_null()
+		                                 : json_string(secret));
 		json_print(o);
 		return;
 	}
 	printf("client_id:      %s\n", c->id);
 	if (!c->is_public)
 		printf("client_secret:  %s\n"
-		    "                (shown once: store it now)\n",
-		    secret);
+		       "                (shown once: store it now)\n",
+		       secret);
 	if (c->chatgpt)
 		chatgpt_print(cfg, c->id, secret);
 }
@@ -382,16 +387,16 @@ add_result_print(const struct config *cfg, const struct store_client *c,
 static int
 client_add(struct cli *cli, int argc, char **argv)
 {
-	struct store_client	 c;
-	struct add_opts		 o = { .scope = "" };
-	struct config		*cfg = NULL;
-	struct store		*st = NULL;
-	struct buf		 uris;
-	const char		*why;
-	char			 secret[SEC_TOKEN_STRLEN] = "";
-	char			*scope_norm = NULL;
-	int			 rc = CLI_USAGE;
-	enum status		 st_rc;
+	struct store_client c;
+	struct add_opts o = {.scope = ""};
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct buf uris;
+	const char *why;
+	char secret[SEC_TOKEN_STRLEN] = "";
+	char *scope_norm = NULL;
+	int rc = CLI_USAGE;
+	enum status st_rc;
 
 	memset(&c, 0, sizeof(c));
 	buf_init(&uris, REDIRECTS_MAX_BYTES);
@@ -413,7 +418,7 @@ client_add(struct cli *cli, int argc, char **argv)
 	sec_random_id(c.id);
 	c.name = (char *)(uintptr_t)o.name;
 	c.scope = scope_norm;
-	c.redirect_uris = uris.p != NULL ? uris.p : (char *)(uintptr_t)"";
+	c.redirect_uris = uris.p != NULL ? uris.p : (char *)(uintptr_t) "";
 	c.created_at = clk_now_s();
 	if (!c.is_public &&
 	    sec_token_mint(SEC_PREFIX_SECRET, secret, c.secret_digest) != ST_OK)
@@ -440,17 +445,17 @@ out:
 static int
 client_list(struct cli *cli, int argc, char **argv)
 {
-	struct config		 *cfg = NULL;
-	struct store		 *st = NULL;
-	struct store_client	**v = NULL;
-	size_t			  n = 0;
-	bool			  json = false;
-	int			  rc;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct store_client **v = NULL;
+	size_t n = 0;
+	bool json = false;
+	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") != 0)
-			return cli_usage_err("client list",
-			    "unexpected argument '%s'", argv[i]);
+			return cli_usage_err(
+			    "client list", "unexpected argument '%s'", argv[i]);
 		json = true;
 	}
 	rc = cli_open(cli, &cfg, &st);
@@ -470,13 +475,16 @@ client_list(struct cli *cli, int argc, char **argv)
 	} else {
 		if (n == 0)
 			printf("no clients: add one with 'plugauth client add'"
-			    "\n");
+			       "\n");
 		for (size_t i = 0; i < n; i++) {
 			char safe[NAME_SAFE_BYTES], grants[128];
 
-			printf("%s  %-12s  %s  scope=\"%s\"  grants=%s\n",
-			    v[i]->id, v[i]->is_public ? "public" :
-			    v[i]->chatgpt ? "chatgpt" : "confidential",
+			printf(
+			    "%s  %-12s  %s  scope=\"%s\"  grants=%s\n",
+			    v[i]->id,
+			    v[i]->is_public ? "public"
+			    : v[i]->chatgpt ? "chatgpt"
+			                    : "confidential",
 			    client_name_safe(v[i]->name, safe),
 			    v[i]->scope[0] ? v[i]->scope : cfg->oauth.scopes,
 			    grants_text(v[i]->grants, grants, sizeof(grants)));
@@ -492,23 +500,23 @@ out:
 static int
 client_by_id(struct cli *cli, int argc, char **argv, bool rotate)
 {
-	const char	*cmd = rotate ? "client rotate-secret" : "client remove";
-	const char	*id = NULL;
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	char		 secret[SEC_TOKEN_STRLEN];
-	uint8_t		 digest[SEC_DIGEST_BYTES];
+	const char *cmd = rotate ? "client rotate-secret" : "client remove";
+	const char *id = NULL;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	char secret[SEC_TOKEN_STRLEN];
+	uint8_t digest[SEC_DIGEST_BYTES];
 	struct store_client *c = NULL;
-	bool		 json = false;
-	enum status	 s;
-	int		 rc;
+	bool json = false;
+	enum status s;
+	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (rotate && strcmp(argv[i], "--json") == 0)
 			json = true;
 		else if (argv[i][0] == '-' || id != NULL)
 			return cli_usage_err(cmd, "unexpected argument '%s'",
-			    argv[i]);
+			                     argv[i]);
 		else
 			id = argv[i];
 	}
@@ -522,7 +530,7 @@ client_by_id(struct cli *cli, int argc, char **argv, bool rotate)
 		s = store_client_remove(st, id);
 		if (s == ST_OK) {
 			printf("removed client %s and revoked its tokens\n",
-			    id);
+			       id);
 			rc = CLI_OK;
 		}
 		goto out;
@@ -540,11 +548,13 @@ client_by_id(struct cli *cli, int argc, char **argv, bool rotate)
 	if (s == ST_OK) {
 		if (json)
 			json_print(json_pack("{s:s, s:s}", "client_id", id,
-			    "client_secret", secret));
+			                     "client_secret", secret));
 		else
-			printf("client_id:      %s\nclient_secret:  %s\n"
+			printf(
+			    "client_id:      %s\nclient_secret:  %s\n"
 			    "                (shown once: store it now; the old"
-			    " secret no longer works)\n", id, secret);
+			    " secret no longer works)\n",
+			    id, secret);
 		sec_wipe(secret, sizeof(secret));
 		rc = CLI_OK;
 	}
@@ -564,7 +574,7 @@ cli_client(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage_err("client", "a subcommand is required: add, "
-		    "list, remove or rotate-secret");
+		                               "list, remove or rotate-secret");
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return CLI_OK;

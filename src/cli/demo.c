@@ -17,31 +17,32 @@
 #include "http/http.h"
 #include "plugin/plugin.h"
 
-#define DEMO_CLIENT_ID	"demo-client"
-#define DEMO_USER	"demo"
-#define DEMO_PASSWORD	"demo"
-#define DEMO_REDIRECT	"http://127.0.0.1/callback"
-#define DEMO_REDIRECT_ENC	"http%3A%2F%2F127.0.0.1%2Fcallback"
+#define DEMO_CLIENT_ID "demo-client"
+#define DEMO_USER "demo"
+#define DEMO_PASSWORD "demo"
+#define DEMO_REDIRECT "http://127.0.0.1/callback"
+#define DEMO_REDIRECT_ENC "http%3A%2F%2F127.0.0.1%2Fcallback"
 
 /* The demo's data: one user, one confidential client (secret gets its
  * secret) and the playground's public client, whose redirect URI is
  * <issuer>/demo/callback. */
 static int
 demo_seed(const struct config *cfg, struct store *st,
-    char secret[SEC_TOKEN_STRLEN])
+          char secret[SEC_TOKEN_STRLEN])
 {
-	struct store_client	c;
-	char			hash[SEC_PWHASH_STRLEN];
-	char			uris[] = DEMO_REDIRECT;
-	char			name[] = "Demo client";
-	char			scope[] = "";
-	char			pg_uri[400];
-	char			pg_name[] = "Demo playground";
-	char			pg_scope[] = "todo.read todo.write";
-	int			n;
+	struct store_client c;
+	char hash[SEC_PWHASH_STRLEN];
+	char uris[] = DEMO_REDIRECT;
+	char name[] = "Demo client";
+	char scope[] = "";
+	char pg_uri[400];
+	char pg_name[] = "Demo playground";
+	char pg_scope[] = "todo.read todo.write";
+	int n;
 
 	if (sec_password_hash(DEMO_PASSWORD, strlen(DEMO_PASSWORD), hash) !=
-	    ST_OK || store_user_add(st, DEMO_USER, hash, NULL) != ST_OK) {
+	        ST_OK ||
+	    store_user_add(st, DEMO_USER, hash, NULL) != ST_OK) {
 		cli_err("cannot create the demo user");
 		return CLI_FAIL;
 	}
@@ -50,15 +51,16 @@ demo_seed(const struct config *cfg, struct store *st,
 	c.name = name;
 	c.redirect_uris = uris;
 	c.scope = scope;
-	c.grants = STORE_GRANTS_ALL;	/* the curl line below */
+	c.grants = STORE_GRANTS_ALL; /* the curl line below */
 	c.created_at = clk_now_s();
 	if (sec_token_mint(SEC_PREFIX_SECRET, secret, c.secret_digest) !=
-	    ST_OK || store_client_add(st, &c) != ST_OK) {
+	        ST_OK ||
+	    store_client_add(st, &c) != ST_OK) {
 		cli_err("cannot create the demo client");
 		return CLI_FAIL;
 	}
 	n = snprintf(pg_uri, sizeof(pg_uri), "%s%s", cfg->server.issuer,
-	    PLUG_PLAYGROUND_CALLBACK);
+	             PLUG_PLAYGROUND_CALLBACK);
 	memset(&c, 0, sizeof(c));
 	str_copy(c.id, sizeof(c.id), PLUG_PLAYGROUND_CLIENT_ID);
 	c.name = pg_name;
@@ -81,34 +83,35 @@ demo_ready(const struct config *cfg, void *arg)
 {
 	const char *secret = arg;
 
-	printf("plugauth demo: a throwaway server; its data is deleted on "
+	printf(
+	    "plugauth demo: a throwaway server; its data is deleted on "
 	    "exit.\n\n"
 	    "Open the playground, which plays ChatGPT's part in the browser\n"
 	    "(sign in as %s / %s, then call the TODO API):\n\n"
 	    "  %s/demo\n\n",
 	    DEMO_USER, DEMO_PASSWORD, cfg->server.issuer);
 	printf("  user:           %s (password: %s)\n"
-	    "  client_id:      %s\n"
-	    "  client_secret:  %s\n"
-	    "  scopes:         %s\n\n",
-	    DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
-	    cfg->oauth.scopes);
+	       "  client_id:      %s\n"
+	       "  client_secret:  %s\n"
+	       "  scopes:         %s\n\n",
+	       DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
+	       cfg->oauth.scopes);
 	printf("Get an access token (client_credentials grant):\n\n"
-	    "  curl -s -u '%s:%s' -d grant_type=client_credentials "
-	    "%s/oauth/token\n\n",
-	    DEMO_CLIENT_ID, secret, cfg->server.issuer);
+	       "  curl -s -u '%s:%s' -d grant_type=client_credentials "
+	       "%s/oauth/token\n\n",
+	       DEMO_CLIENT_ID, secret, cfg->server.issuer);
 	printf("Or play ChatGPT by hand (authorization-code grant):\n\n"
-	    "  1. open in a browser, sign in and allow:\n"
-	    "     %s/oauth/authorize?response_type=code&client_id=%s"
-	    "&redirect_uri=%s&scope=todo.read+todo.write&state=demo\n"
-	    "     the browser then goes to %s?code=...&state=demo "
-	    "(that page need not load)\n"
-	    "  2. exchange the code (replace CODE):\n"
-	    "     curl -s -u '%s:%s' -d grant_type=authorization_code "
-	    "-d redirect_uri=%s -d code=CODE %s/oauth/token\n\n",
-	    cfg->server.issuer, DEMO_CLIENT_ID, DEMO_REDIRECT_ENC,
-	    DEMO_REDIRECT, DEMO_CLIENT_ID, secret, DEMO_REDIRECT,
-	    cfg->server.issuer);
+	       "  1. open in a browser, sign in and allow:\n"
+	       "     %s/oauth/authorize?response_type=code&client_id=%s"
+	       "&redirect_uri=%s&scope=todo.read+todo.write&state=demo\n"
+	       "     the browser then goes to %s?code=...&state=demo "
+	       "(that page need not load)\n"
+	       "  2. exchange the code (replace CODE):\n"
+	       "     curl -s -u '%s:%s' -d grant_type=authorization_code "
+	       "-d redirect_uri=%s -d code=CODE %s/oauth/token\n\n",
+	       cfg->server.issuer, DEMO_CLIENT_ID, DEMO_REDIRECT_ENC,
+	       DEMO_REDIRECT, DEMO_CLIENT_ID, secret, DEMO_REDIRECT,
+	       cfg->server.issuer);
 	fflush(stdout);
 }
 
@@ -116,10 +119,10 @@ demo_ready(const struct config *cfg, void *arg)
 static int
 free_port(const char *host, unsigned *port)
 {
-	struct addrinfo		 hints, *ai = NULL;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len = sizeof(ss);
-	int			 fd = -1, rc = -1;
+	struct addrinfo hints, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = -1, rc = -1;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
@@ -129,9 +132,9 @@ free_port(const char *host, unsigned *port)
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		*port = ntohs(ss.ss_family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
+		*port = ntohs(ss.ss_family == AF_INET6
+		                  ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                  : ((struct sockaddr_in *)&ss)->sin_port);
 		rc = 0;
 	}
 	if (fd >= 0)
@@ -143,8 +146,8 @@ free_port(const char *host, unsigned *port)
 static void
 demo_cleanup(const char *dir)
 {
-	static const char *const files[] = { "demo.db", "demo.db-wal",
-		"demo.db-shm" };
+	static const char *const files[] = {"demo.db", "demo.db-wal",
+	                                    "demo.db-shm"};
 	char path[4200];
 
 	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
@@ -168,7 +171,7 @@ demo_opts_parse(int argc, char **argv, const char **listen)
 			*listen = argv[i] + 9;
 		else
 			return cli_usage_err("demo", "unexpected argument '%s'",
-			    argv[i]);
+			                     argv[i]);
 	}
 	return CLI_OK;
 }
@@ -178,30 +181,30 @@ demo_opts_parse(int argc, char **argv, const char **listen)
  * Prints the error itself. */
 static int
 demo_config(const char *dir, const char *host, unsigned port,
-    struct config **out)
+            struct config **out)
 {
-	struct config	*cfg = NULL;
-	char		 url[4200], issuer[300], err[512], listen_buf[300];
-	int		 n;
+	struct config *cfg = NULL;
+	char url[4200], issuer[300], err[512], listen_buf[300];
+	int n;
 
 	n = snprintf(url, sizeof(url), "sqlite:%s/demo.db", dir);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return CLI_FAIL;
 	n = snprintf(issuer, sizeof(issuer), "http://%s%s%s:%u",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	    port);
+	             strchr(host, ':') ? "[" : "", host,
+	             strchr(host, ':') ? "]" : "", port);
 	if (n < 0 || (size_t)n >= sizeof(issuer))
 		return CLI_FAIL;
 	n = snprintf(listen_buf, sizeof(listen_buf), "%s%s%s:%u",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	    port);
+	             strchr(host, ':') ? "[" : "", host,
+	             strchr(host, ':') ? "]" : "", port);
 	if (n < 0 || (size_t)n >= sizeof(listen_buf))
 		return CLI_FAIL;
 	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
 	    cfg_set(cfg, "server", "listen", listen_buf, err, sizeof(err)) !=
-	    ST_OK ||
+	        ST_OK ||
 	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
-	    ST_OK ||
+	        ST_OK ||
 	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
 		cfg_free(cfg);
@@ -217,7 +220,7 @@ demo_config(const char *dir, const char *host, unsigned port,
  * itself. */
 static int
 demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
-    struct gw_env **gw, struct plug_demo **demo)
+               struct gw_env **gw, struct plug_demo **demo)
 {
 	char err[512];
 
@@ -239,38 +242,40 @@ demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
 int
 cli_demo(struct cli *cli, int argc, char **argv)
 {
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	struct gw_env	*gw = NULL;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct gw_env *gw = NULL;
 	struct plug_demo *demo = NULL;
 	/* Not offloaded: the playground is a page, and the TODO API keeps
 	 * its lists in memory (its bearer check only reads the store). */
 	struct http_route routes[] = {
-		{ "GET", "/demo", false, plug_playground_handle, NULL, 0,
-		    false, NULL },
-		{ "GET", PLUG_PLAYGROUND_CALLBACK, false,
-		    plug_playground_handle, NULL, 0, false, NULL },
-		{ "GET", "/api/todos", false, plug_demo_api_handle, NULL, 0,
-		    false, NULL },
-		{ "POST", "/api/todos", false, plug_demo_api_handle, NULL, 0,
-		    false, NULL },
-		{ "DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
-		    false, NULL },
+	    {"GET", "/demo", false, plug_playground_handle, NULL, 0, false,
+	     NULL},
+	    {"GET", PLUG_PLAYGROUND_CALLBACK, false, plug_playground_handle,
+	     NULL, 0, false, NULL},
+	    {"GET", "/api/todos", false, plug_demo_api_handle, NULL, 0, false,
+	     NULL},
+	    {"POST", "/api/todos", false, plug_demo_api_handle, NULL, 0, false,
+	     NULL},
+	    {"DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
+	     false, NULL},
 	};
-	sigset_t	 set;
-	const char	*listen = "127.0.0.1:8080";
-	char		 dir[] = "/tmp/plugauth-demo-XXXXXX";
-	char		 secret[SEC_TOKEN_STRLEN], host[256];
-	unsigned	 port;
-	int		 rc;
+	sigset_t set;
+	const char *listen = "127.0.0.1:8080";
+	char dir[] = "/tmp/plugauth-demo-XXXXXX";
+	char secret[SEC_TOKEN_STRLEN], host[256];
+	unsigned port;
+	int rc;
 
 	(void)cli;
 	if (cli_wants_help(argc, argv)) {
-		printf("usage: plugauth demo [--listen ADDR]\n\n"
+		printf(
+		    "usage: plugauth demo [--listen ADDR]\n\n"
 		    "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
 		    "temporary SQLite database with a demo user and a demo\n"
 		    "client, the demo TODO API (/api/todos) and a playground\n"
-		    "page (/demo) that plays ChatGPT's part in the browser, and\n"
+		    "page (/demo) that plays ChatGPT's part in the browser, "
+		    "and\n"
 		    "prints the command that gets a token from it.\n"
 		    "The configuration file is not read. Ctrl-C stops it and\n"
 		    "deletes its data.\n");
@@ -287,7 +292,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	}
 	if (mkdtemp(dir) == NULL) {
 		cli_err("cannot make a temporary directory: %s",
-		    strerror(errno));
+		        strerror(errno));
 		return CLI_FAIL;
 	}
 	rc = CLI_FAIL;
@@ -303,7 +308,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		if (routes[i].fn == plug_demo_api_handle)
 			routes[i].ctx = demo;
 	rc = cli_serve_run(cfg, st, routes, ARRAY_LEN(routes), demo_ready,
-	    secret);
+	                   secret);
 out:
 	sec_wipe(secret, sizeof(secret));
 	plug_demo_free(demo);

@@ -11,9 +11,9 @@
 #include "cli/cli.h"
 #include "core/log.h"
 
-#define EVENTS_DEFAULT		50
-#define EVENTS_MAX		10000
-#define FOLLOW_POLL_US		500000
+#define EVENTS_DEFAULT 50
+#define EVENTS_MAX 10000
+#define FOLLOW_POLL_US 500000
 
 static const char usage[] =
     "usage: plugauth [-c FILE] events [--client ID] [--user NAME]\n"
@@ -42,17 +42,19 @@ on_signal(int sig)
 static void
 event_print(const struct store_event *e, bool json)
 {
-	char		when[32];
-	char		s[7][96];
-	time_t		t = (time_t)e->at;
-	struct tm	tm;
+	char when[32];
+	char s[7][96];
+	time_t t = (time_t)e->at;
+	struct tm tm;
 
 	if (json) {
-		json_t *o = json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:s?, "
-		    "s:s?, s:s?, s:s?}", "id", (json_int_t)e->id, "at",
-		    (json_int_t)e->at, "kind", e->kind, "outcome", e->outcome,
-		    "reason", e->reason, "client_id", e->client_id, "user",
-		    e->user, "state", e->state, "peer", e->peer);
+		json_t *o =
+		    json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:s?, "
+		              "s:s?, s:s?, s:s?}",
+		              "id", (json_int_t)e->id, "at", (json_int_t)e->at,
+		              "kind", e->kind, "outcome", e->outcome, "reason",
+		              e->reason, "client_id", e->client_id, "user",
+		              e->user, "state", e->state, "peer", e->peer);
 		char *txt = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 
 		if (txt != NULL)
@@ -65,13 +67,13 @@ event_print(const struct store_event *e, bool json)
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	/* Values came from the network: printed through log_safe(). */
 	printf("%s  %-9s %-22s %s client=%s user=%s state=%s from=%s\n", when,
-	    log_safe(e->kind, s[0], sizeof(s[0])),
-	    log_safe(e->outcome, s[1], sizeof(s[1])),
-	    log_safe(e->reason, s[2], sizeof(s[2])),
-	    log_safe(e->client_id, s[3], sizeof(s[3])),
-	    log_safe(e->user, s[4], sizeof(s[4])),
-	    log_safe(e->state, s[5], sizeof(s[5])),
-	    log_safe(e->peer, s[6], sizeof(s[6])));
+	       log_safe(e->kind, s[0], sizeof(s[0])),
+	       log_safe(e->outcome, s[1], sizeof(s[1])),
+	       log_safe(e->reason, s[2], sizeof(s[2])),
+	       log_safe(e->client_id, s[3], sizeof(s[3])),
+	       log_safe(e->user, s[4], sizeof(s[4])),
+	       log_safe(e->state, s[5], sizeof(s[5])),
+	       log_safe(e->peer, s[6], sizeof(s[6])));
 }
 
 /* Reads events' options into f (filters and -n), follow and json; *help
@@ -79,19 +81,19 @@ event_print(const struct store_event *e, bool json)
  * saying why. */
 static int
 events_opts_parse(int argc, char **argv, struct store_event_filter *f,
-    bool *follow, bool *json, bool *help)
+                  bool *follow, bool *json, bool *help)
 {
 	static const struct option opts[] = {
-		{ "client", required_argument, NULL, 'c' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "state", required_argument, NULL, 's' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"client", required_argument, NULL, 'c'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"state", required_argument, NULL, 's'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	unsigned long long	count;
-	int			ch;
+	unsigned long long count;
+	int ch;
 
 	optind = 1;
 	opterr = 0;
@@ -108,8 +110,10 @@ events_opts_parse(int argc, char **argv, struct store_event_filter *f,
 			break;
 		case 'n':
 			if (!str_to_u64(str_of(optarg), 1, EVENTS_MAX, &count))
-				return cli_usage_err("events", "-n takes 1 to "
-				    "%d", EVENTS_MAX);
+				return cli_usage_err("events",
+				                     "-n takes 1 to "
+				                     "%d",
+				                     EVENTS_MAX);
 			f->limit = (unsigned)count;
 			break;
 		case 'f':
@@ -122,13 +126,15 @@ events_opts_parse(int argc, char **argv, struct store_event_filter *f,
 			*help = true;
 			return CLI_OK;
 		default:
-			return cli_usage_err("events", "unknown or incomplete "
-			    "option '%s'", argv[optind - 1]);
+			return cli_usage_err("events",
+			                     "unknown or incomplete "
+			                     "option '%s'",
+			                     argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		return cli_usage_err("events", "unexpected argument '%s'",
-		    argv[optind]);
+		                     argv[optind]);
 	return CLI_OK;
 }
 
@@ -136,10 +142,10 @@ events_opts_parse(int argc, char **argv, struct store_event_filter *f,
  * SIGINT or SIGTERM. Returns an exit code. */
 static int
 events_show(struct store *st, struct store_event_filter *f, bool follow,
-    bool json)
+            bool json)
 {
-	struct store_event	**v = NULL;
-	size_t			  n = 0;
+	struct store_event **v = NULL;
+	size_t n = 0;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -157,7 +163,7 @@ events_show(struct store *st, struct store_event_filter *f, bool follow,
 		fflush(stdout);
 		store_event_list_free(v, n);
 		v = NULL;
-		f->limit = EVENTS_MAX;	/* following: everything new */
+		f->limit = EVENTS_MAX; /* following: everything new */
 		if (follow && !stop)
 			usleep(FOLLOW_POLL_US);
 	} while (follow && !stop);
@@ -167,12 +173,12 @@ events_show(struct store *st, struct store_event_filter *f, bool follow,
 int
 cli_events(struct cli *cli, int argc, char **argv)
 {
-	struct store_event_filter	 f = { .limit = EVENTS_DEFAULT };
-	struct config			*cfg = NULL;
-	struct store			*st = NULL;
-	bool				 follow = false, json = false;
-	bool				 help = false;
-	int				 rc;
+	struct store_event_filter f = {.limit = EVENTS_DEFAULT};
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	bool follow = false, json = false;
+	bool help = false;
+	int rc;
 
 	rc = events_opts_parse(argc, argv, &f, &follow, &json, &help);
 	if (rc != CLI_OK)

@@ -28,8 +28,8 @@ static const char usage[] =
 static int
 file_write(const char *path, struct str text, bool force)
 {
-	int	fd, flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-	ssize_t	n;
+	int fd, flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+	ssize_t n;
 
 	if (!force)
 		flags |= O_EXCL;
@@ -60,9 +60,9 @@ file_write(const char *path, struct str text, bool force)
 
 /* init's options. All borrowed from argv; NULL if absent. */
 struct init_opts {
-	const char	*issuer, *db, *listen;
-	bool		 force;
-	bool		 help;	/* --help: print the usage, do nothing */
+	const char *issuer, *db, *listen;
+	bool force;
+	bool help; /* --help: print the usage, do nothing */
 };
 
 /* Reads init's options into o. CLI_OK (also for --help, which stops the
@@ -71,12 +71,12 @@ static int
 init_opts_parse(int argc, char **argv, struct init_opts *o)
 {
 	static const struct option opts[] = {
-		{ "issuer", required_argument, NULL, 'i' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"issuer", required_argument, NULL, 'i'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -100,13 +100,15 @@ init_opts_parse(int argc, char **argv, struct init_opts *o)
 			o->help = true;
 			return CLI_OK;
 		default:
-			return cli_usage_err("init", "unknown or incomplete "
-			    "option '%s'", argv[optind - 1]);
+			return cli_usage_err("init",
+			                     "unknown or incomplete "
+			                     "option '%s'",
+			                     argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		return cli_usage_err("init", "unexpected argument '%s'",
-		    argv[optind]);
+		                     argv[optind]);
 	if (o->issuer == NULL)
 		return cli_usage_err("init", "--issuer URL is required");
 	return CLI_OK;
@@ -118,16 +120,16 @@ init_opts_parse(int argc, char **argv, struct init_opts *o)
 static int
 init_config(const struct init_opts *o, struct config **out)
 {
-	struct config	*cfg = NULL;
-	char		 err[512];
+	struct config *cfg = NULL;
+	char err[512];
 
 	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
 	    cfg_set(cfg, "server", "issuer", o->issuer, err, sizeof(err)) !=
-	    ST_OK ||
+	        ST_OK ||
 	    (o->db != NULL && cfg_set(cfg, "database", "url", o->db, err,
-	    sizeof(err)) != ST_OK) ||
+	                              sizeof(err)) != ST_OK) ||
 	    (o->listen != NULL && cfg_set(cfg, "server", "listen", o->listen,
-	    err, sizeof(err)) != ST_OK) ||
+	                                  err, sizeof(err)) != ST_OK) ||
 	    cfg_validate(cfg, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
 		cfg_free(cfg);
@@ -142,7 +144,8 @@ init_config(const struct init_opts *o, struct config **out)
 static void
 init_next_print(const char *path, const struct config *cfg, unsigned have)
 {
-	printf("wrote %s\n"
+	printf(
+	    "wrote %s\n"
 	    "database %s ready (schema version %u)\n\n"
 	    "Next:\n"
 	    "  plugauth -c %s user add NAME             # someone who can sign "
@@ -153,20 +156,20 @@ init_next_print(const char *path, const struct config *cfg, unsigned have)
 	    "  Plugin manifest:    %s/.well-known/ai-plugin.json\n"
 	    "  Authorization URL:  %s/oauth/authorize\n"
 	    "  Token URL:          %s/oauth/token\n",
-	    path, cfg->database.url, have, path, path, path,
-	    cfg->server.issuer, cfg->server.issuer, cfg->server.issuer);
+	    path, cfg->database.url, have, path, path, path, cfg->server.issuer,
+	    cfg->server.issuer, cfg->server.issuer);
 }
 
 int
 cli_init(struct cli *cli, int argc, char **argv)
 {
-	struct init_opts o = { 0 };
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	struct buf	 text;
-	char		 err[512];
-	unsigned	 have = 0, want = 0;
-	int		 rc;
+	struct init_opts o = {0};
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct buf text;
+	char err[512];
+	unsigned have = 0, want = 0;
+	int rc;
 
 	buf_init(&text, 1 << 20);
 	if ((rc = init_opts_parse(argc, argv, &o)) != CLI_OK)

@@ -14,13 +14,13 @@
 #include "oauth/oauth.h"
 #include "plugin/plugin.h"
 
-#define DRAIN_S		10
-#define GC_PERIOD_S	60
-#define GC_BATCH	1000
-#define GC_ROUNDS_MAX	1000	/* at most a million rows a minute */
+#define DRAIN_S 10
+#define GC_PERIOD_S 60
+#define GC_BATCH 1000
+#define GC_ROUNDS_MAX 1000 /* at most a million rows a minute */
 /* Room for the extra routes, the standard ones and the gateway's, with
  * some to spare for new endpoints (checked in serve_routes()). */
-#define SERVE_ROUTES_MAX	(SERVE_EXTRA_MAX + 32)
+#define SERVE_ROUTES_MAX (SERVE_EXTRA_MAX + 32)
 
 static enum status
 healthz(struct http_req *req, void *ctx)
@@ -53,12 +53,13 @@ on_sighup(struct http_server *srv, bool tls)
 
 	if (!tls) {
 		log_warn("event=sighup_ignored reason=\"reload is not "
-		    "supported: restart to apply a new configuration\"");
+		         "supported: restart to apply a new configuration\"");
 		return;
 	}
 	if (http_server_tls_reload(srv, err, sizeof(err)) != ST_OK) {
 		log_err("event=tls_reload_failed reason=\"%s\" "
-		    "kept=previous_certificate", err);
+		        "kept=previous_certificate",
+		        err);
 		return;
 	}
 	log_info("event=tls_reloaded");
@@ -67,12 +68,12 @@ on_sighup(struct http_server *srv, bool tls)
 /* Serves until SIGTERM or SIGINT (SIGHUP: on_sighup()), collecting
  * expired rows meanwhile. */
 static void
-run_until_signal(const sigset_t *set, struct store *st,
-    struct http_server *srv, bool tls)
+run_until_signal(const sigset_t *set, struct store *st, struct http_server *srv,
+                 bool tls)
 {
-	struct timespec	ts = { GC_PERIOD_S, 0 };
-	unsigned	n;
-	int		sig;
+	struct timespec ts = {GC_PERIOD_S, 0};
+	unsigned n;
+	int sig;
 
 	for (;;) {
 		sig = sigtimedwait(set, NULL, &ts);
@@ -82,7 +83,7 @@ run_until_signal(const sigset_t *set, struct store *st,
 		}
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("event=stopping signal=%s",
-			    sig == SIGTERM ? "TERM" : "INT");
+			         sig == SIGTERM ? "TERM" : "INT");
 			return;
 		}
 		if (sig < 0 && errno == EAGAIN) {
@@ -107,9 +108,9 @@ run_until_signal(const sigset_t *set, struct store *st,
 
 /* The contexts the routes' handlers get: they live as long as the server. */
 struct serve_envs {
-	struct oauth_env	 oauth;
-	struct plug_env		 plug;
-	struct gw_env		*gw;
+	struct oauth_env oauth;
+	struct plug_env plug;
+	struct gw_env *gw;
 };
 
 /* Frees what serve_envs_start() started. */
@@ -126,7 +127,7 @@ serve_envs_free(struct serve_envs *e)
  * frees what it started; on success free e with serve_envs_free(). */
 static int
 serve_envs_start(const struct config *cfg, struct store *st,
-    struct serve_envs *e, sigset_t *set)
+                 struct serve_envs *e, sigset_t *set)
 {
 	char err[512];
 
@@ -134,8 +135,8 @@ serve_envs_start(const struct config *cfg, struct store *st,
 	/* Advertising an endpoint that answers 404 would mislead clients. */
 	if (strcmp(cfg->oauth.registration, "open") == 0) {
 		cli_err("[oauth] registration = open: dynamic client "
-		    "registration (RFC 7591) is not built yet; set it to "
-		    "closed and add clients with `plugauth client add`");
+		        "registration (RFC 7591) is not built yet; set it to "
+		        "closed and add clients with `plugauth client add`");
 		return CLI_FAIL;
 	}
 	/* A manifest ChatGPT would refuse stops us before we listen. */
@@ -172,59 +173,61 @@ fail:
  * standard routes, the gateway's; contexts point into e. Returns the count. */
 static size_t
 serve_routes(const struct config *cfg, struct serve_envs *e,
-    const struct http_route *extra, size_t nextra, struct http_route *all)
+             const struct http_route *extra, size_t nextra,
+             struct http_route *all)
 {
 	/* offload (the seventh field): the handlers that wait for a commit or
 	 * hash a password run on the blocking-work threads (http.h). */
-	struct http_route	routes[] = {
-		{ "GET", "/healthz", false, healthz, NULL, 0, false, NULL },
-		/* Writes codes and sessions. */
-		{ "GET", "/oauth/authorize", false, oauth_authorize_handle,
-		    &e->oauth, 0, true, NULL },
-		/* Sign-in: argon2id. */
-		{ "POST", "/oauth/authorize", false, oauth_authorize_handle,
-		    &e->oauth, 0, true, NULL },
-		{ "POST", "/oauth/token", false, oauth_token_handle, &e->oauth,
-		    0, true, NULL },
-		{ "POST", "/oauth/introspect", false, oauth_introspect_handle,
-		    &e->oauth, 0, false, NULL },
-		{ "POST", "/oauth/revoke", false, oauth_revoke_handle,
-		    &e->oauth, 0, true, NULL },
-		{ "GET", "/.well-known/oauth-authorization-server", false,
-		    oauth_metadata_handle, &e->oauth, 0, false, NULL },
-		{ "GET", "/.well-known/oauth-protected-resource", false,
-		    oauth_resource_metadata_handle, &e->oauth, 0, false, NULL },
-		{ "GET", "/.well-known/ai-plugin.json", false,
-		    plug_manifest_handle, &e->plug, 0, false, NULL },
-		{ "GET", "/openapi.yaml", false, plug_openapi_handle, &e->plug,
-		    0, false, NULL },
+	struct http_route routes[] = {
+	    {"GET", "/healthz", false, healthz, NULL, 0, false, NULL},
+	    /* Writes codes and sessions. */
+	    {"GET", "/oauth/authorize", false, oauth_authorize_handle,
+	     &e->oauth, 0, true, NULL},
+	    /* Sign-in: argon2id. */
+	    {"POST", "/oauth/authorize", false, oauth_authorize_handle,
+	     &e->oauth, 0, true, NULL},
+	    {"POST", "/oauth/token", false, oauth_token_handle, &e->oauth, 0,
+	     true, NULL},
+	    {"POST", "/oauth/introspect", false, oauth_introspect_handle,
+	     &e->oauth, 0, false, NULL},
+	    {"POST", "/oauth/revoke", false, oauth_revoke_handle, &e->oauth, 0,
+	     true, NULL},
+	    {"GET", "/.well-known/oauth-authorization-server", false,
+	     oauth_metadata_handle, &e->oauth, 0, false, NULL},
+	    {"GET", "/.well-known/oauth-protected-resource", false,
+	     oauth_resource_metadata_handle, &e->oauth, 0, false, NULL},
+	    {"GET", "/.well-known/ai-plugin.json", false, plug_manifest_handle,
+	     &e->plug, 0, false, NULL},
+	    {"GET", "/openapi.yaml", false, plug_openapi_handle, &e->plug, 0,
+	     false, NULL},
 	};
 	/* The gateway's routes come last: exact routes win over its prefix.
 	 * The proxy routes are there only with an upstream; they suspend
 	 * themselves while the upstream answers, so they are not offloaded. */
-	struct http_route	gw_routes[] = {
-		{ "GET", "/oauth/verify", false, gw_verify_handle, e->gw, 0,
-		    false, gw_verify_head },
-		{ "GET", cfg->gateway.path, true, gw_proxy_handle, e->gw,
-		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "POST", cfg->gateway.path, true, gw_proxy_handle, e->gw,
-		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "PUT", cfg->gateway.path, true, gw_proxy_handle, e->gw,
-		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "PATCH", cfg->gateway.path, true, gw_proxy_handle, e->gw,
-		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "DELETE", cfg->gateway.path, true, gw_proxy_handle, e->gw,
-		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "HEAD", cfg->gateway.path, true, gw_proxy_handle, e->gw,
-		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
-		{ "OPTIONS", cfg->gateway.path, true, gw_proxy_handle, e->gw,
-		    cfg->gateway.body_max_bytes, false, gw_proxy_head },
+	struct http_route gw_routes[] = {
+	    {"GET", "/oauth/verify", false, gw_verify_handle, e->gw, 0, false,
+	     gw_verify_head},
+	    {"GET", cfg->gateway.path, true, gw_proxy_handle, e->gw,
+	     cfg->gateway.body_max_bytes, false, gw_proxy_head},
+	    {"POST", cfg->gateway.path, true, gw_proxy_handle, e->gw,
+	     cfg->gateway.body_max_bytes, false, gw_proxy_head},
+	    {"PUT", cfg->gateway.path, true, gw_proxy_handle, e->gw,
+	     cfg->gateway.body_max_bytes, false, gw_proxy_head},
+	    {"PATCH", cfg->gateway.path, true, gw_proxy_handle, e->gw,
+	     cfg->gateway.body_max_bytes, false, gw_proxy_head},
+	    {"DELETE", cfg->gateway.path, true, gw_proxy_handle, e->gw,
+	     cfg->gateway.body_max_bytes, false, gw_proxy_head},
+	    {"HEAD", cfg->gateway.path, true, gw_proxy_handle, e->gw,
+	     cfg->gateway.body_max_bytes, false, gw_proxy_head},
+	    {"OPTIONS", cfg->gateway.path, true, gw_proxy_handle, e->gw,
+	     cfg->gateway.body_max_bytes, false, gw_proxy_head},
 	};
-	size_t			nall = 0;
+	size_t nall = 0;
 
 	_Static_assert(ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
-	    ARRAY_LEN(gw_routes) <= SERVE_ROUTES_MAX,
-	    "more routes than SERVE_ROUTES_MAX: raise it");
+	                       ARRAY_LEN(gw_routes) <=
+	                   SERVE_ROUTES_MAX,
+	               "more routes than SERVE_ROUTES_MAX: raise it");
 	for (size_t i = 0; i < nextra && nall < SERVE_EXTRA_MAX; i++)
 		all[nall++] = extra[i];
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
@@ -242,24 +245,25 @@ static void
 serve_opts(const struct config *cfg, struct http_opts *opts)
 {
 	*opts = (struct http_opts){
-		.listen = cfg->server.listen,
-		.threads = cfg->server.threads,
-		.blocking_threads = cfg->server.blocking_threads,
-		.limits = {
-			.body_max_bytes = cfg->server.body_max_bytes,
-			.header_max_bytes = cfg->server.header_max_bytes,
-			.header_max_count = cfg->server.header_max_count,
-			.url_max_bytes = cfg->server.url_max_bytes,
-			.params_max = cfg->server.params_max,
-			.json_max_depth = cfg->server.json_max_depth,
-		},
-		.connection_limit = cfg->server.connection_limit,
-		.per_address_limit = cfg->server.per_address_connections,
-		.connection_timeout_s = cfg->server.connection_timeout,
-		.tls_cert = cfg->server.tls_cert,
-		.tls_key = cfg->server.tls_key,
-		.tls_priorities = cfg->server.tls_priorities,
-		.hsts = strncmp(cfg->server.issuer, "https://", 8) == 0,
+	    .listen = cfg->server.listen,
+	    .threads = cfg->server.threads,
+	    .blocking_threads = cfg->server.blocking_threads,
+	    .limits =
+	        {
+	            .body_max_bytes = cfg->server.body_max_bytes,
+	            .header_max_bytes = cfg->server.header_max_bytes,
+	            .header_max_count = cfg->server.header_max_count,
+	            .url_max_bytes = cfg->server.url_max_bytes,
+	            .params_max = cfg->server.params_max,
+	            .json_max_depth = cfg->server.json_max_depth,
+	        },
+	    .connection_limit = cfg->server.connection_limit,
+	    .per_address_limit = cfg->server.per_address_connections,
+	    .connection_timeout_s = cfg->server.connection_timeout,
+	    .tls_cert = cfg->server.tls_cert,
+	    .tls_key = cfg->server.tls_key,
+	    .tls_priorities = cfg->server.tls_priorities,
+	    .hsts = strncmp(cfg->server.issuer, "https://", 8) == 0,
 	};
 }
 
@@ -267,33 +271,33 @@ serve_opts(const struct config *cfg, struct http_opts *opts)
  * server got) and logs it. */
 static void
 serve_listening(const struct config *cfg, struct store *st,
-    struct http_server *srv, const char *host)
+                struct http_server *srv, const char *host)
 {
 	unsigned port = http_server_port(srv);
 
 	printf("listening on %s://%s%s%s:%u\n",
-	    cfg->server.tls_cert != NULL ? "https" : "http",
-	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-	    port);
+	       cfg->server.tls_cert != NULL ? "https" : "http",
+	       strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	       port);
 	fflush(stdout);
 	log_info("event=listening addr=%s port=%u issuer=%s store=%s", host,
-	    port, cfg->server.issuer, store_backend(st));
+	         port, cfg->server.issuer, store_backend(st));
 }
 
 int
 cli_serve_run(const struct config *cfg, struct store *st,
-    const struct http_route *extra, size_t nextra, serve_ready_fn ready,
-    void *arg)
+              const struct http_route *extra, size_t nextra,
+              serve_ready_fn ready, void *arg)
 {
-	struct serve_envs	 e;
-	struct http_route	 all[SERVE_ROUTES_MAX];
-	struct http_opts	 opts;
-	struct http_server	*srv = NULL;
-	sigset_t		 set;
-	char			 host[256], err[512];
-	unsigned		 port;
-	size_t			 nall;
-	int			 rc = CLI_FAIL;
+	struct serve_envs e;
+	struct http_route all[SERVE_ROUTES_MAX];
+	struct http_opts opts;
+	struct http_server *srv = NULL;
+	sigset_t set;
+	char host[256], err[512];
+	unsigned port;
+	size_t nall;
+	int rc = CLI_FAIL;
 
 	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
 		cli_err("bad listen address \"%s\"", cfg->server.listen);
@@ -313,7 +317,7 @@ cli_serve_run(const struct config *cfg, struct store *st,
 		ready(cfg, arg);
 	run_until_signal(&set, st, srv, cfg->server.tls_cert != NULL);
 	http_server_quiesce(srv, DRAIN_S);
-	gw_env_abort(e.gw);	/* answers proxied requests still waiting */
+	gw_env_abort(e.gw); /* answers proxied requests still waiting */
 	http_server_stop(srv, 1);
 	log_info("event=stopped");
 	rc = CLI_OK;
@@ -325,24 +329,29 @@ out:
 int
 cli_serve(struct cli *cli, int argc, char **argv)
 {
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	int		 rc;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	int rc;
 
 	if (cli_wants_help(argc, argv)) {
-		printf("usage: plugauth [-c FILE] serve\n\n"
-		    "Runs the server described by the configuration file, after\n"
+		printf(
+		    "usage: plugauth [-c FILE] serve\n\n"
+		    "Runs the server described by the configuration file, "
+		    "after\n"
 		    "applying any pending database migrations. Prints\n"
-		    "'listening on URL' once it accepts connections. SIGTERM or\n"
-		    "SIGINT stops accepting, lets requests in flight finish (up\n"
+		    "'listening on URL' once it accepts connections. SIGTERM "
+		    "or\n"
+		    "SIGINT stops accepting, lets requests in flight finish "
+		    "(up\n"
 		    "to %d s) and exits 0. Refuses to start with [oauth]\n"
 		    "registration = open: dynamic client registration is not\n"
-		    "built yet.\n", DRAIN_S);
+		    "built yet.\n",
+		    DRAIN_S);
 		return CLI_OK;
 	}
 	if (argc > 1)
 		return cli_usage_err("serve", "unexpected argument '%s'",
-		    argv[1]);
+		                     argv[1]);
 	rc = cli_config_load(cli, &cfg);
 	if (rc != CLI_OK)
 		return rc;
@@ -357,26 +366,28 @@ cli_serve(struct cli *cli, int argc, char **argv)
 int
 cli_migrate(struct cli *cli, int argc, char **argv)
 {
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	char		 err[512];
-	unsigned	 applied = 0, have = 0, want = 0;
-	bool		 create = false;
-	enum status	 s;
-	int		 rc;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	char err[512];
+	unsigned applied = 0, have = 0, want = 0;
+	bool create = false;
+	enum status s;
+	int rc;
 
 	if (cli_wants_help(argc, argv)) {
 		printf("usage: plugauth [-c FILE] migrate [--create]\n\n"
-		    "Applies pending database schema migrations (serve and init\n"
-		    "do this too) and prints the schema version.\n"
-		    "  --create   create the database if it does not exist (else\n"
-		    "             a missing database is an error)\n");
+		       "Applies pending database schema migrations (serve and "
+		       "init\n"
+		       "do this too) and prints the schema version.\n"
+		       "  --create   create the database if it does not exist "
+		       "(else\n"
+		       "             a missing database is an error)\n");
 		return CLI_OK;
 	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--create") != 0)
-			return cli_usage_err("migrate",
-			    "unexpected argument '%s'", argv[i]);
+			return cli_usage_err(
+			    "migrate", "unexpected argument '%s'", argv[i]);
 		create = true;
 	}
 	rc = cli_config_load(cli, &cfg);
@@ -388,7 +399,8 @@ cli_migrate(struct cli *cli, int argc, char **argv)
 		s = store_open(cfg->database.url, &st, err, sizeof(err));
 	if (s == ST_NOTFOUND) {
 		cli_err("%s: check [database] url, or create it with "
-		    "'plugauth migrate --create'", err);
+		        "'plugauth migrate --create'",
+		        err);
 		rc = CLI_FAIL;
 	} else if (s != ST_OK) {
 		cli_err("%s", err);
@@ -401,7 +413,7 @@ cli_migrate(struct cli *cli, int argc, char **argv)
 		rc = CLI_FAIL;
 	} else {
 		printf("schema version %u (%u migration%s applied)\n", have,
-		    applied, applied == 1 ? "" : "s");
+		       applied, applied == 1 ? "" : "s");
 	}
 	store_close(st);
 	cfg_free(cfg);

@@ -17,13 +17,13 @@ static const char usage[] =
 int
 cli_token(struct cli *cli, int argc, char **argv)
 {
-	const char		*user = NULL, *client = NULL;
-	struct config		*cfg = NULL;
-	struct store		*st = NULL;
-	struct store_user	*u = NULL;
-	unsigned		 n = 0, sessions = 0;
-	enum status		 s;
-	int			 rc;
+	const char *user = NULL, *client = NULL;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct store_user *u = NULL;
+	unsigned n = 0, sessions = 0;
+	enum status s;
+	int rc;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -38,10 +38,12 @@ cli_token(struct cli *cli, int argc, char **argv)
 			client = argv[++i];
 		else
 			return cli_usage_err("token revoke",
-			    "unexpected argument '%s'", argv[i]);
+			                     "unexpected argument '%s'",
+			                     argv[i]);
 	}
 	if ((user == NULL) == (client == NULL))
-		return cli_usage_err("token revoke",
+		return cli_usage_err(
+		    "token revoke",
 		    "give exactly one of --user NAME or --client ID");
 	rc = cli_open(cli, &cfg, &st);
 	if (rc != CLI_OK)
@@ -70,7 +72,7 @@ cli_token(struct cli *cli, int argc, char **argv)
 		}
 		if (s == ST_OK)
 			s = store_token_revoke_client(st, client, clk_now_s(),
-			    &n);
+			                              &n);
 	}
 	if (s != ST_OK) {
 		cli_err("cannot revoke: %s", status_str(s));
@@ -78,11 +80,12 @@ cli_token(struct cli *cli, int argc, char **argv)
 	}
 	if (user != NULL)
 		printf("revoked %u token%s of user %s and ended %u sign-in "
-		    "session%s\n", n, n == 1 ? "" : "s", user, sessions,
-		    sessions == 1 ? "" : "s");
+		       "session%s\n",
+		       n, n == 1 ? "" : "s", user, sessions,
+		       sessions == 1 ? "" : "s");
 	else
 		printf("revoked %u token%s of client %s\n", n,
-		    n == 1 ? "" : "s", client);
+		       n == 1 ? "" : "s", client);
 	rc = CLI_OK;
 out:
 	store_user_free(u);

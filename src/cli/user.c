@@ -9,9 +9,9 @@
 #include "cli/cli.h"
 #include "crypto/sec.h"
 
-#define PASSWORD_MIN_BYTES	8
-#define PASSWORD_MAX_BYTES	1024
-#define USERNAME_MAX_BYTES	64
+#define PASSWORD_MIN_BYTES 8
+#define PASSWORD_MAX_BYTES 1024
+#define USERNAME_MAX_BYTES 64
 
 static const char usage[] =
     "usage: plugauth [-c FILE] user add NAME [--password-stdin]\n"
@@ -39,7 +39,7 @@ username_ok(const char *s)
 	if (n == 0 || n > USERNAME_MAX_BYTES)
 		return false;
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._@-") == n;
+	                 "0123456789._@-") == n;
 }
 
 /* One line of at most PASSWORD_MAX_BYTES from f, without its newline. */
@@ -52,7 +52,7 @@ line_read(FILE *f, char *out, size_t outsz)
 		return false;
 	n = strlen(out);
 	if (n > 0 && out[n - 1] != '\n' && !feof(f))
-		return false;	/* longer than the buffer */
+		return false; /* longer than the buffer */
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
 		out[--n] = '\0';
 	return true;
@@ -61,8 +61,8 @@ line_read(FILE *f, char *out, size_t outsz)
 static bool
 prompt_noecho(const char *prompt, char *out, size_t outsz)
 {
-	struct termios	old, quiet;
-	bool		ok;
+	struct termios old, quiet;
+	bool ok;
 
 	fputs(prompt, stderr);
 	fflush(stderr);
@@ -87,7 +87,8 @@ password_read(bool from_stdin, char *pw, size_t pwsz)
 	if (from_stdin) {
 		if (!line_read(stdin, pw, pwsz)) {
 			cli_err("cannot read a password line from stdin (at "
-			    "most %d bytes)", PASSWORD_MAX_BYTES);
+			        "most %d bytes)",
+			        PASSWORD_MAX_BYTES);
 			return CLI_FAIL;
 		}
 	} else if (!isatty(STDIN_FILENO)) {
@@ -104,7 +105,7 @@ password_read(bool from_stdin, char *pw, size_t pwsz)
 	}
 	if (strlen(pw) < PASSWORD_MIN_BYTES) {
 		cli_err("password too short: at least %d bytes",
-		    PASSWORD_MIN_BYTES);
+		        PASSWORD_MIN_BYTES);
 		goto out;
 	}
 	rc = CLI_OK;
@@ -118,9 +119,9 @@ out:
 static int
 passwd_end_sessions(struct store *st, const char *name)
 {
-	struct store_user	*u = NULL;
-	unsigned		 n = 0;
-	enum status		 s;
+	struct store_user *u = NULL;
+	unsigned n = 0;
+	enum status s;
 
 	s = store_user_get(st, name, &u);
 	if (s == ST_OK)
@@ -128,13 +129,15 @@ passwd_end_sessions(struct store *st, const char *name)
 	store_user_free(u);
 	if (s != ST_OK) {
 		cli_err("changed the password of %s, but could not end their "
-		    "sign-in sessions: %s", name, status_str(s));
+		        "sign-in sessions: %s",
+		        name, status_str(s));
 		return CLI_FAIL;
 	}
 	printf("changed the password of %s and ended %u sign-in session%s\n",
-	    name, n, n == 1 ? "" : "s");
+	       name, n, n == 1 ? "" : "s");
 	printf("tokens issued to apps stay valid: revoke them with "
-	    "'plugauth token revoke --user %s'\n", name);
+	       "'plugauth token revoke --user %s'\n",
+	       name);
 	return CLI_OK;
 }
 
@@ -142,22 +145,22 @@ passwd_end_sessions(struct store *st, const char *name)
 static int
 user_set(struct cli *cli, int argc, char **argv, bool add)
 {
-	const char	*cmd = add ? "user add" : "user passwd";
-	const char	*name = NULL;
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	char		 pw[PASSWORD_MAX_BYTES + 2];
-	char		 hash[SEC_PWHASH_STRLEN];
-	bool		 from_stdin = false;
-	enum status	 s;
-	int		 rc;
+	const char *cmd = add ? "user add" : "user passwd";
+	const char *name = NULL;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	char pw[PASSWORD_MAX_BYTES + 2];
+	char hash[SEC_PWHASH_STRLEN];
+	bool from_stdin = false;
+	enum status s;
+	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--password-stdin") == 0)
 			from_stdin = true;
 		else if (argv[i][0] == '-' || name != NULL)
 			return cli_usage_err(cmd, "unexpected argument '%s'",
-			    argv[i]);
+			                     argv[i]);
 		else
 			name = argv[i];
 	}
@@ -176,8 +179,8 @@ user_set(struct cli *cli, int argc, char **argv, bool add)
 		cli_err("cannot hash the password");
 		goto out;
 	}
-	s = add ? store_user_add(st, name, hash, NULL) :
-	    store_user_set_password(st, name, hash);
+	s = add ? store_user_add(st, name, hash, NULL)
+	        : store_user_set_password(st, name, hash);
 	if (s == ST_EXISTS)
 		cli_err("user '%s' already exists", name);
 	else if (s == ST_NOTFOUND)
@@ -200,15 +203,15 @@ out:
 static int
 user_list(struct cli *cli, int argc, char **argv)
 {
-	struct config		 *cfg = NULL;
-	struct store		 *st = NULL;
-	struct store_user	**v = NULL;
-	size_t			  n = 0;
-	int			  rc;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	struct store_user **v = NULL;
+	size_t n = 0;
+	int rc;
 
 	if (argc > 1)
 		return cli_usage_err("user list", "unexpected argument '%s'",
-		    argv[1]);
+		                     argv[1]);
 	rc = cli_open(cli, &cfg, &st);
 	if (rc != CLI_OK)
 		return rc;
@@ -218,11 +221,11 @@ user_list(struct cli *cli, int argc, char **argv)
 	} else {
 		if (n == 0)
 			printf("no users: add one with 'plugauth user add "
-			    "NAME'\n");
+			       "NAME'\n");
 		for (size_t i = 0; i < n; i++) {
-			char		when[32];
-			time_t		t = (time_t)v[i]->created_at;
-			struct tm	tm;
+			char when[32];
+			time_t t = (time_t)v[i]->created_at;
+			struct tm tm;
 
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
@@ -238,14 +241,14 @@ user_list(struct cli *cli, int argc, char **argv)
 static int
 user_remove(struct cli *cli, int argc, char **argv)
 {
-	struct config	*cfg = NULL;
-	struct store	*st = NULL;
-	enum status	 s;
-	int		 rc;
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	enum status s;
+	int rc;
 
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage_err("user remove", "exactly one user name is "
-		    "required");
+		                                    "required");
 	rc = cli_open(cli, &cfg, &st);
 	if (rc != CLI_OK)
 		return rc;
@@ -257,7 +260,7 @@ user_remove(struct cli *cli, int argc, char **argv)
 			cli_err("no user '%s'", argv[1]);
 		else
 			cli_err("cannot remove user '%s': %s", argv[1],
-			    status_str(s));
+			        status_str(s));
 		rc = CLI_FAIL;
 	}
 	store_close(st);
@@ -270,7 +273,7 @@ cli_user(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage_err("user", "a subcommand is required: add, "
-		    "list, remove or passwd");
+		                             "list, remove or passwd");
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return CLI_OK;

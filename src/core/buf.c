@@ -65,8 +65,8 @@ buf_move_secret(struct buf *b, size_t cap)
 static enum status
 buf_reserve(struct buf *b, size_t extra)
 {
-	size_t	 need, cap;
-	char	*np;
+	size_t need, cap;
+	char *np;
 
 	/* len <= max always; the + 1 is the NUL, so SIZE_MAX itself is out. */
 	if (extra > b->max - b->len || extra >= SIZE_MAX - b->len) {
@@ -111,9 +111,9 @@ buf_adds(struct buf *b, const char *s)
 enum status
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list		ap;
-	int		n;
-	enum status	rc;
+	va_list ap;
+	int n;
+	enum status rc;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
@@ -135,7 +135,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 struct str
 buf_str(const struct buf *b)
 {
-	return (struct str){ b->p == NULL ? "" : b->p, b->len };
+	return (struct str){b->p == NULL ? "" : b->p, b->len};
 }
 
 char *

@@ -10,11 +10,11 @@
 #include "core/str.h"
 
 struct buf {
-	char	*p;	/* always NUL-terminated when non-NULL */
-	size_t	 len;
-	size_t	 cap;
-	size_t	 max;	/* len never exceeds this */
-	bool	 secret;	/* wiped when moved or freed */
+	char *p; /* always NUL-terminated when non-NULL */
+	size_t len;
+	size_t cap;
+	size_t max;  /* len never exceeds this */
+	bool secret; /* wiped when moved or freed */
 };
 
 /* Empty buffer that may grow to max bytes; cannot fail. Sizes are

@@ -86,7 +86,7 @@ key_set(struct config *cfg, const struct cfg_key *k, const char *text,
 			for (i = 0; i < v.len; i++) {
 				if (!isdigit((unsigned char)v.p[i])) {
 					str_errf(msg, msglen,
-					        "must be a number");
+					         "must be a number");
 					return ST_INVALID;
 				}
 			}
@@ -111,14 +111,15 @@ key_set(struct config *cfg, const struct cfg_key *k, const char *text,
 			if (strcmp(s, k->choices[i]) == 0)
 				break;
 		if (k->choices[i] == NULL) {
-			str_errf(msg, msglen, "must be one of %s",
-			        cfg_choices_join(k->choices, list, sizeof(list)));
+			str_errf(
+			    msg, msglen, "must be one of %s",
+			    cfg_choices_join(k->choices, list, sizeof(list)));
 			goto bad;
 		}
 	}
 	if (s != NULL && k->type == CFG_URL && !cfg_url_split(s, &u)) {
 		str_errf(msg, msglen,
-		        "must be an absolute http:// or https:// URL");
+		         "must be an absolute http:// or https:// URL");
 		goto bad;
 	}
 	slot = key_str(cfg, k);
@@ -142,9 +143,9 @@ cfg_set(struct config *cfg, const char *section, const char *key,
 	k = key_find(section, key, &known);
 	if (k == NULL) {
 		str_errf(err, errlen, "[%s] %s: unknown %s",
-		        str_printable(s, sizeof(s), section),
-		        str_printable(n, sizeof(n), key),
-		        known ? "key" : "section");
+		         str_printable(s, sizeof(s), section),
+		         str_printable(n, sizeof(n), key),
+		         known ? "key" : "section");
 		return ST_NOTFOUND;
 	}
 	rc = key_set(cfg, k, value, msg, sizeof(msg));
@@ -319,9 +320,9 @@ load_file(struct load_ctx *lc, const char *path, bool must_exist, char *err,
 	 */
 	if (r > 0 && (lc->err_line == 0 || r < lc->err_line)) {
 		str_errf(err, errlen,
-		        "%s:%d: syntax error (expected [section], "
-		        "key = value or a ; comment)",
-		        path, r);
+		         "%s:%d: syntax error (expected [section], "
+		         "key = value or a ; comment)",
+		         path, r);
 		return ST_INVALID;
 	}
 	if (lc->err_line != 0) {
@@ -346,10 +347,11 @@ defaults_set(struct config *cfg, char *err, size_t errlen)
 	for (i = 0; i < cfg_nkeys; i++) {
 		if (cfg_keys[i].def == NULL)
 			continue;
-		rc = key_set(cfg, &cfg_keys[i], cfg_keys[i].def, msg, sizeof(msg));
+		rc = key_set(cfg, &cfg_keys[i], cfg_keys[i].def, msg,
+		             sizeof(msg));
 		if (rc != ST_OK) {
 			str_errf(err, errlen, "default of [%s] %s: %s",
-			        cfg_keys[i].section, cfg_keys[i].key, msg);
+			         cfg_keys[i].section, cfg_keys[i].key, msg);
 			return rc == ST_NOMEM ? ST_NOMEM : ST_INTERNAL;
 		}
 	}
@@ -369,7 +371,7 @@ env_apply(struct load_ctx *lc, char *err, size_t errlen)
 	for (i = 0; i < cfg_nkeys; i++) {
 		if (!env_name(&cfg_keys[i], var, sizeof(var))) {
 			str_errf(err, errlen, "[%s] %s: name too long",
-			        cfg_keys[i].section, cfg_keys[i].key);
+			         cfg_keys[i].section, cfg_keys[i].key);
 			return ST_INTERNAL;
 		}
 		val = getenv(var);
@@ -401,16 +403,15 @@ invalid_explain(const struct load_ctx *lc, const char *path,
 		at = lc->origin[alt - cfg_keys];
 	if (at > 0)
 		str_errf(err, errlen, "%s:%d: [%s] %s: %s", path, at,
-		        k->section, k->key, msg);
+		         k->section, k->key, msg);
 	else if (at == ORIGIN_ENV && env_name(k, var, sizeof(var)) &&
 	         lc->origin[k - cfg_keys] == ORIGIN_ENV)
 		str_errf(err, errlen, "environment %s: %s", var, msg);
 	else if (at == ORIGIN_ENV && env_name(alt, var, sizeof(var)))
 		str_errf(err, errlen, "environment %s: [%s] %s: %s", var,
-		        k->section, k->key, msg);
+		         k->section, k->key, msg);
 	else
-		str_errf(err, errlen, "[%s] %s: %s", k->section, k->key,
-		        msg);
+		str_errf(err, errlen, "[%s] %s: %s", k->section, k->key, msg);
 }
 
 enum status
@@ -491,9 +492,9 @@ cfg_database_resolve(struct config *cfg, const char *config_path, char *err,
 	}
 	if (realpath(dirpart, dir) == NULL) {
 		str_errf(err, errlen,
-		        "[database] url: cannot find the directory of %s, "
-		        "which a relative sqlite: path is read from: %s",
-		        config_path, strerror(errno));
+		         "[database] url: cannot find the directory of %s, "
+		         "which a relative sqlite: path is read from: %s",
+		         config_path, strerror(errno));
 		rc = ST_INVALID;
 		goto out;
 	}
@@ -528,4 +529,3 @@ cfg_free(struct config *cfg)
 			         cfg_keys[i].flags & CFG_SECRET);
 	free(cfg);
 }
-

@@ -15,77 +15,78 @@
 
 struct config {
 	struct {
-		char		*listen;	/* "host:port" */
-		char		*issuer;	/* no trailing slash */
-		unsigned	 threads;	/* 0 = one per core */
-		unsigned	 blocking_threads;	/* offloaded handlers */
-		char		*tls_cert;	/* NULL if unset */
-		char		*tls_key;
-		char		*tls_priorities;	/* NULL: built-in */
-		unsigned	 body_max_bytes;
-		unsigned	 connection_limit;
-		unsigned	 connection_timeout;	/* seconds */
-		unsigned	 per_address_connections;	/* 0: no cap */
-		unsigned	 header_max_bytes;
-		unsigned	 header_max_count;
-		unsigned	 url_max_bytes;
-		unsigned	 params_max;
-		unsigned	 json_max_depth;
-		unsigned	 events_max_rows;	/* event log cap */
-		char		*log_level;	/* error|warn|info|debug */
-		char		*templates_dir;	/* NULL: built-in pages */
+		char *listen;              /* "host:port" */
+		char *issuer;              /* no trailing slash */
+		unsigned threads;          /* 0 = one per core */
+		unsigned blocking_threads; /* offloaded handlers */
+		char *tls_cert;            /* NULL if unset */
+		char *tls_key;
+		char *tls_priorities; /* NULL: built-in */
+		unsigned body_max_bytes;
+		unsigned connection_limit;
+		unsigned connection_timeout;      /* seconds */
+		unsigned per_address_connections; /* 0: no cap */
+		unsigned header_max_bytes;
+		unsigned header_max_count;
+		unsigned url_max_bytes;
+		unsigned params_max;
+		unsigned json_max_depth;
+		unsigned events_max_rows; /* event log cap */
+		char *log_level;          /* error|warn|info|debug */
+		char *templates_dir;      /* NULL: built-in pages */
 	} server;
 	struct {
-		char		*url;		/* sqlite:PATH | postgresql://… */
+		char *url; /* sqlite:PATH | postgresql://… */
 	} database;
 	struct {
-		char		*scopes;	/* space-separated */
-		char		*default_scope;
-		unsigned	 code_ttl;	/* seconds */
-		unsigned	 access_ttl;
-		unsigned	 refresh_ttl;
-		unsigned	 refresh_reuse_grace;
-		char		*registration;	/* closed|open */
+		char *scopes; /* space-separated */
+		char *default_scope;
+		unsigned code_ttl; /* seconds */
+		unsigned access_ttl;
+		unsigned refresh_ttl;
+		unsigned refresh_reuse_grace;
+		char *registration; /* closed|open */
 	} oauth;
 	struct {
-		char	*name_for_human;
-		char	*name_for_model;
-		char	*description_for_human;
-		char	*description_for_model;
-		char	*logo_url;
-		char	*contact_email;
-		char	*legal_info_url;
-		char	*openapi_url;
-		char	*openapi_file;
-		char	*description_for_model_file;	/* overrides the key */
-		char	*authorization_content_type;
-		char	*verification_openai;	/* [plugin.verification_tokens] openai */
+		char *name_for_human;
+		char *name_for_model;
+		char *description_for_human;
+		char *description_for_model;
+		char *logo_url;
+		char *contact_email;
+		char *legal_info_url;
+		char *openapi_url;
+		char *openapi_file;
+		char *description_for_model_file; /* overrides the key */
+		char *authorization_content_type;
+		char *verification_openai; /* [plugin.verification_tokens]
+		                              openai */
 	} plugin;
 	struct {
-		unsigned	 session_ttl;	/* seconds */
-		unsigned	 login_max_failures;	/* per user, per window */
-		unsigned	 login_max_failures_per_address;
-		unsigned	 login_window;	/* seconds */
+		unsigned session_ttl;        /* seconds */
+		unsigned login_max_failures; /* per user, per window */
+		unsigned login_max_failures_per_address;
+		unsigned login_window; /* seconds */
 	} auth;
 	struct {
-		char		*upstream;	/* NULL if unset */
-		char		*path;
-		char		*scope;	/* required scopes; NULL if none */
-		unsigned	 timeout;	/* seconds */
-		unsigned	 body_max_bytes;	/* proxied request bodies */
-		unsigned	 response_max_bytes;
+		char *upstream; /* NULL if unset */
+		char *path;
+		char *scope;             /* required scopes; NULL if none */
+		unsigned timeout;        /* seconds */
+		unsigned body_max_bytes; /* proxied request bodies */
+		unsigned response_max_bytes;
 	} gateway;
 };
 
 /*
  * Loads defaults, then the file at path (NULL: no file; if must_exist is
- * false, a missing file is no error), then the environment. On error writes one line to
- * err ("plugauth.conf:12: [oauth] access_ttl: must be 60..86400") and
+ * false, a missing file is no error), then the environment. On error writes one
+ * line to err ("plugauth.conf:12: [oauth] access_ttl: must be 60..86400") and
  * returns ST_INVALID (or ST_NOTFOUND for a missing file, ST_NOMEM).
  * *out is new (free with cfg_free()); untouched on error.
  */
 enum status cfg_load(const char *path, bool must_exist, struct config **out,
-    char *err, size_t errlen);
+                     char *err, size_t errlen);
 
 /*
  * Makes a relative "sqlite:PATH" database url absolute: PATH names a file
@@ -94,12 +95,12 @@ enum status cfg_load(const char *path, bool must_exist, struct config **out,
  * for the file's value and PLUGAUTH_DATABASE_URL alike.
  */
 enum status cfg_database_resolve(struct config *, const char *config_path,
-    char *err, size_t errlen);
+                                 char *err, size_t errlen);
 
 /* Sets one key from text, as if read from a file (checks type and range;
  * no cross-key checks). ST_NOTFOUND for an unknown key. */
 enum status cfg_set(struct config *, const char *section, const char *key,
-    const char *value, char *err, size_t errlen);
+                    const char *value, char *err, size_t errlen);
 
 /* Checks rules between keys (issuer scheme, default_scope in scopes, ...). */
 enum status cfg_validate(const struct config *, char *err, size_t errlen);
@@ -111,7 +112,7 @@ enum status cfg_render(const struct config *, struct buf *out);
 /* Host and port of server.listen; false if malformed. host is copied
  * into hostbuf. */
 bool cfg_listen_split(const char *listen, char *hostbuf, size_t hostsz,
-    unsigned *port);
+                      unsigned *port);
 
 /* True if url is http(s) to a loopback host (127.0.0.0/8, ::1, localhost). */
 bool cfg_url_is_loopback(const char *url);

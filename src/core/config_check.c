@@ -104,7 +104,8 @@ cfg_url_is_loopback(const char *url)
 	struct in_addr a4;
 	struct in6_addr a6;
 
-	if (url == NULL || !cfg_url_split(url, &u) || u.host.len >= sizeof(host))
+	if (url == NULL || !cfg_url_split(url, &u) ||
+	    u.host.len >= sizeof(host))
 		return false;
 	memcpy(host, u.host.p, u.host.len);
 	host[u.host.len] = '\0';
@@ -157,7 +158,6 @@ cfg_listen_split(const char *listen, char *hostbuf, size_t hostsz,
 	return true;
 }
 
-
 static bool
 scope_char_ok(unsigned char c)
 {
@@ -206,21 +206,21 @@ scopes_ok(const char *list, const char *known, char *msg, size_t msglen)
 		for (size_t i = 0; i < tok.len; i++) {
 			if (!scope_char_ok((unsigned char)tok.p[i])) {
 				str_errf(msg, msglen,
-				        "'%.*s' is not a valid scope token "
-				        "(RFC 6749 section 3.3)",
-				        shown, tok.p);
+				         "'%.*s' is not a valid scope token "
+				         "(RFC 6749 section 3.3)",
+				         shown, tok.p);
 				return false;
 			}
 		}
 		if (known != NULL && !scope_in(str_of(known), tok)) {
 			str_errf(msg, msglen, "'%.*s' is not in [oauth] scopes",
-			        shown, tok.p);
+			         shown, tok.p);
 			return false;
 		}
 		if (known == NULL && p > list &&
 		    scope_in((struct str){list, (size_t)(p - list - 1)}, tok)) {
 			str_errf(msg, msglen, "'%.*s' is listed twice", shown,
-			        tok.p);
+			         tok.p);
 			return false;
 		}
 		if (*e == '\0')
@@ -270,15 +270,15 @@ key_alone_check(const struct config *cfg, const struct cfg_key *k, char *msg,
 			if (strcmp(s, k->choices[j]) == 0)
 				break;
 		if (k->choices[j] == NULL) {
-			str_errf(msg, msglen, "must be one of %s",
-			        cfg_choices_join(k->choices, list,
-			                         sizeof(list)));
+			str_errf(
+			    msg, msglen, "must be one of %s",
+			    cfg_choices_join(k->choices, list, sizeof(list)));
 			return ST_INVALID;
 		}
 	}
 	if (k->type == CFG_URL && !cfg_url_split(s, &u)) {
 		str_errf(msg, msglen,
-		        "must be an absolute http:// or https:// URL");
+		         "must be an absolute http:// or https:// URL");
 		return ST_INVALID;
 	}
 	return ST_OK;
@@ -309,8 +309,8 @@ issuer_check(const struct config *cfg, const struct cfg_key **bad, char *msg,
 	}
 	if (!u.https && !cfg_url_is_loopback(s)) {
 		str_errf(msg, msglen,
-		        "must use https unless the host is "
-		        "loopback (127.0.0.0/8, [::1], localhost)");
+		         "must use https unless the host is "
+		         "loopback (127.0.0.0/8, [::1], localhost)");
 		return ST_INVALID;
 	}
 	return ST_OK;
@@ -370,8 +370,8 @@ gateway_check(const struct config *cfg, const struct cfg_key **bad,
 		cfg_url_split(cfg->gateway.upstream, &u);
 		if (u.userinfo || u.query || u.fragment) {
 			str_errf(msg, msglen,
-			        "must not have user info, a query or a "
-			        "fragment");
+			         "must not have user info, a query or a "
+			         "fragment");
 			return ST_INVALID;
 		}
 	}
@@ -388,7 +388,7 @@ gateway_check(const struct config *cfg, const struct cfg_key **bad,
 
 enum status
 cfg_validate_keys(const struct config *cfg, const struct cfg_key **bad,
-              const struct cfg_key **alt, char *msg, size_t msglen)
+                  const struct cfg_key **alt, char *msg, size_t msglen)
 {
 	char host[256];
 	unsigned port;
@@ -406,8 +406,8 @@ cfg_validate_keys(const struct config *cfg, const struct cfg_key **bad,
 	*bad = cfg_key_at(OFF(server.listen));
 	if (!cfg_listen_split(cfg->server.listen, host, sizeof(host), &port)) {
 		str_errf(msg, msglen,
-		        "must be host:port with port 0..65535 (IPv6 as "
-		        "[::1]:8080)");
+		         "must be host:port with port 0..65535 (IPv6 as "
+		         "[::1]:8080)");
 		return ST_INVALID;
 	}
 	if (scopes_check(cfg, bad, alt, msg, msglen) != ST_OK ||
@@ -425,9 +425,8 @@ cfg_validate(const struct config *cfg, char *err, size_t errlen)
 
 	if (cfg_validate_keys(cfg, &bad, &alt, msg, sizeof(msg)) != ST_OK) {
 		str_errf(err, errlen, "[%s] %s: %s", bad->section, bad->key,
-		        msg);
+		         msg);
 		return ST_INVALID;
 	}
 	return ST_OK;
 }
-

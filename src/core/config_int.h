@@ -74,7 +74,6 @@ key_cuint(const struct config *cfg, const struct cfg_key *k)
 	return *(const unsigned *)(const void *)((const char *)cfg + k->off);
 }
 
-
 /* The row of the field at offset off (aborts if there is none). */
 const struct cfg_key *cfg_key_at(size_t off);
 

@@ -127,8 +127,8 @@ form_put(struct form *f, struct str name, struct str value, bool decode)
 	}
 	val[vlen] = '\0';
 	rc = ST_INVALID;
-	if (!str_utf8_ok((struct str){ blk, nlen }) ||
-	    !str_utf8_ok((struct str){ val, vlen }))
+	if (!str_utf8_ok((struct str){blk, nlen}) ||
+	    !str_utf8_ok((struct str){val, vlen}))
 		goto fail;
 	for (size_t i = 0; i < f->n; i++) {
 		if (strcmp(f->v[i].name, blk) == 0) {

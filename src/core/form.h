@@ -13,15 +13,15 @@
 #include "core/str.h"
 
 struct form_param {
-	const char	*name;	/* decoded, NUL-terminated */
-	const char	*value;	/* decoded, NUL-terminated, may be "" */
+	const char *name;  /* decoded, NUL-terminated */
+	const char *value; /* decoded, NUL-terminated, may be "" */
 };
 
 struct form {
-	struct form_param	*v;
-	size_t			 n;
-	size_t			 max;	/* parameter count ceiling */
-	char			 bad[64];	/* on error: the offending name */
+	struct form_param *v;
+	size_t n;
+	size_t max;   /* parameter count ceiling */
+	char bad[64]; /* on error: the offending name */
 };
 
 /* Empty set holding at most max_params parameters; cannot fail. */

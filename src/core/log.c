@@ -16,7 +16,7 @@ log_set_level(enum log_level l)
 bool
 log_level_parse(const char *s, enum log_level *out)
 {
-	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const char *const names[] = {"error", "warn", "info", "debug"};
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(s, names[i]) == 0) {
@@ -39,8 +39,10 @@ log_safe(const char *s, char *out, size_t outsz)
 	for (i = 0; s[i] != '\0' && i + 1 < outsz; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		out[i] = c > ' ' && c < 0x7f && c != '"' && c != '=' &&
-		    c != '\\' ? (char)c : '?';
+		out[i] =
+		    c > ' ' && c < 0x7f && c != '"' && c != '=' && c != '\\'
+		        ? (char)c
+		        : '?';
 	}
 	out[i] = '\0';
 	return out;
@@ -52,12 +54,12 @@ static void log_write(enum log_level, const char *, va_list)
 static void
 log_write(enum log_level l, const char *fmt, va_list ap)
 {
-	static const char *const tags[] = { "error", "warn", "info", "debug" };
-	char		 line[2048];
-	char		 ts[32];
-	struct timespec	 now;
-	struct tm	 tm;
-	int		 n, m;
+	static const char *const tags[] = {"error", "warn", "info", "debug"};
+	char line[2048];
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+	int n, m;
 
 	if (l > log_max)
 		return;
@@ -65,7 +67,7 @@ log_write(enum log_level l, const char *fmt, va_list ap)
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s ", ts,
-	    now.tv_nsec / 1000000, tags[l]);
+	             now.tv_nsec / 1000000, tags[l]);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -4,14 +4,14 @@
 
 enum status {
 	ST_OK = 0,
-	ST_NOMEM,	/* allocation failed */
-	ST_INVALID,	/* malformed input */
-	ST_TOOBIG,	/* over a configured or built-in limit */
-	ST_NOTFOUND,	/* no such row or key */
-	ST_DENIED,	/* authentication or authorization refused */
-	ST_EXISTS,	/* unique key already taken */
-	ST_STORE,	/* database failure */
-	ST_INTERNAL,	/* anything else: a bug or the OS */
+	ST_NOMEM,    /* allocation failed */
+	ST_INVALID,  /* malformed input */
+	ST_TOOBIG,   /* over a configured or built-in limit */
+	ST_NOTFOUND, /* no such row or key */
+	ST_DENIED,   /* authentication or authorization refused */
+	ST_EXISTS,   /* unique key already taken */
+	ST_STORE,    /* database failure */
+	ST_INTERNAL, /* anything else: a bug or the OS */
 };
 
 /* Static, human readable name of a status ("invalid input", ...). */

@@ -66,11 +66,11 @@ str_copy(char *dst, size_t dstsz, const char *src)
 
 bool
 str_to_u64(struct str s, unsigned long long min, unsigned long long max,
-    unsigned long long *out)
+           unsigned long long *out)
 {
-	char			 tmp[24];
-	char			*end;
-	unsigned long long	 v;
+	char tmp[24];
+	char *end;
+	unsigned long long v;
 
 	if (s.len == 0 || s.len >= sizeof(tmp))
 		return false;
@@ -90,8 +90,8 @@ str_to_u64(struct str s, unsigned long long min, unsigned long long max,
 void
 str_errf(char *err, size_t errlen, const char *fmt, ...)
 {
-	va_list	ap;
-	int	n;
+	va_list ap;
+	int n;
 
 	if (err == NULL || errlen == 0)
 		return;

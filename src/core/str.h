@@ -7,18 +7,18 @@
 #include <string.h>
 
 struct str {
-	const char	*p;
-	size_t		 len;
+	const char *p;
+	size_t len;
 };
 
-#define STR_LIT(s) ((struct str){ (s), sizeof(s) - 1 })
-#define STR_NULL ((struct str){ NULL, 0 })
+#define STR_LIT(s) ((struct str){(s), sizeof(s) - 1})
+#define STR_NULL ((struct str){NULL, 0})
 
 /* Slice over a NUL-terminated string (NULL gives the empty slice). */
 static inline struct str
 str_of(const char *s)
 {
-	return (struct str){ s, s == NULL ? 0 : strlen(s) };
+	return (struct str){s, s == NULL ? 0 : strlen(s)};
 }
 
 /* True if both slices hold the same bytes (length checked first). */
@@ -43,7 +43,7 @@ bool str_copy(char *dst, size_t dstsz, const char *src);
 
 /* Parses a decimal unsigned number in [min, max]; false if not exactly one. */
 bool str_to_u64(struct str s, unsigned long long min, unsigned long long max,
-    unsigned long long *out);
+                unsigned long long *out);
 
 /* Formats a one-line diagnostic into err[errlen]; cutting it short is
  * fine. NULL or zero-sized err is ignored. */

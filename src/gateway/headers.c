@@ -22,8 +22,8 @@
 static bool
 pair_dropped(const char *p, size_t len, const char *const *drop)
 {
-	const char	*eq = memchr(p, '=', len);
-	size_t		 n = eq != NULL ? (size_t)(eq - p) : len;
+	const char *eq = memchr(p, '=', len);
+	size_t n = eq != NULL ? (size_t)(eq - p) : len;
 
 	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 		n--;
@@ -39,25 +39,23 @@ pair_dropped(const char *p, size_t len, const char *const *drop)
 }
 
 bool
-gw_set_cookie_dropped(const char *value, size_t len,
-    const char *const *drop)
+gw_set_cookie_dropped(const char *value, size_t len, const char *const *drop)
 {
-	const char	*semi = memchr(value, ';', len);
+	const char *semi = memchr(value, ';', len);
 
 	/* RFC 6265 §5.2: the name-value-pair is what precedes the first ';';
 	 * without an '=' browsers take it as a value with an empty name, so it
 	 * is dropped too when it spells a dropped name. */
 	return pair_dropped(value, semi != NULL ? (size_t)(semi - value) : len,
-	    drop);
+	                    drop);
 }
 
 enum status
-gw_cookie_filter(const char *value, const char *const *drop,
-    struct buf *out)
+gw_cookie_filter(const char *value, const char *const *drop, struct buf *out)
 {
-	const char	*p = value, *e;
-	size_t		 len;
-	enum status	 rc = ST_OK;
+	const char *p = value, *e;
+	size_t len;
+	enum status rc = ST_OK;
 
 	/* RFC 6265 §4.2.1: cookie-pair *( ";" SP cookie-pair ) */
 	while (*p != '\0' && rc == ST_OK) {
@@ -118,12 +116,10 @@ static bool
 request_header_dropped(const char *name, const char *conn)
 {
 	static const char *const drop[] = {
-	    "Authorization",  "Connection",       "Keep-Alive",
-	    "TE",             "Trailer",          "Transfer-Encoding",
-	    "Upgrade",        "Host",             "Content-Length",
-	    "Expect",         "Forwarded",        "X-Real-IP",
-	    "X-Client-IP",    "True-Client-IP",   "X-Cluster-Client-IP",
-	    "CF-Connecting-IP", "Fastly-Client-IP",
+	    "Authorization", "Connection", "Keep-Alive", "TE", "Trailer",
+	    "Transfer-Encoding", "Upgrade", "Host", "Content-Length", "Expect",
+	    "Forwarded", "X-Real-IP", "X-Client-IP", "True-Client-IP",
+	    "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
 	    /* Path overrides (Symfony, IIS URL Rewrite): they would route
 	     * the request outside [gateway] path at the upstream. */
 	    "X-Original-URL", "X-Rewrite-URL"};
@@ -141,7 +137,7 @@ request_header_dropped(const char *name, const char *conn)
 
 struct hdr_build {
 	struct curl_slist *list;
-	struct buf xff;   /* incoming X-Forwarded-For values */
+	struct buf xff; /* incoming X-Forwarded-For values */
 	const char *const *drop_cookies;
 	const char *conn; /* the Connection header, or NULL */
 	const char *host; /* the Host header, or NULL */

@@ -444,7 +444,7 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 		goto fail;
 	}
 	if ((rc = gw_request_headers(req, id, px->gw->drop_cookies,
-	                              &j->hdrs)) != ST_OK)
+	                             &j->hdrs)) != ST_OK)
 		goto fail;
 	e = j->easy = easy_get(px);
 	if (e == NULL) {

@@ -33,14 +33,14 @@ typedef enum status (*http_handler)(struct http_req *, void *ctx);
  * http_req_suspend() (it returns ST_INTERNAL).
  */
 struct http_route {
-	const char	*method;	/* "GET", "POST", ... */
-	const char	*path;		/* exact, or a prefix if prefix */
-	bool		 prefix;
-	http_handler	 fn;
-	void		*ctx;
-	size_t		 body_max;	/* 0: http_opts.body_max_bytes */
-	bool		 offload;	/* run fn on the blocking-work pool */
-	http_handler	 head;		/* NULL, or the head hook (below) */
+	const char *method; /* "GET", "POST", ... */
+	const char *path;   /* exact, or a prefix if prefix */
+	bool prefix;
+	http_handler fn;
+	void *ctx;
+	size_t body_max;   /* 0: http_opts.body_max_bytes */
+	bool offload;      /* run fn on the blocking-work pool */
+	http_handler head; /* NULL, or the head hook (below) */
 };
 
 /*
@@ -53,7 +53,7 @@ struct http_route {
  * not suspend; what it found can be handed to fn with http_req_stash().
  */
 
-#define HTTP_OFFLOAD_QUEUE_PER_THREAD	16
+#define HTTP_OFFLOAD_QUEUE_PER_THREAD 16
 
 /*
  * Request limits. A request over one is answered with a JSON error and
@@ -62,52 +62,53 @@ struct http_route {
  * HTTP_QUERY_ARGS_MAX query arguments, two Content-Lengths, one with a
  * Transfer-Encoding, or a control byte (but HTAB) in a header, 501 for a
  * transfer coding other than chunked; the connection is then closed.
- * Each connection gets a memory pool sized for the largest request head the limits allow
- * (see pool_size() in server.c); only a head past that is refused by
- * libmicrohttpd itself, with its own 431 or 414 page.
+ * Each connection gets a memory pool sized for the largest request head the
+ * limits allow (see pool_size() in server.c); only a head past that is refused
+ * by libmicrohttpd itself, with its own 431 or 414 page.
  */
-#define HTTP_POOL_SLACK		16384	/* the answer's head, alignment */
-#define HTTP_POOL_RECORD_BYTES	64	/* one header or argument record */
-#define HTTP_QUERY_ARGS_MAX	256	/* '&'-separated query pieces */
+#define HTTP_POOL_SLACK 16384     /* the answer's head, alignment */
+#define HTTP_POOL_RECORD_BYTES 64 /* one header or argument record */
+#define HTTP_QUERY_ARGS_MAX 256   /* '&'-separated query pieces */
 
 struct http_limits {
-	size_t		 body_max_bytes;	/* routes without their own */
-	size_t		 header_max_bytes;	/* all header lines together */
-	unsigned	 header_max_count;
-	size_t		 url_max_bytes;	/* the request-target */
-	unsigned	 params_max;	/* for handlers: form/JSON parameters */
-	unsigned	 json_max_depth;	/* for handlers: JSON nesting */
+	size_t body_max_bytes;   /* routes without their own */
+	size_t header_max_bytes; /* all header lines together */
+	unsigned header_max_count;
+	size_t url_max_bytes;    /* the request-target */
+	unsigned params_max;     /* for handlers: form/JSON parameters */
+	unsigned json_max_depth; /* for handlers: JSON nesting */
 };
 
 struct http_opts {
-	const char	*listen;	/* "host:port"; port 0 picks a free one */
-	unsigned	 threads;	/* 0 = one per core */
-	unsigned	 blocking_threads;	/* >= 1 if a route offloads */
+	const char *listen;        /* "host:port"; port 0 picks a free one */
+	unsigned threads;          /* 0 = one per core */
+	unsigned blocking_threads; /* >= 1 if a route offloads */
 	struct http_limits limits;
-	unsigned	 connection_limit;
-	unsigned	 per_address_limit;	/* 0: none */
-	unsigned	 connection_timeout_s;
-	const char	*tls_cert;	/* PEM file paths, NULL for plain HTTP; */
-	const char	*tls_key;	/* borrowed: must outlive the server */
-	const char	*tls_priorities;	/* GnuTLS; NULL: the default */
-	bool		 hsts;	/* Strict-Transport-Security on answers */
+	unsigned connection_limit;
+	unsigned per_address_limit; /* 0: none */
+	unsigned connection_timeout_s;
+	const char *tls_cert;       /* PEM file paths, NULL for plain HTTP; */
+	const char *tls_key;        /* borrowed: must outlive the server */
+	const char *tls_priorities; /* GnuTLS; NULL: the default */
+	bool hsts;                  /* Strict-Transport-Security on answers */
 };
 
 /* TLS 1.2 and 1.3 only, with GnuTLS's NORMAL ciphers and groups. */
 #define HTTP_TLS_PRIORITIES_DEFAULT "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define HTTP_HSTS_VALUE		"max-age=31536000"
+#define HTTP_HSTS_VALUE "max-age=31536000"
 
 /* Starts serving routes (borrowed: must outlive the server). *out is new
  * (http_server_stop()). On error writes one line to err. */
 enum status http_server_start(const struct http_opts *,
-    const struct http_route *routes, size_t nroutes, struct http_server **out,
-    char *err, size_t errlen);
+                              const struct http_route *routes, size_t nroutes,
+                              struct http_server **out, char *err,
+                              size_t errlen);
 
 /* Reads the TLS certificate and key files again; new handshakes use them,
  * those under way keep the old pair. On error (written to err) the old
  * pair stays. From one thread at a time. */
 enum status http_server_tls_reload(struct http_server *, char *err,
-    size_t errlen);
+                                   size_t errlen);
 
 /* The port actually bound (useful with port 0). */
 unsigned http_server_port(const struct http_server *);
@@ -149,18 +150,16 @@ const struct http_limits *http_req_limits(const struct http_req *);
 /* Keeps p with the request (a head hook's finding, for the handler) and
  * takes it: free_fn(p) (free_fn may be NULL) runs when the request is
  * done, also on error. Once per request (ST_INVALID, p freed, after). */
-enum status http_req_stash(struct http_req *, void *p,
-    void (*free_fn)(void *));
+enum status http_req_stash(struct http_req *, void *p, void (*free_fn)(void *));
 /* What http_req_stash() kept, or NULL. Borrowed: valid until the request
  * is done. */
 void *http_req_stashed(const struct http_req *);
 
 /* Called for each request header; return false to stop. */
-typedef bool (*http_header_fn)(const char *name, const char *value,
-    void *arg);
+typedef bool (*http_header_fn)(const char *name, const char *value, void *arg);
 /* Calls fn for every request header, in the order received. */
 void http_req_headers_each(const struct http_req *, http_header_fn fn,
-    void *arg);
+                           void *arg);
 
 /*
  * Suspends the request from inside its handler, which then returns
@@ -172,7 +171,7 @@ void http_req_headers_each(const struct http_req *, http_header_fn fn,
  * and never from an offloaded route's handler (ST_INTERNAL).
  */
 enum status http_req_suspend(struct http_req *, http_handler on_resume,
-    void *ctx, void (*ctx_free)(void *));
+                             void *ctx, void (*ctx_free)(void *));
 /* Wakes a suspended request; from any thread, exactly once per
  * http_req_suspend(). req is not to be touched by the caller afterwards. */
 void http_req_resume(struct http_req *);
@@ -182,29 +181,30 @@ void http_req_resume(struct http_req *);
  * 500 instead (never an answer short of a header such as Cache-Control:
  * no-store); the caller should stop and return the status. */
 enum status http_resp_header(struct http_req *, const char *name,
-    const char *value) __attribute__((warn_unused_result));
+                             const char *value)
+    __attribute__((warn_unused_result));
 
 /* Answers with JSON. Takes body (json_decref'd here, also on error). */
-enum status http_respond_json(struct http_req *, unsigned status,
-    json_t *body);
+enum status http_respond_json(struct http_req *, unsigned status, json_t *body);
 /* Answers with text (copied) of the given content type. */
 enum status http_respond_text(struct http_req *, unsigned status,
-    const char *content_type, const char *text, size_t len);
+                              const char *content_type, const char *text,
+                              size_t len);
 /* Answers with data of len bytes, taken: free()d by the server, also on
  * error. content_type may be NULL (then set it with http_resp_header() or
  * not at all). */
 enum status http_respond_take(struct http_req *, unsigned status,
-    const char *content_type, char *data, size_t len);
+                              const char *content_type, char *data, size_t len);
 /* Answers an HTML page (copied) with the page security headers: the given
  * Content-Security-Policy, X-Frame-Options: DENY, Referrer-Policy:
  * no-referrer, X-Content-Type-Options: nosniff, Cache-Control: no-store. */
 enum status http_respond_html(struct http_req *, unsigned status,
-    const char *csp, const char *html, size_t len);
+                              const char *csp, const char *html, size_t len);
 /* Answers a redirect (302, 303) to location (copied), with an empty body. */
 enum status http_respond_redirect(struct http_req *, unsigned status,
-    const char *location);
+                                  const char *location);
 /* Answers {"error": code, "error_description": desc} (desc may be NULL). */
 enum status http_respond_error(struct http_req *, unsigned status,
-    const char *code, const char *desc);
+                               const char *code, const char *desc);
 
 #endif

@@ -46,12 +46,12 @@ http_refuse(struct http_req *req, unsigned status, const char *why)
 
 /* What one pass over the headers finds. */
 struct hdr_scan {
-	unsigned	 n;
-	size_t		 bytes;
-	unsigned	 content_lengths;
-	const char	*content_length;	/* the first one's value */
-	const char	*transfer_encoding;
-	bool		 ctl;	/* a control byte in a name or value */
+	unsigned n;
+	size_t bytes;
+	unsigned content_lengths;
+	const char *content_length; /* the first one's value */
+	const char *transfer_encoding;
+	bool ctl; /* a control byte in a name or value */
 };
 
 /* True if s[0..n) holds a control character other than HTAB (RFC 9110
@@ -71,7 +71,7 @@ has_ctl(const char *s, size_t n)
 
 static enum MHD_Result
 hdr_scan_each(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
+              size_t key_size, const char *value, size_t value_size)
 {
 	struct hdr_scan *hs = cls;
 
@@ -86,7 +86,7 @@ hdr_scan_each(void *cls, enum MHD_ValueKind kind, const char *key,
 		if (hs->content_lengths++ == 0)
 			hs->content_length = value;
 	} else if (hs->transfer_encoding == NULL &&
-	    strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+	           strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
 		hs->transfer_encoding = value;
 	}
 	return MHD_YES;
@@ -101,32 +101,32 @@ void
 http_head_check(struct http_req *req)
 {
 	const struct http_limits *l = &req->srv->limits;
-	struct hdr_scan		 hs;
+	struct hdr_scan hs;
 
 	memset(&hs, 0, sizeof(hs));
 	MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, hdr_scan_each,
-	    &hs);
+	                            &hs);
 	if (hs.n > l->header_max_count || hs.bytes > l->header_max_bytes)
 		http_refuse(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
-		    "too many or too large request headers");
+		            "too many or too large request headers");
 	if (hs.ctl)
 		http_refuse(req, MHD_HTTP_BAD_REQUEST,
-		    "control character in a request header");
+		            "control character in a request header");
 	if (hs.content_lengths > 1)
 		http_refuse(req, MHD_HTTP_BAD_REQUEST,
-		    "more than one Content-Length");
+		            "more than one Content-Length");
 	/* RFC 9112 §6.1: a request with both is a smuggling attempt; the
 	 * connection is closed after the answer (dispatch()). */
 	if (hs.content_lengths > 0 && hs.transfer_encoding != NULL)
 		http_refuse(req, MHD_HTTP_BAD_REQUEST,
-		    "both Content-Length and Transfer-Encoding");
+		            "both Content-Length and Transfer-Encoding");
 	if (hs.transfer_encoding != NULL &&
 	    strcasecmp(hs.transfer_encoding, "chunked") != 0)
 		http_refuse(req, MHD_HTTP_NOT_IMPLEMENTED,
-		    "only the chunked transfer coding is understood");
+		            "only the chunked transfer coding is understood");
 	if (content_length_over(req, hs.content_length))
 		http_refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
-		    "request body too large");
+		            "request body too large");
 }
 
 /*
@@ -139,21 +139,21 @@ void
 http_target_check(struct http_req *req, const char *target)
 {
 	const struct http_limits *l = &req->srv->limits;
-	const char	*t;
-	size_t		 args = 0;
-	bool		 ok = true;
+	const char *t;
+	size_t args = 0;
+	bool ok = true;
 
 	for (t = target; *t != '\0'; t++) {
 		unsigned char c = (unsigned char)*t;
 
 		if ((size_t)(t - target) >= l->url_max_bytes) {
 			http_refuse(req, MHD_HTTP_URI_TOO_LONG,
-			    "request URL too long");
+			            "request URL too long");
 			return;
 		}
-		if (c <= 0x20 || c >= 0x7f || (c == '%' &&
-		    !(isxdigit((unsigned char)t[1]) &&
-		    isxdigit((unsigned char)t[2]))))
+		if (c <= 0x20 || c >= 0x7f ||
+		    (c == '%' && !(isxdigit((unsigned char)t[1]) &&
+		                   isxdigit((unsigned char)t[2]))))
 			ok = false;
 		else if (c == '?' && args == 0)
 			args = 1;
@@ -162,9 +162,10 @@ http_target_check(struct http_req *req, const char *target)
 	}
 	if (args > HTTP_QUERY_ARGS_MAX)
 		http_refuse(req, MHD_HTTP_BAD_REQUEST,
-		    "too many query parameters");
+		            "too many query parameters");
 	else if (!ok)
-		http_refuse(req, MHD_HTTP_BAD_REQUEST,
+		http_refuse(
+		    req, MHD_HTTP_BAD_REQUEST,
 		    "malformed request URL (bytes outside printable ASCII, "
 		    "or a '%' not followed by two hex digits)");
 }
@@ -184,6 +185,5 @@ http_pool_size(const struct http_limits *l)
 	size_t records = HTTP_QUERY_ARGS_MAX + 1 + l->header_max_count;
 
 	return l->header_max_bytes + l->url_max_bytes +
-	    records * HTTP_POOL_RECORD_BYTES + HTTP_POOL_SLACK;
+	       records * HTTP_POOL_RECORD_BYTES + HTTP_POOL_SLACK;
 }
-

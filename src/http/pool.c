@@ -10,23 +10,23 @@
 #include "http/pool.h"
 
 struct http_pool {
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;	/* a job queued, or stopping */
-	void		**q;	/* ring of qmax */
-	size_t		 qmax, head, len;
-	unsigned	 idle;	/* threads waiting on cv */
-	bool		 stop;
-	http_pool_fn	 fn;
-	void		*arg;
-	unsigned	 nthreads;	/* started */
-	pthread_t	*threads;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a job queued, or stopping */
+	void **q;          /* ring of qmax */
+	size_t qmax, head, len;
+	unsigned idle; /* threads waiting on cv */
+	bool stop;
+	http_pool_fn fn;
+	void *arg;
+	unsigned nthreads; /* started */
+	pthread_t *threads;
 };
 
 static void *
 pool_main(void *arg)
 {
-	struct http_pool	*p = arg;
-	void			*job;
+	struct http_pool *p = arg;
+	void *job;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -36,7 +36,7 @@ pool_main(void *arg)
 			p->idle--;
 		}
 		if (p->len == 0)
-			break;	/* stopping, and nothing left */
+			break; /* stopping, and nothing left */
 		job = p->q[p->head];
 		p->head = (p->head + 1) % p->qmax;
 		p->len--;
@@ -67,7 +67,7 @@ pool_end(struct http_pool *p)
 
 enum status
 http_pool_new(unsigned threads, size_t queue_max, http_pool_fn fn, void *arg,
-    struct http_pool **out)
+              struct http_pool **out)
 {
 	struct http_pool *p;
 
@@ -97,7 +97,7 @@ http_pool_new(unsigned threads, size_t queue_max, http_pool_fn fn, void *arg,
 	p->arg = arg;
 	for (; p->nthreads < threads; p->nthreads++) {
 		if (pthread_create(&p->threads[p->nthreads], NULL, pool_main,
-		    p) != 0) {
+		                   p) != 0) {
 			pool_end(p);
 			return ST_INTERNAL;
 		}

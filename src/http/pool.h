@@ -20,7 +20,7 @@ typedef void (*http_pool_fn)(void *job, void *arg);
  * at most queue_max (>= 1) jobs wait at once. *out is new
  * (http_pool_free()). The threads inherit the caller's signal mask. */
 enum status http_pool_new(unsigned threads, size_t queue_max, http_pool_fn fn,
-    void *arg, struct http_pool **out);
+                          void *arg, struct http_pool **out);
 
 /* Queues job for a pool thread; false (job untouched) if queue_max jobs
  * wait already or the pool is being freed. From any thread. */

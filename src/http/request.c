@@ -34,7 +34,7 @@ const char *
 http_req_query(const struct http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
-	    name);
+	                                   name);
 }
 
 const char *
@@ -44,31 +44,31 @@ http_req_cookie(const struct http_req *req, const char *name)
 }
 
 struct query_ctx {
-	struct form	*f;
-	enum status	 rc;
+	struct form *f;
+	enum status rc;
 };
 
 /* With the lengths: a value decoded from "%00" holds a NUL, which
  * form_add() refuses. */
 static enum MHD_Result
-query_each(void *cls, enum MHD_ValueKind kind, const char *key,
-    size_t key_size, const char *value, size_t value_size)
+query_each(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+           const char *value, size_t value_size)
 {
 	struct query_ctx *qc = cls;
 
 	(void)kind;
-	qc->rc = form_add(qc->f, (struct str){ key, key_size },
-	    (struct str){ value != NULL ? value : "", value_size });
+	qc->rc = form_add(qc->f, (struct str){key, key_size},
+	                  (struct str){value != NULL ? value : "", value_size});
 	return qc->rc == ST_OK ? MHD_YES : MHD_NO;
 }
 
 enum status
 http_req_query_form(const struct http_req *req, struct form *f)
 {
-	struct query_ctx qc = { f, ST_OK };
+	struct query_ctx qc = {f, ST_OK};
 
 	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND,
-	    query_each, &qc);
+	                            query_each, &qc);
 	return qc.rc;
 }
 
@@ -81,23 +81,25 @@ http_req_body(const struct http_req *req)
 const char *
 http_req_peer(const struct http_req *req)
 {
-	struct http_req		*r = (struct http_req *)(uintptr_t)req;
+	struct http_req *r = (struct http_req *)(uintptr_t)req;
 	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr	*sa;
+	const struct sockaddr *sa;
 
 	if (r->peer[0] != '\0')
 		return r->peer;
 	ci = MHD_get_connection_info(r->conn,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	                             MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || ci->client_addr == NULL)
 		return "-";
 	sa = ci->client_addr;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
+		inet_ntop(
+		    AF_INET,
 		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 		    r->peer, sizeof(r->peer));
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
+		inet_ntop(
+		    AF_INET6,
 		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 		    r->peer, sizeof(r->peer));
 	return r->peer[0] != '\0' ? r->peer : "-";
@@ -122,29 +124,27 @@ http_req_limits(const struct http_req *req)
 }
 
 struct header_ctx {
-	http_header_fn	 fn;
-	void		*arg;
+	http_header_fn fn;
+	void *arg;
 };
 
 static enum MHD_Result
 header_each(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *value)
+            const char *value)
 {
 	struct header_ctx *hc = cls;
 
 	(void)kind;
-	return hc->fn(key, value != NULL ? value : "", hc->arg) ? MHD_YES :
-	    MHD_NO;
+	return hc->fn(key, value != NULL ? value : "", hc->arg) ? MHD_YES
+	                                                        : MHD_NO;
 }
 
 void
-http_req_headers_each(const struct http_req *req, http_header_fn fn,
-    void *arg)
+http_req_headers_each(const struct http_req *req, http_header_fn fn, void *arg)
 {
-	struct header_ctx hc = { fn, arg };
+	struct header_ctx hc = {fn, arg};
 
-	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_each,
-	    &hc);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_each, &hc);
 }
 
 enum status
@@ -168,13 +168,13 @@ http_req_stashed(const struct http_req *req)
 
 enum status
 http_req_suspend(struct http_req *req, http_handler on_resume, void *ctx,
-    void (*ctx_free)(void *))
+                 void (*ctx_free)(void *))
 {
 	char path[LOG_PATH_BYTES];
 
 	if (req->offloaded) {
 		log_err("event=http_suspend_offloaded path=%s",
-		    log_safe(req->path, path, sizeof(path)));
+		        log_safe(req->path, path, sizeof(path)));
 		return ST_INTERNAL;
 	}
 	if (!req->in_handler || req->answered || req->resume_fn != NULL ||
@@ -199,7 +199,8 @@ http_req_resume(struct http_req *req)
 }
 
 enum status
-http_resp_header_or_500(struct http_req *req, const char *name, const char *value)
+http_resp_header_or_500(struct http_req *req, const char *name,
+                        const char *value)
 {
 	enum status rc;
 
@@ -207,7 +208,7 @@ http_resp_header_or_500(struct http_req *req, const char *name, const char *valu
 		return ST_TOOBIG;
 	if ((rc = buf_add(&req->hdrs, name, strlen(name) + 1)) != ST_OK ||
 	    (rc = buf_add(&req->hdrs, value, strlen(value) + 1)) != ST_OK) {
-		req->hdrs_failed = true;	/* buf_add freed the others */
+		req->hdrs_failed = true; /* buf_add freed the others */
 		return rc;
 	}
 	return ST_OK;
@@ -244,22 +245,23 @@ resp_queue(struct http_req *req, unsigned status, struct MHD_Response *resp)
 static enum status
 respond_broken(struct http_req *req)
 {
-	static const char	 body[] = "{\"error\":\"server_error\","
-				    "\"error_description\":\"internal error\"}";
-	struct MHD_Response	*resp;
-	char			 path[LOG_PATH_BYTES];
+	static const char body[] = "{\"error\":\"server_error\","
+	                           "\"error_description\":\"internal error\"}";
+	struct MHD_Response *resp;
+	char path[LOG_PATH_BYTES];
 
 	log_err("event=http_answer_failed path=%s reason=header_lost",
-	    log_safe(req->path, path, sizeof(path)));
+	        log_safe(req->path, path, sizeof(path)));
 	buf_free(&req->hdrs);
-	resp = MHD_create_response_from_buffer(sizeof(body) - 1,
-	    (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(
+	    sizeof(body) - 1, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		return ST_NOMEM;
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/json; charset=utf-8") != MHD_YES ||
+	                            "application/json; charset=utf-8") !=
+	        MHD_YES ||
 	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-	    "no-store") != MHD_YES) {
+	                            "no-store") != MHD_YES) {
 		MHD_destroy_response(resp);
 		return ST_NOMEM;
 	}
@@ -270,35 +272,35 @@ respond_broken(struct http_req *req)
  * offloaded request, keeps the answer for the access handler to queue. */
 static enum status
 respond(struct http_req *req, unsigned status, const char *content_type,
-    char *data, size_t len)
+        char *data, size_t len)
 {
-	struct MHD_Response	*resp;
-	struct str		 h;
-	bool			 ok = true;
-	char			 path[LOG_PATH_BYTES];
+	struct MHD_Response *resp;
+	struct str h;
+	bool ok = true;
+	char path[LOG_PATH_BYTES];
 
 	if (req->answered) {
 		free(data);
 		log_err("event=http_double_answer path=%s",
-		    log_safe(req->path, path, sizeof(path)));
+		        log_safe(req->path, path, sizeof(path)));
 		return ST_INTERNAL;
 	}
 	if (req->hdrs_failed) {
 		free(data);
 		return respond_broken(req);
 	}
-	resp = MHD_create_response_from_buffer(len, data,
-	    MHD_RESPMEM_MUST_FREE);
+	resp =
+	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(data);
 		return ST_NOMEM;
 	}
 	if (content_type != NULL)
-		ok = MHD_add_response_header(resp,
-		    MHD_HTTP_HEADER_CONTENT_TYPE, content_type) == MHD_YES;
-	if (ok && req->srv->hsts)	/* RFC 6797 */
-		ok = MHD_add_response_header(resp,
-		    "Strict-Transport-Security", HTTP_HSTS_VALUE) == MHD_YES;
+		ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		                             content_type) == MHD_YES;
+	if (ok && req->srv->hsts) /* RFC 6797 */
+		ok = MHD_add_response_header(resp, "Strict-Transport-Security",
+		                             HTTP_HSTS_VALUE) == MHD_YES;
 	h = buf_str(&req->hdrs);
 	for (size_t off = 0; ok && off < h.len;) {
 		const char *name = h.p + off;
@@ -309,7 +311,7 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 	}
 	buf_free(&req->hdrs);
 	if (!ok) {
-		MHD_destroy_response(resp);	/* frees data */
+		MHD_destroy_response(resp); /* frees data */
 		return respond_broken(req);
 	}
 	return resp_queue(req, status, resp);
@@ -317,7 +319,7 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 
 enum status
 http_respond_text(struct http_req *req, unsigned status,
-    const char *content_type, const char *text, size_t len)
+                  const char *content_type, const char *text, size_t len)
 {
 	char *copy;
 
@@ -331,7 +333,7 @@ http_respond_text(struct http_req *req, unsigned status,
 
 enum status
 http_respond_take(struct http_req *req, unsigned status,
-    const char *content_type, char *data, size_t len)
+                  const char *content_type, char *data, size_t len)
 {
 	return respond(req, status, content_type, data, len);
 }
@@ -348,31 +350,33 @@ http_respond_json(struct http_req *req, unsigned status, json_t *body)
 	if (text == NULL)
 		return ST_NOMEM;
 	return respond(req, status, "application/json; charset=utf-8", text,
-	    strlen(text));
+	               strlen(text));
 }
 
 enum status
 http_respond_html(struct http_req *req, unsigned status, const char *csp,
-    const char *html, size_t len)
+                  const char *html, size_t len)
 {
 	enum status rc;
 
-	if ((rc = http_resp_header_or_500(req, "Content-Security-Policy", csp)) !=
-	    ST_OK ||
-	    (rc = http_resp_header_or_500(req, "X-Frame-Options", "DENY")) != ST_OK ||
-	    (rc = http_resp_header_or_500(req, "Referrer-Policy", "no-referrer")) !=
-	    ST_OK ||
-	    (rc = http_resp_header_or_500(req, "X-Content-Type-Options", "nosniff")) !=
-	    ST_OK ||
-	    (rc = http_resp_header_or_500(req, "Cache-Control", "no-store")) != ST_OK)
+	if ((rc = http_resp_header_or_500(req, "Content-Security-Policy",
+	                                  csp)) != ST_OK ||
+	    (rc = http_resp_header_or_500(req, "X-Frame-Options", "DENY")) !=
+	        ST_OK ||
+	    (rc = http_resp_header_or_500(req, "Referrer-Policy",
+	                                  "no-referrer")) != ST_OK ||
+	    (rc = http_resp_header_or_500(req, "X-Content-Type-Options",
+	                                  "nosniff")) != ST_OK ||
+	    (rc = http_resp_header_or_500(req, "Cache-Control", "no-store")) !=
+	        ST_OK)
 		return rc;
 	return http_respond_text(req, status, "text/html; charset=utf-8", html,
-	    len);
+	                         len);
 }
 
 enum status
 http_respond_redirect(struct http_req *req, unsigned status,
-    const char *location)
+                      const char *location)
 {
 	enum status rc;
 
@@ -384,7 +388,7 @@ http_respond_redirect(struct http_req *req, unsigned status,
 
 enum status
 http_respond_error(struct http_req *req, unsigned status, const char *code,
-    const char *desc)
+                   const char *desc)
 {
 	json_t *o;
 
@@ -398,4 +402,3 @@ http_respond_error(struct http_req *req, unsigned status, const char *code,
 	(void)http_resp_header_or_500(req, "Cache-Control", "no-store");
 	return http_respond_json(req, status, o);
 }
-

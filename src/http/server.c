@@ -32,7 +32,7 @@
 #include "http/http.h"
 #include "http/http_int.h"
 
-#define DRAIN_STEP_US		20000
+#define DRAIN_STEP_US 20000
 
 static bool
 route_match(const struct http_route *r, const char *path)
@@ -77,7 +77,7 @@ route_allow(const struct http_req *req, char *out, size_t outsz)
 		if (!route_match(r, req->path))
 			continue;
 		m = snprintf(out + n, outsz - n, "%s%s", n ? ", " : "",
-		    r->method);
+		             r->method);
 		if (m < 0 || (size_t)m >= outsz - n)
 			return;
 		n += (size_t)m;
@@ -93,21 +93,22 @@ answer_failed(struct http_req *req, enum status rc)
 	if (rc == ST_STORE) {
 		(void)http_resp_header_or_500(req, "Retry-After", "1");
 		http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "temporarily_unavailable", "storage unavailable");
+		                   "temporarily_unavailable",
+		                   "storage unavailable");
 	} else {
 		http_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    "server_error", "internal error");
+		                   "server_error", "internal error");
 	}
 	log_err("event=handler_failed path=%s status=%s",
-	    log_safe(req->path, path, sizeof(path)), status_str(rc));
+	        log_safe(req->path, path, sizeof(path)), status_str(rc));
 }
 
 /* Runs a handler; a suspended request is answered later. */
 static void
 run_handler(struct http_req *req, http_handler fn, void *ctx)
 {
-	enum status	rc;
-	char		path[LOG_PATH_BYTES];
+	enum status rc;
+	char path[LOG_PATH_BYTES];
 
 	req->in_handler = true;
 	rc = fn(req, ctx);
@@ -116,10 +117,11 @@ run_handler(struct http_req *req, http_handler fn, void *ctx)
 		return;
 	if (req->resume_fn != NULL && fn != req->resume_fn) {
 		if (rc == ST_OK)
-			return;	/* suspended: on_resume answers */
+			return; /* suspended: on_resume answers */
 		log_err("event=handler_failed path=%s status=%s "
-		    "reason=suspended_with_error",
-		    log_safe(req->path, path, sizeof(path)), status_str(rc));
+		        "reason=suspended_with_error",
+		        log_safe(req->path, path, sizeof(path)),
+		        status_str(rc));
 		return;
 	}
 	answer_failed(req, rc);
@@ -173,8 +175,8 @@ offload_run(void *job, void *arg)
 static void
 offload(struct http_req *req)
 {
-	struct http_server	*srv = req->srv;
-	char			 path[LOG_PATH_BYTES];
+	struct http_server *srv = req->srv;
+	char path[LOG_PATH_BYTES];
 
 	req->offloaded = true;
 	atomic_fetch_add(&srv->suspended, 1);
@@ -182,10 +184,10 @@ offload(struct http_req *req)
 	if (http_pool_push(srv->pool, req))
 		return;
 	log_warn("event=http_busy path=%s reason=offload_queue_full",
-	    log_safe(req->path, path, sizeof(path)));
+	         log_safe(req->path, path, sizeof(path)));
 	(void)http_resp_header_or_500(req, "Retry-After", "1");
 	http_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-	    "temporarily_unavailable", "server busy");
+	                   "temporarily_unavailable", "server busy");
 	offload_resume(req);
 }
 
@@ -207,37 +209,38 @@ offload_answer(struct http_req *req)
 static void
 dispatch(struct http_req *req)
 {
-	char		allow[128], path[LOG_PATH_BYTES];
+	char allow[128], path[LOG_PATH_BYTES];
 
 	if (req->refused != 0) {
 		log_debug("event=http_refused status=%u path=%s reason=\"%s\"",
-		    req->refused, log_safe(req->path, path, sizeof(path)),
-		    req->refused_why);
+		          req->refused, log_safe(req->path, path, sizeof(path)),
+		          req->refused_why);
 		/* A malformed head (400, 501: two lengths, a length with a
 		 * transfer coding, a control byte) leaves where the next
 		 * request starts unknown: none is read. A body refused by its
 		 * size (413) or a head too large (414, 431) has a known
 		 * framing and is left to libmicrohttpd: with Connection: close
 		 * a client still sending a large body was seen to get a reset
-		 * instead of the 413 (bad_input.test.js, gateway_boundary_1mib). */
+		 * instead of the 413 (bad_input.test.js,
+		 * gateway_boundary_1mib). */
 		if (req->refused == MHD_HTTP_BAD_REQUEST ||
 		    req->refused == MHD_HTTP_NOT_IMPLEMENTED)
 			(void)http_resp_header_or_500(req, "Connection",
-			    "close");
+			                              "close");
 		http_respond_error(req, req->refused, "invalid_request",
-		    req->refused_why);
+		                   req->refused_why);
 		return;
 	}
 	if (req->route == NULL) {
 		if (!req->path_known) {
 			http_respond_error(req, MHD_HTTP_NOT_FOUND, "not_found",
-			    "no such endpoint");
+			                   "no such endpoint");
 			return;
 		}
 		route_allow(req, allow, sizeof(allow));
 		(void)http_resp_header_or_500(req, "Allow", allow);
 		http_respond_error(req, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "invalid_request", "method not allowed");
+		                   "invalid_request", "method not allowed");
 		return;
 	}
 	if (req->route->offload)
@@ -249,7 +252,7 @@ dispatch(struct http_req *req)
 /* A new request object; target (may be NULL) is copied. */
 static struct http_req *
 req_new(struct http_server *srv, struct MHD_Connection *conn,
-    const char *target)
+        const char *target)
 {
 	struct http_req *req;
 
@@ -274,8 +277,8 @@ req_new(struct http_server *srv, struct MHD_Connection *conn,
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	struct http_req	*req = req_new(cls, conn, uri);
-	char		*q;
+	struct http_req *req = req_new(cls, conn, uri);
+	char *q;
 
 	if (req == NULL)
 		return NULL;
@@ -296,11 +299,11 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **req_cls)
+           const char *method, const char *version, const char *upload_data,
+           size_t *upload_data_size, void **req_cls)
 {
-	struct http_server	*srv = cls;
-	struct http_req		*req = *req_cls;
+	struct http_server *srv = cls;
+	struct http_req *req = *req_cls;
 
 	(void)version;
 	if (req == NULL) {
@@ -317,17 +320,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		buf_init_secret(&req->body, http_body_max(req)); /* empty */
 		http_head_check(req);
 		if (req->refused != 0)
-			dispatch(req);	/* before reading; the body is dropped */
+			dispatch(req); /* before reading; the body is dropped */
 		else if (req->route != NULL && req->route->head != NULL)
-			run_head(req);	/* may answer: the body is dropped */
+			run_head(req); /* may answer: the body is dropped */
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		if (req->refused == 0 && !req->answered &&
 		    buf_add(&req->body, upload_data, *upload_data_size) !=
-		    ST_OK)
-			http_refuse(req, MHD_HTTP_CONTENT_TOO_LARGE,
-			    "request body too large");	/* buf_add freed it */
+		        ST_OK)
+			http_refuse(
+			    req, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "request body too large"); /* buf_add freed it */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -342,10 +346,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-    enum MHD_RequestTerminationCode toe)
+             enum MHD_RequestTerminationCode toe)
 {
-	struct http_server	*srv = cls;
-	struct http_req		*req = *req_cls;
+	struct http_server *srv = cls;
+	struct http_req *req = *req_cls;
 
 	(void)conn;
 	(void)toe;
@@ -357,7 +361,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		req->stash_free(req->stash);
 	if (req->kept != NULL)
 		MHD_destroy_response(req->kept);
-	buf_wipe_free(&req->body);	/* may hold secrets */
+	buf_wipe_free(&req->body); /* may hold secrets */
 	buf_free(&req->hdrs);
 	free(req->target);
 	free(req);
@@ -371,8 +375,8 @@ static void on_mhd_log(void *, const char *, va_list)
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char	msg[512];
-	size_t	n;
+	char msg[512];
+	size_t n;
 
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -391,12 +395,12 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static enum status
 resolve(const char *listen, struct sockaddr_storage *ss, char *err,
-    size_t errlen)
+        size_t errlen)
 {
-	char		 host[256], port[8];
-	unsigned	 p;
-	struct addrinfo	 hints, *ai = NULL;
-	int		 n;
+	char host[256], port[8];
+	unsigned p;
+	struct addrinfo hints, *ai = NULL;
+	int n;
 
 	if (!cfg_listen_split(listen, host, sizeof(host), &p)) {
 		snprintf(err, errlen, "bad listen address \"%s\"", listen);
@@ -409,7 +413,7 @@ resolve(const char *listen, struct sockaddr_storage *ss, char *err,
 	n = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
 	if (n != 0 || ai == NULL) {
 		snprintf(err, errlen, "cannot resolve \"%s\": %s", host,
-		    gai_strerror(n));
+		         gai_strerror(n));
 		return ST_INVALID;
 	}
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
@@ -419,14 +423,15 @@ resolve(const char *listen, struct sockaddr_storage *ss, char *err,
 
 enum status
 http_server_start(const struct http_opts *o, const struct http_route *routes,
-    size_t nroutes, struct http_server **out, char *err, size_t errlen)
+                  size_t nroutes, struct http_server **out, char *err,
+                  size_t errlen)
 {
-	struct http_server	*srv = NULL;
-	struct sockaddr_storage	 ss;
-	struct MHD_OptionItem	 tls_opts[3];
+	struct http_server *srv = NULL;
+	struct sockaddr_storage ss;
+	struct MHD_OptionItem tls_opts[3];
 	const union MHD_DaemonInfo *di;
-	unsigned		 flags, threads;
-	enum status		 rc;
+	unsigned flags, threads;
+	enum status rc;
 
 	rc = resolve(o->listen, &ss, err, errlen);
 	if (rc != ST_OK)
@@ -444,11 +449,11 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	        MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->hsts = o->hsts;
-	tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	if (o->tls_cert != NULL) {
 		rc = http_tls_start(srv, o, err, errlen);
 		if (rc != ST_OK)
@@ -460,31 +465,32 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 		if (!routes[i].offload)
 			continue;
 		rc = http_pool_new(o->blocking_threads,
-		    (size_t)o->blocking_threads * HTTP_OFFLOAD_QUEUE_PER_THREAD,
-		    offload_run, NULL, &srv->pool);
+		                   (size_t)o->blocking_threads *
+		                       HTTP_OFFLOAD_QUEUE_PER_THREAD,
+		                   offload_run, NULL, &srv->pool);
 		if (rc != ST_OK) {
-			snprintf(err, errlen, "cannot start %u blocking-work "
-			    "threads: %s", o->blocking_threads,
-			    status_str(rc));
+			snprintf(err, errlen,
+			         "cannot start %u blocking-work "
+			         "threads: %s",
+			         o->blocking_threads, status_str(rc));
 			goto fail;
 		}
 		break;
 	}
-	srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	srv->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
 	    MHD_OPTION_CONNECTION_LIMIT, o->connection_limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_address_limit,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, http_pool_size(&o->limits),
 	    MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-	    MHD_OPTION_ARRAY, tls_opts,
-	    MHD_OPTION_END);
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_ARRAY,
+	    tls_opts, MHD_OPTION_END);
 	if (srv->d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", o->listen,
-		    errno ? strerror(errno) : "libmicrohttpd refused");
+		         errno ? strerror(errno) : "libmicrohttpd refused");
 		rc = ST_INTERNAL;
 		goto fail;
 	}
@@ -517,7 +523,7 @@ http_server_quiesce(struct http_server *srv, unsigned drain_s)
 		srv->quiesced = true;
 	}
 	while (atomic_load(&srv->inflight) > 0 &&
-	    waited_us < drain_s * 1000000u) {
+	       waited_us < drain_s * 1000000u) {
 		usleep(DRAIN_STEP_US);
 		waited_us += DRAIN_STEP_US;
 	}
@@ -546,4 +552,3 @@ http_server_stop(struct http_server *srv, unsigned drain_s)
 	http_tls_stop(srv);
 	free(srv);
 }
-

@@ -22,16 +22,16 @@
 #include "crypto/sec.h"
 #include "oauth/oauth_int.h"
 
-#define AUTHZ_PARAMS_MAX	32
-#define STATE_MAX_BYTES		1024
-#define RESOURCE_MAX_BYTES	2048
-#define CREDENTIAL_MAX_BYTES	1024
+#define AUTHZ_PARAMS_MAX 32
+#define STATE_MAX_BYTES 1024
+#define RESOURCE_MAX_BYTES 2048
+#define CREDENTIAL_MAX_BYTES 1024
 
 static const struct {
 	const char *scope, *words;
 } scope_words[] = {
-	{ "todo.read", "See the items on your TODO list" },
-	{ "todo.write", "Add, change and remove items on your TODO list" },
+    {"todo.read", "See the items on your TODO list"},
+    {"todo.write", "Add, change and remove items on your TODO list"},
 };
 
 static void
@@ -44,17 +44,17 @@ authz_free(struct oauth_authz *a)
 
 static void
 event(const struct oauth_env *env, const struct http_req *req,
-    const struct oauth_authz *a, const char *kind, const char *outcome,
-    const char *reason, const char *user)
+      const struct oauth_authz *a, const char *kind, const char *outcome,
+      const char *reason, const char *user)
 {
 	struct oauth_event_rec r = {
-		.kind = kind,
-		.outcome = outcome,
-		.reason = reason,
-		.client_id = a->client != NULL ? a->client->id : NULL,
-		.user = user,
-		.state = a->state,
-		.peer = http_req_peer(req),
+	    .kind = kind,
+	    .outcome = outcome,
+	    .reason = reason,
+	    .client_id = a->client != NULL ? a->client->id : NULL,
+	    .user = user,
+	    .state = a->state,
+	    .peer = http_req_peer(req),
 	};
 
 	oauth_event(env->events, &r);
@@ -63,22 +63,23 @@ event(const struct oauth_env *env, const struct http_req *req,
 /* Reads the parameters: the query of a GET, the form body of a POST. */
 static bool
 authz_read(struct http_req *req, struct oauth_authz *a,
-    struct oauth_authz_err *err)
+           struct oauth_authz_err *err)
 {
-	const char	*ct;
-	enum status	 rc;
+	const char *ct;
+	enum status rc;
 
 	form_init(&a->f, AUTHZ_PARAMS_MAX);
 	a->is_post = strcmp(http_req_method(req), "POST") == 0;
 	if (a->is_post) {
 		ct = http_req_header(req, "Content-Type");
 		/* The media type exactly; parameters (charset) may follow. */
-		if (ct == NULL || strncasecmp(ct,
-		    "application/x-www-form-urlencoded", 33) != 0 ||
+		if (ct == NULL ||
+		    strncasecmp(ct, "application/x-www-form-urlencoded", 33) !=
+		        0 ||
 		    (ct[33] != '\0' && ct[33] != ';' && ct[33] != ' ' &&
-		    ct[33] != '\t')) {
+		     ct[33] != '\t')) {
 			err->why = "the form must be "
-			    "application/x-www-form-urlencoded";
+			           "application/x-www-form-urlencoded";
 			return false;
 		}
 		rc = form_parse(&a->f, http_req_body(req));
@@ -86,8 +87,9 @@ authz_read(struct http_req *req, struct oauth_authz *a,
 		rc = http_req_query_form(req, &a->f);
 	}
 	if (rc != ST_OK) {
-		err->why = rc == ST_TOOBIG ? "too many parameters" :
-		    "a parameter is repeated or malformed";
+		err->why = rc == ST_TOOBIG
+		               ? "too many parameters"
+		               : "a parameter is repeated or malformed";
 		return false;
 	}
 	return true;
@@ -97,12 +99,13 @@ authz_read(struct http_req *req, struct oauth_authz *a,
 TESTABLE bool
 oauth_authz_check_redirect(struct oauth_authz *a, struct oauth_authz_err *err)
 {
-	const char	*uri = form_get(&a->f, "redirect_uri");
+	const char *uri = form_get(&a->f, "redirect_uri");
 
 	err->page = true;
 	err->e = OAUTH_INVALID_REQUEST;
 	if (uri == NULL) {
-		/* RFC 6749 §3.1.2.3: optional when exactly one is registered. */
+		/* RFC 6749 §3.1.2.3: optional when exactly one is registered.
+		 */
 		if (a->client->chatgpt || a->client->redirect_uris[0] == '\0' ||
 		    strchr(a->client->redirect_uris, '\n') != NULL) {
 			err->why = "The request has no redirect_uri.";
@@ -128,10 +131,10 @@ oauth_authz_check_redirect(struct oauth_authz *a, struct oauth_authz_err *err)
  * error page, since the redirect target cannot be trusted. */
 static bool
 authz_check_client(const struct oauth_env *env, struct oauth_authz *a,
-    struct oauth_authz_err *err)
+                   struct oauth_authz_err *err)
 {
-	const char	*id = form_get(&a->f, "client_id");
-	enum status	 rc;
+	const char *id = form_get(&a->f, "client_id");
+	enum status rc;
 
 	err->page = true;
 	err->e = OAUTH_INVALID_REQUEST;
@@ -148,7 +151,7 @@ authz_check_client(const struct oauth_env *env, struct oauth_authz *a,
 	if (rc != ST_OK) {
 		err->e = OAUTH_INVALID_CLIENT;
 		err->why = "This app is not registered here (unknown "
-		    "client_id).";
+		           "client_id).";
 		return false;
 	}
 	return oauth_authz_check_redirect(a, err);
@@ -157,7 +160,7 @@ authz_check_client(const struct oauth_env *env, struct oauth_authz *a,
 /* The rest of the request: errors here go back to the client. */
 TESTABLE bool
 oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
-    struct oauth_authz_err *err)
+                          struct oauth_authz_err *err)
 {
 	const char *rt = form_get(&a->f, "response_type");
 	const char *method = form_get(&a->f, "code_challenge_method");
@@ -177,7 +180,7 @@ oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
 	if ((a->client->grants & STORE_GRANT_CODE) == 0) {
 		err->e = OAUTH_UNAUTHORIZED_CLIENT;
 		err->why = "this client is not registered for the "
-		    "authorization_code grant";
+		           "authorization_code grant";
 		return false;
 	}
 	a->challenge = form_get(&a->f, "code_challenge");
@@ -195,34 +198,37 @@ oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
 		return false;
 	} else if (a->client->is_public) {
 		err->why = "PKCE (code_challenge, S256) is required for public "
-		    "clients";
+		           "clients";
 		return false;
 	}
 	a->resource = form_get(&a->f, "resource");
-	if (a->resource != NULL && (strlen(a->resource) > RESOURCE_MAX_BYTES ||
-	    strchr(a->resource, '#') != NULL ||
-	    (strncmp(a->resource, "https://", 8) != 0 &&
-	    strncmp(a->resource, "http://", 7) != 0))) {
+	if (a->resource != NULL &&
+	    (strlen(a->resource) > RESOURCE_MAX_BYTES ||
+	     strchr(a->resource, '#') != NULL ||
+	     (strncmp(a->resource, "https://", 8) != 0 &&
+	      strncmp(a->resource, "http://", 7) != 0))) {
 		err->e = OAUTH_INVALID_REQUEST;
-		err->why = "resource must be an absolute URI without a fragment";
+		err->why =
+		    "resource must be an absolute URI without a fragment";
 		return false;
 	}
 	err->e = oauth_scope_resolve(form_get(&a->f, "scope"),
-	    env->cfg->oauth.scopes, env->cfg->oauth.default_scope,
-	    a->client->scope, &a->scope, &err->why);
+	                             env->cfg->oauth.scopes,
+	                             env->cfg->oauth.default_scope,
+	                             a->client->scope, &a->scope, &err->why);
 	return err->e == OAUTH_OK;
 }
 
 /* redirect_uri + code or error, state and iss (RFC 9207). */
 static enum status
 redirect_back(const struct oauth_env *env, struct http_req *req,
-    const struct oauth_authz *a, const char *code,
-    const struct oauth_authz_err *err)
+              const struct oauth_authz *a, const char *code,
+              const struct oauth_authz_err *err)
 {
-	struct buf	b;
-	enum status	rc;
+	struct buf b;
+	enum status rc;
 
-	buf_init_secret(&b, 16384);	/* the code */
+	buf_init_secret(&b, 16384); /* the code */
 	rc = buf_adds(&b, a->redirect);
 	if (rc == ST_OK)
 		rc = buf_adds(&b, strchr(a->redirect, '?') != NULL ? "&" : "?");
@@ -243,7 +249,7 @@ redirect_back(const struct oauth_env *env, struct http_req *req,
 		rc = http_resp_header(req, "Referrer-Policy", "no-referrer");
 	if (rc == ST_OK)
 		rc = http_respond_redirect(req, a->is_post ? 303 : 302, b.p);
-	buf_wipe_free(&b);	/* holds the code */
+	buf_wipe_free(&b); /* holds the code */
 	return rc;
 }
 
@@ -251,15 +257,15 @@ redirect_back(const struct oauth_env *env, struct http_req *req,
 TESTABLE void
 oauth_authz_redirect_host(const struct oauth_authz *a, char *out, size_t outsz)
 {
-	const char	*p = strstr(a->redirect, "://");
-	size_t		 n;
+	const char *p = strstr(a->redirect, "://");
+	size_t n;
 
 	out[0] = '\0';
 	if (p == NULL)
 		return;
 	p += 3;
 	n = strcspn(p, "/?#@");
-	if (p[n] == '@')	/* userinfo: show nothing rather than mislead */
+	if (p[n] == '@') /* userinfo: show nothing rather than mislead */
 		return;
 	if (n >= outsz)
 		n = outsz - 1;
@@ -268,51 +274,52 @@ oauth_authz_redirect_host(const struct oauth_authz *a, char *out, size_t outsz)
 }
 
 static enum status
-page_respond(const struct oauth_env *env, struct http_req *req,
-    unsigned status, enum auth_page which, const struct page_var *vars,
-    size_t n, const struct oauth_authz *a)
+page_respond(const struct oauth_env *env, struct http_req *req, unsigned status,
+             enum auth_page which, const struct page_var *vars, size_t n,
+             const struct oauth_authz *a)
 {
-	struct buf	html;
-	enum status	rc;
+	struct buf html;
+	enum status rc;
 
 	buf_init(&html, PAGE_OUTPUT_MAX_BYTES);
 	rc = auth_page_render(env->pages, which, vars, n, &html);
 	if (rc == ST_OK)
 		rc = auth_page_respond(req, status, &html,
-		    a != NULL ? a->redirect : NULL);
+		                       a != NULL ? a->redirect : NULL);
 	buf_free(&html);
 	return rc;
 }
 
 static enum status
-error_page(const struct oauth_env *env, struct http_req *req,
-    unsigned status, const char *title, const char *message)
+error_page(const struct oauth_env *env, struct http_req *req, unsigned status,
+           const char *title, const char *message)
 {
 	const struct page_var vars[] = {
-		{ "plugin_name", env->cfg->plugin.name_for_human },
-		{ "logo_url", env->cfg->plugin.logo_url },
-		{ "title", title },
-		{ "message", message },
+	    {"plugin_name", env->cfg->plugin.name_for_human},
+	    {"logo_url", env->cfg->plugin.logo_url},
+	    {"title", title},
+	    {"message", message},
 	};
 
 	return page_respond(env, req, status, AUTH_PAGE_ERROR, vars,
-	    ARRAY_LEN(vars), NULL);
+	                    ARRAY_LEN(vars), NULL);
 }
 
 /* The original request and the CSRF token, as hidden form fields. */
 static enum status
 hidden_fields(const struct oauth_authz *a, const struct auth_session *s,
-    struct buf *b)
+              struct buf *b)
 {
-	static const char *const carried[] = { "response_type", "client_id",
-		"redirect_uri", "state", "code_challenge",
-		"code_challenge_method", "resource" };
-	char		csrf[SEC_TOKEN_STRLEN];
-	enum status	rc = ST_OK;
+	static const char *const carried[] = {
+	    "response_type", "client_id",      "redirect_uri",
+	    "state",         "code_challenge", "code_challenge_method",
+	    "resource"};
+	char csrf[SEC_TOKEN_STRLEN];
+	enum status rc = ST_OK;
 
 	for (size_t i = 0; i < ARRAY_LEN(carried) && rc == ST_OK; i++)
-		rc = auth_hidden_add(b, carried[i], form_get(&a->f,
-		    carried[i]));
+		rc =
+		    auth_hidden_add(b, carried[i], form_get(&a->f, carried[i]));
 	if (rc == ST_OK)
 		rc = auth_hidden_add(b, "scope", a->scope);
 	auth_csrf_token(s, csrf);
@@ -323,31 +330,31 @@ hidden_fields(const struct oauth_authz *a, const struct auth_session *s,
 }
 
 static enum status
-login_page(const struct oauth_env *env, struct http_req *req,
-    unsigned status, const struct oauth_authz *a, const struct auth_session *s,
-    const char *error, const char *username)
+login_page(const struct oauth_env *env, struct http_req *req, unsigned status,
+           const struct oauth_authz *a, const struct auth_session *s,
+           const char *error, const char *username)
 {
-	struct buf	hidden;
-	char		host[256];
-	enum status	rc;
+	struct buf hidden;
+	char host[256];
+	enum status rc;
 
-	buf_init_secret(&hidden, 16384);	/* the CSRF token */
+	buf_init_secret(&hidden, 16384); /* the CSRF token */
 	oauth_authz_redirect_host(a, host, sizeof(host));
 	rc = hidden_fields(a, s, &hidden);
 	if (rc == ST_OK) {
 		const struct page_var vars[] = {
-			{ "plugin_name", env->cfg->plugin.name_for_human },
-			{ "logo_url", env->cfg->plugin.logo_url },
-			{ "client_name", a->client->name },
-			{ "action", "/oauth/authorize" },
-			{ "hidden", hidden.p },
-			{ "error", error },
-			{ "username", username },
-			{ "redirect_host", host },
+		    {"plugin_name", env->cfg->plugin.name_for_human},
+		    {"logo_url", env->cfg->plugin.logo_url},
+		    {"client_name", a->client->name},
+		    {"action", "/oauth/authorize"},
+		    {"hidden", hidden.p},
+		    {"error", error},
+		    {"username", username},
+		    {"redirect_host", host},
 		};
 
 		rc = page_respond(env, req, status, AUTH_PAGE_LOGIN, vars,
-		    ARRAY_LEN(vars), a);
+		                  ARRAY_LEN(vars), a);
 	}
 	buf_wipe_free(&hidden);
 	return rc;
@@ -355,20 +362,21 @@ login_page(const struct oauth_env *env, struct http_req *req,
 
 static enum status
 consent_page(const struct oauth_env *env, struct http_req *req,
-    const struct oauth_authz *a, const struct auth_session *s, const char *user)
+             const struct oauth_authz *a, const struct auth_session *s,
+             const char *user)
 {
-	struct buf	hidden, items;
-	char		host[256];
-	enum status	rc;
+	struct buf hidden, items;
+	char host[256];
+	enum status rc;
 
-	buf_init_secret(&hidden, 16384);	/* the CSRF token */
+	buf_init_secret(&hidden, 16384); /* the CSRF token */
 	buf_init(&items, 16384);
 	oauth_authz_redirect_host(a, host, sizeof(host));
 	rc = hidden_fields(a, s, &hidden);
 	for (const char *p = a->scope; rc == ST_OK && *p != '\0';) {
-		size_t		 n = strcspn(p, " ");
-		const char	*words = NULL;
-		char		 tok[256];
+		size_t n = strcspn(p, " ");
+		const char *words = NULL;
+		char tok[256];
 
 		for (size_t i = 0; i < ARRAY_LEN(scope_words); i++)
 			if (strlen(scope_words[i].scope) == n &&
@@ -388,18 +396,18 @@ consent_page(const struct oauth_env *env, struct http_req *req,
 	}
 	if (rc == ST_OK) {
 		const struct page_var vars[] = {
-			{ "plugin_name", env->cfg->plugin.name_for_human },
-			{ "logo_url", env->cfg->plugin.logo_url },
-			{ "client_name", a->client->name },
-			{ "username", user },
-			{ "scopes", items.p },
-			{ "action", "/oauth/authorize" },
-			{ "hidden", hidden.p },
-			{ "redirect_host", host },
+		    {"plugin_name", env->cfg->plugin.name_for_human},
+		    {"logo_url", env->cfg->plugin.logo_url},
+		    {"client_name", a->client->name},
+		    {"username", user},
+		    {"scopes", items.p},
+		    {"action", "/oauth/authorize"},
+		    {"hidden", hidden.p},
+		    {"redirect_host", host},
 		};
 
 		rc = page_respond(env, req, 200, AUTH_PAGE_CONSENT, vars,
-		    ARRAY_LEN(vars), a);
+		                  ARRAY_LEN(vars), a);
 	}
 	buf_wipe_free(&hidden);
 	buf_free(&items);
@@ -425,12 +433,12 @@ scope_covers(const char *have, const char *want)
 /* Mints a code bound to everything the token request must match. */
 static enum status
 code_issue(const struct oauth_env *env, struct http_req *req,
-    const struct oauth_authz *a, const struct store_user *u)
+           const struct oauth_authz *a, const struct store_user *u)
 {
-	struct store_code	c;
-	char			code[SEC_TOKEN_STRLEN];
-	int64_t			now = clk_now_s();
-	enum status		rc;
+	struct store_code c;
+	char code[SEC_TOKEN_STRLEN];
+	int64_t now = clk_now_s();
+	enum status rc;
 
 	memset(&c, 0, sizeof(c));
 	rc = sec_token_mint(SEC_PREFIX_CODE, code, c.digest);
@@ -440,8 +448,9 @@ code_issue(const struct oauth_env *env, struct http_req *req,
 	c.user_id = u->id;
 	/* RFC 6749 §4.1.3: the token request must repeat a redirect_uri
 	 * the authorization request named; "" records that it named none. */
-	c.redirect_uri = form_get(&a->f, "redirect_uri") != NULL ?
-	    (char *)(uintptr_t)a->redirect : "";
+	c.redirect_uri = form_get(&a->f, "redirect_uri") != NULL
+	                     ? (char *)(uintptr_t)a->redirect
+	                     : "";
 	c.scope = a->scope;
 	c.code_challenge = (char *)(uintptr_t)a->challenge;
 	c.resource = (char *)(uintptr_t)a->resource;
@@ -461,12 +470,12 @@ code_issue(const struct oauth_env *env, struct http_req *req,
  * ask. */
 static enum status
 authz_signed_in(const struct oauth_env *env, struct http_req *req,
-    const struct oauth_authz *a, const struct auth_session *s,
-    const struct store_user *u)
+                const struct oauth_authz *a, const struct auth_session *s,
+                const struct store_user *u)
 {
-	char		*granted = NULL;
-	bool		 covered;
-	enum status	 rc;
+	char *granted = NULL;
+	bool covered;
+	enum status rc;
 
 	rc = store_consent_get(env->st, u->id, a->client->id, &granted);
 	if (rc != ST_OK && rc != ST_NOTFOUND)
@@ -482,23 +491,24 @@ authz_signed_in(const struct oauth_env *env, struct http_req *req,
  * success *s becomes a fresh signed-in session (no fixation). */
 static enum status
 authz_login(const struct oauth_env *env, struct http_req *req,
-    const struct oauth_authz *a, struct auth_session *s, struct store_user **u)
+            const struct oauth_authz *a, struct auth_session *s,
+            struct store_user **u)
 {
-	const char	*name = form_get(&a->f, "username");
-	const char	*pw = form_get(&a->f, "password");
-	const char	*peer = http_req_peer(req);
-	char		 ukey[128], akey[128], retry[64];
-	unsigned	 wait_s = 0;
-	int64_t		 now = clk_now_s();
-	enum status	 rc;
-	bool		 blocked;
+	const char *name = form_get(&a->f, "username");
+	const char *pw = form_get(&a->f, "password");
+	const char *peer = http_req_peer(req);
+	char ukey[128], akey[128], retry[64];
+	unsigned wait_s = 0;
+	int64_t now = clk_now_s();
+	enum status rc;
+	bool blocked;
 
 	if (name == NULL || pw == NULL || strlen(name) > CREDENTIAL_MAX_BYTES ||
 	    strlen(pw) > CREDENTIAL_MAX_BYTES) {
 		event(env, req, a, "login", "denied", "credentials_missing",
-		    NULL);
+		      NULL);
 		return login_page(env, req, 400, a, s,
-		    "Enter your username and password.", name);
+		                  "Enter your username and password.", name);
 	}
 	snprintf(ukey, sizeof(ukey), "u:%.120s", name);
 	auth_limiter_addr_key(peer, akey, sizeof(akey));
@@ -506,30 +516,31 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 	 * one step with the limit check, so that concurrent attempts cannot
 	 * all pass the check; a right password takes it back below. */
 	blocked = !auth_limiter_take(env->lim_user, ukey, now, &wait_s);
-	if (!blocked &&
-	    !auth_limiter_take(env->lim_addr, akey, now, &wait_s)) {
+	if (!blocked && !auth_limiter_take(env->lim_addr, akey, now, &wait_s)) {
 		auth_limiter_forgive(env->lim_user, ukey);
 		blocked = true;
 	}
 	if (blocked) {
 		snprintf(retry, sizeof(retry), "%u", wait_s);
-		if ((rc = http_resp_header(req, "Retry-After", retry)) !=
-		    ST_OK)
+		if ((rc = http_resp_header(req, "Retry-After", retry)) != ST_OK)
 			return rc;
 		event(env, req, a, "login", "denied", "rate_limited", name);
 		log_info("event=login_rate_limited user=%s from=%s",
-		    log_safe(name, ukey, sizeof(ukey)), peer);
-		return login_page(env, req, 429, a, s, "Too many failed "
-		    "sign-ins. Wait a few minutes, then try again.", name);
+		         log_safe(name, ukey, sizeof(ukey)), peer);
+		return login_page(
+		    env, req, 429, a, s,
+		    "Too many failed "
+		    "sign-ins. Wait a few minutes, then try again.",
+		    name);
 	}
 	rc = auth_login_verify(env->st, name, pw, u);
 	if (rc == ST_DENIED) {
 		event(env, req, a, "login", "denied", "bad_credentials", name);
 		log_info("event=login_failed user=%s from=%s",
-		    log_safe(name, ukey, sizeof(ukey)), peer);
+		         log_safe(name, ukey, sizeof(ukey)), peer);
 		/* 400, not 401: this is no HTTP authentication challenge. */
 		return login_page(env, req, 400, a, s,
-		    "Wrong username or password.", name);
+		                  "Wrong username or password.", name);
 	}
 	/* No failure: give the reservations back (a sign-in clears the
 	 * user's failures, not the address's). */
@@ -544,16 +555,18 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 			return rc;
 		event(env, req, a, "login", "denied", "busy", name);
 		log_info("event=login_busy user=%s from=%s",
-		    log_safe(name, ukey, sizeof(ukey)), peer);
-		return login_page(env, req, 429, a, s, "Too many sign-ins "
-		    "right now. Try again in a moment.", name);
+		         log_safe(name, ukey, sizeof(ukey)), peer);
+		return login_page(env, req, 429, a, s,
+		                  "Too many sign-ins "
+		                  "right now. Try again in a moment.",
+		                  name);
 	}
 	if (rc != ST_OK)
 		return rc;
 	auth_session_end(env->st, s);
 	auth_session_wipe(s);
 	rc = auth_session_start(env->st, req, env->secure, (*u)->id,
-	    env->cfg->auth.session_ttl, now, s);
+	                        env->cfg->auth.session_ttl, now, s);
 	if (rc != ST_OK)
 		return rc;
 	event(env, req, a, "login", "ok", "signed_in", name);
@@ -563,23 +576,22 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 /* A consent form was posted. */
 static enum status
 authz_decide(const struct oauth_env *env, struct http_req *req,
-    const struct oauth_authz *a, const struct store_user *u)
+             const struct oauth_authz *a, const struct store_user *u)
 {
-	const char		*d = form_get(&a->f, "decision");
-	char			*granted = NULL;
-	struct buf		 merged;
-	struct oauth_authz_err	 err = { OAUTH_ACCESS_DENIED,
-		"the user denied the request", false };
-	enum status		 rc;
+	const char *d = form_get(&a->f, "decision");
+	char *granted = NULL;
+	struct buf merged;
+	struct oauth_authz_err err = {OAUTH_ACCESS_DENIED,
+	                              "the user denied the request", false};
+	enum status rc;
 
 	if (strcmp(d, "deny") == 0) {
-		event(env, req, a, "consent", "denied", "user_denied",
-		    u->name);
+		event(env, req, a, "consent", "denied", "user_denied", u->name);
 		return redirect_back(env, req, a, NULL, &err);
 	}
 	if (strcmp(d, "allow") != 0)
 		return error_page(env, req, 400, "Bad request",
-		    "The decision must be allow or deny.");
+		                  "The decision must be allow or deny.");
 	/* Remember the union of what was granted before and now. */
 	rc = store_consent_get(env->st, u->id, a->client->id, &granted);
 	if (rc != ST_OK && rc != ST_NOTFOUND)
@@ -598,7 +610,7 @@ authz_decide(const struct oauth_env *env, struct http_req *req,
 	free(granted);
 	if (rc == ST_OK)
 		rc = store_consent_set(env->st, u->id, a->client->id, merged.p,
-		    clk_now_s());
+		                       clk_now_s());
 	buf_free(&merged);
 	if (rc != ST_OK)
 		return rc;
@@ -608,21 +620,22 @@ authz_decide(const struct oauth_env *env, struct http_req *req,
 
 static enum status
 authz_run(const struct oauth_env *env, struct http_req *req,
-    struct oauth_authz *a)
+          struct oauth_authz *a)
 {
-	struct auth_session	 s;
-	struct store_user	*u = NULL;
-	int64_t			 now = clk_now_s();
-	enum status		 rc;
+	struct auth_session s;
+	struct store_user *u = NULL;
+	int64_t now = clk_now_s();
+	enum status rc;
 
 	rc = auth_session_find(env->st, req, env->secure, now, &s);
 	if (rc == ST_STORE)
 		goto out;
-	if (a->is_post && (rc != ST_OK ||
-	    !auth_csrf_ok(&s, form_get(&a->f, "csrf")))) {
+	if (a->is_post &&
+	    (rc != ST_OK || !auth_csrf_ok(&s, form_get(&a->f, "csrf")))) {
 		event(env, req, a, "authorize", "denied", "csrf_mismatch",
-		    NULL);
-		rc = error_page(env, req, 403, "This page has expired",
+		      NULL);
+		rc = error_page(
+		    env, req, 403, "This page has expired",
 		    "Your sign-in form is no longer valid. Go back to the app "
 		    "and start again.");
 		goto out;
@@ -630,18 +643,18 @@ authz_run(const struct oauth_env *env, struct http_req *req,
 	if (rc == ST_NOTFOUND) {
 		/* Anonymous: a cookie for the CSRF token, no row. */
 		rc = auth_session_start_anon(req, env->secure,
-		    env->cfg->auth.session_ttl, &s);
+		                             env->cfg->auth.session_ttl, &s);
 		if (rc != ST_OK)
 			goto out;
 	}
 	if (a->is_post && form_get(&a->f, "username") != NULL) {
 		rc = authz_login(env, req, a, &s, &u);
 		if (rc != ST_OK || u == NULL)
-			goto out;	/* answered: the login page again */
+			goto out; /* answered: the login page again */
 	} else if (s.user_id != 0) {
 		rc = store_user_get_by_id(env->st, s.user_id, &u);
 		if (rc == ST_NOTFOUND)
-			s.user_id = 0;	/* the user was removed */
+			s.user_id = 0; /* the user was removed */
 		else if (rc != ST_OK)
 			goto out;
 	}
@@ -663,29 +676,31 @@ out:
 enum status
 oauth_authorize_handle(struct http_req *req, void *ctx)
 {
-	const struct oauth_env	*env = ctx;
-	struct oauth_authz	 a;
-	struct oauth_authz_err	 err = { OAUTH_INVALID_REQUEST, NULL, true };
-	enum status		 rc;
+	const struct oauth_env *env = ctx;
+	struct oauth_authz a;
+	struct oauth_authz_err err = {OAUTH_INVALID_REQUEST, NULL, true};
+	enum status rc;
 
 	memset(&a, 0, sizeof(a));
-	if (!authz_read(req, &a, &err) ||
-	    !authz_check_client(env, &a, &err)) {
+	if (!authz_read(req, &a, &err) || !authz_check_client(env, &a, &err)) {
 		event(env, req, &a, "authorize", oauth_error_code(err.e),
-		    err.why, NULL);
-		rc = error_page(env, req, err.e == OAUTH_TEMPORARILY_UNAVAILABLE ?
-		    503 : 400, "This sign-in link is not valid", err.why);
+		      err.why, NULL);
+		rc = error_page(env, req,
+		                err.e == OAUTH_TEMPORARILY_UNAVAILABLE ? 503
+		                                                       : 400,
+		                "This sign-in link is not valid", err.why);
 		goto out;
 	}
 	if (!oauth_authz_check_request(env, &a, &err)) {
 		event(env, req, &a, "authorize", oauth_error_code(err.e),
-		    err.why, NULL);
+		      err.why, NULL);
 		rc = redirect_back(env, req, &a, NULL, &err);
 		goto out;
 	}
 	rc = authz_run(env, req, &a);
 	if (rc == ST_STORE)
-		rc = error_page(env, req, 503, "Temporarily unavailable",
+		rc = error_page(
+		    env, req, 503, "Temporarily unavailable",
 		    "The service cannot reach its database. Try again "
 		    "shortly.");
 out:

@@ -23,10 +23,10 @@ oauth_basic_free(struct oauth_basic_creds *bc)
 TESTABLE enum status
 oauth_basic_parse(const char *hdr, struct oauth_basic_creds *bc)
 {
-	uint8_t		 raw[BASIC_MAX_BYTES];
-	size_t		 len = 0;
-	const char	*b64, *colon;
-	enum status	 rc;
+	uint8_t raw[BASIC_MAX_BYTES];
+	size_t len = 0;
+	const char *b64, *colon;
+	enum status rc;
 
 	buf_init(&bc->id, BASIC_MAX_BYTES);
 	buf_init_secret(&bc->secret, BASIC_MAX_BYTES);
@@ -43,12 +43,14 @@ oauth_basic_parse(const char *hdr, struct oauth_basic_creds *bc)
 		rc = ST_INVALID;
 		goto out;
 	}
-	rc = form_unescape((struct str){ (const char *)raw,
-	    (size_t)(colon - (const char *)raw) }, true, &bc->id);
+	rc = form_unescape((struct str){(const char *)raw,
+	                                (size_t)(colon - (const char *)raw)},
+	                   true, &bc->id);
 	if (rc == ST_OK)
-		rc = form_unescape((struct str){ colon + 1,
-		    len - (size_t)(colon + 1 - (const char *)raw) }, true,
-		    &bc->secret);
+		rc = form_unescape(
+		    (struct str){colon + 1,
+		                 len - (size_t)(colon + 1 - (const char *)raw)},
+		    true, &bc->secret);
 out:
 	sec_wipe(raw, sizeof(raw));
 	return rc;
@@ -56,14 +58,15 @@ out:
 
 enum oauth_error
 oauth_client_authenticate(struct store *st, const struct http_req *req,
-    const struct form *f, struct oauth_client_auth *ca, const char **why)
+                          const struct form *f, struct oauth_client_auth *ca,
+                          const char **why)
 {
-	struct oauth_basic_creds	 bc;
-	const char		*hdr, *id, *secret;
-	uint8_t			 digest[SEC_DIGEST_BYTES];
-	struct store_client	*c = NULL;
-	enum oauth_error	 e = OAUTH_INVALID_CLIENT;
-	enum status		 rc;
+	struct oauth_basic_creds bc;
+	const char *hdr, *id, *secret;
+	uint8_t digest[SEC_DIGEST_BYTES];
+	struct store_client *c = NULL;
+	enum oauth_error e = OAUTH_INVALID_CLIENT;
+	enum status rc;
 
 	memset(&bc, 0, sizeof(bc));
 	ca->client = NULL;
@@ -79,13 +82,13 @@ oauth_client_authenticate(struct store *st, const struct http_req *req,
 		}
 		if (secret != NULL) {
 			*why = "client credentials in both the Authorization "
-			    "header and the body";
+			       "header and the body";
 			e = OAUTH_INVALID_REQUEST;
 			goto out;
 		}
 		if (id != NULL && strcmp(id, bc.id.p) != 0) {
 			*why = "client_id in the body differs from the "
-			    "Authorization header";
+			       "Authorization header";
 			e = OAUTH_INVALID_REQUEST;
 			goto out;
 		}

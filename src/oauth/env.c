@@ -10,7 +10,7 @@
 
 enum status
 oauth_env_init(struct oauth_env *env, const struct config *cfg,
-    struct store *st, char *err, size_t errlen)
+               struct store *st, char *err, size_t errlen)
 {
 	enum status rc;
 
@@ -18,19 +18,21 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	env->cfg = cfg;
 	env->st = st;
 	env->secure = strncmp(cfg->server.issuer, "https://", 8) == 0;
-	sec_password_prepare();	/* the dummy hash, before any sign-in */
+	sec_password_prepare(); /* the dummy hash, before any sign-in */
 	rc = auth_pages_load(cfg->server.templates_dir, &env->pages, err,
-	    errlen);
+	                     errlen);
 	if (rc != ST_OK)
 		goto fail;
 	if ((rc = auth_limiter_new(cfg->auth.login_max_failures,
-	    cfg->auth.login_window, &env->lim_user)) != ST_OK ||
+	                           cfg->auth.login_window, &env->lim_user)) !=
+	        ST_OK ||
 	    (rc = auth_limiter_new(cfg->auth.login_max_failures_per_address,
-	    cfg->auth.login_window, &env->lim_addr)) != ST_OK ||
-	    (rc = oauth_events_new(st,
-	    cfg->server.events_max_rows, &env->events)) != ST_OK ||
+	                           cfg->auth.login_window, &env->lim_addr)) !=
+	        ST_OK ||
+	    (rc = oauth_events_new(st, cfg->server.events_max_rows,
+	                           &env->events)) != ST_OK ||
 	    (rc = oauth_metadata_build(cfg, &env->as_metadata,
-	    &env->pr_metadata)) != ST_OK) {
+	                               &env->pr_metadata)) != ST_OK) {
 		snprintf(err, errlen, "cannot start: %s", status_str(rc));
 		goto fail;
 	}

@@ -47,12 +47,13 @@ oauth_error_status(enum oauth_error e)
 
 enum status
 oauth_respond_error(struct http_req *req, enum oauth_error e, const char *desc,
-    bool basic_tried)
+                    bool basic_tried)
 {
 	enum status rc = ST_OK;
 
 	if (e == OAUTH_INVALID_CLIENT && basic_tried)
-		rc = http_resp_header(req, "WWW-Authenticate",
+		rc = http_resp_header(
+		    req, "WWW-Authenticate",
 		    "Basic realm=\"plugauth\", charset=\"UTF-8\"");
 	if (rc == ST_OK && e == OAUTH_TEMPORARILY_UNAVAILABLE)
 		rc = http_resp_header(req, "Retry-After", "1");
@@ -61,5 +62,5 @@ oauth_respond_error(struct http_req *req, enum oauth_error e, const char *desc,
 	if (rc != ST_OK)
 		return rc;
 	return http_respond_error(req, oauth_error_status(e),
-	    oauth_error_code(e), desc);
+	                          oauth_error_code(e), desc);
 }

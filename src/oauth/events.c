@@ -24,48 +24,48 @@
 #include "core/log.h"
 #include "oauth/oauth_int.h"
 
-#define QUEUE_MAX	8192	/* events waiting; past it the oldest go */
-#define BATCH_MAX	512
-#define FLUSH_MS	200
-#define FIELD_MAX	256
+#define QUEUE_MAX 8192 /* events waiting; past it the oldest go */
+#define BATCH_MAX 512
+#define FLUSH_MS 200
+#define FIELD_MAX 256
 
-#define ANON_WINDOW_S	60
-#define ANON_ADDR_MAX	120	/* per address (IPv6: /64) per window */
-#define ANON_ALL_MAX	1200	/* all addresses together per window */
-#define SUPP_PEERS	16	/* addresses summarised one by one */
-#define TRIM_BATCH	1000	/* rows per DELETE */
-#define TRIM_ROUNDS	50
-#define TRIM_PERIOD_S	60
+#define ANON_WINDOW_S 60
+#define ANON_ADDR_MAX 120 /* per address (IPv6: /64) per window */
+#define ANON_ALL_MAX 1200 /* all addresses together per window */
+#define SUPP_PEERS 16     /* addresses summarised one by one */
+#define TRIM_BATCH 1000   /* rows per DELETE */
+#define TRIM_ROUNDS 50
+#define TRIM_PERIOD_S 60
 
 /* The suppressed events of one address in the current summary period. */
 struct supp {
-	char		 peer[64];	/* address key without "a:"; "" free */
-	unsigned long	 n;
+	char peer[64]; /* address key without "a:"; "" free */
+	unsigned long n;
 };
 
 struct oauth_events {
-	struct store		*st;
-	pthread_t		 thread;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	struct store_event	*q;	/* ring of QUEUE_MAX */
-	size_t			 head, len;
-	unsigned long		 dropped;
-	bool			 stop;
-	struct auth_limiter	*lim_addr, *lim_all;	/* the budgets */
-	struct supp		 supp[SUPP_PEERS];	/* under mu */
-	unsigned long		 supp_other;	/* of further addresses */
-	int64_t			 supp_since;	/* first suppression; 0 none */
-	unsigned		 max_rows;	/* the table's cap */
-	unsigned long		 added;		/* rows since the last trim */
-	int64_t			 trimmed_at;
+	struct store *st;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct store_event *q; /* ring of QUEUE_MAX */
+	size_t head, len;
+	unsigned long dropped;
+	bool stop;
+	struct auth_limiter *lim_addr, *lim_all; /* the budgets */
+	struct supp supp[SUPP_PEERS];            /* under mu */
+	unsigned long supp_other;                /* of further addresses */
+	int64_t supp_since;                      /* first suppression; 0 none */
+	unsigned max_rows;                       /* the table's cap */
+	unsigned long added;                     /* rows since the last trim */
+	int64_t trimmed_at;
 };
 
 static char *
 field_dup(const char *s)
 {
-	size_t	 n;
-	char	*d;
+	size_t n;
+	char *d;
 
 	if (s == NULL)
 		return NULL;
@@ -111,7 +111,7 @@ queue_push(struct oauth_events *ev, struct store_event *e)
 /* Queues a copy of r, whatever the budgets say. */
 static void
 event_queue(struct oauth_events *ev, const struct oauth_event_rec *r,
-    int64_t now)
+            int64_t now)
 {
 	struct store_event e;
 
@@ -136,10 +136,11 @@ event_queue(struct oauth_events *ev, const struct oauth_event_rec *r,
  */
 static bool
 event_budget(struct oauth_events *ev, const struct oauth_event_rec *r,
-    int64_t now, char *akey, size_t akeysz)
+             int64_t now, char *akey, size_t akeysz)
 {
 	if ((r->user != NULL && r->outcome != NULL &&
-	    strcmp(r->outcome, "ok") == 0) || r->peer == NULL)
+	     strcmp(r->outcome, "ok") == 0) ||
+	    r->peer == NULL)
 		return true;
 	auth_limiter_addr_key(r->peer, akey, akeysz);
 	if (!auth_limiter_take(ev->lim_addr, akey, now, NULL))
@@ -155,8 +156,8 @@ event_budget(struct oauth_events *ev, const struct oauth_event_rec *r,
 static void
 supp_count(struct oauth_events *ev, const char *akey, int64_t now)
 {
-	const char	*peer = strncmp(akey, "a:", 2) == 0 ? akey + 2 : akey;
-	size_t		 i;
+	const char *peer = strncmp(akey, "a:", 2) == 0 ? akey + 2 : akey;
+	size_t i;
 
 	pthread_mutex_lock(&ev->mu);
 	if (ev->supp_since == 0)
@@ -169,10 +170,10 @@ supp_count(struct oauth_events *ev, const char *akey, int64_t now)
 	if (i == SUPP_PEERS)
 		ev->supp_other++;
 	else if (ev->supp[i].peer[0] != '\0' ||
-	    str_copy(ev->supp[i].peer, sizeof(ev->supp[i].peer), peer))
+	         str_copy(ev->supp[i].peer, sizeof(ev->supp[i].peer), peer))
 		ev->supp[i].n++;
 	else
-		ev->supp_other++;	/* a key too long to keep */
+		ev->supp_other++; /* a key too long to keep */
 	pthread_mutex_unlock(&ev->mu);
 }
 
@@ -181,11 +182,11 @@ supp_count(struct oauth_events *ev, const char *akey, int64_t now)
 static void
 supp_flush(struct oauth_events *ev, bool stop)
 {
-	struct supp		 s[SUPP_PEERS];
-	struct oauth_event_rec	 r;
-	char			 reason[64];
-	unsigned long		 other, total = 0;
-	int64_t			 now = clk_now_s();
+	struct supp s[SUPP_PEERS];
+	struct oauth_event_rec r;
+	char reason[64];
+	unsigned long other, total = 0;
+	int64_t now = clk_now_s();
 
 	pthread_mutex_lock(&ev->mu);
 	if (ev->supp_since == 0 ||
@@ -220,9 +221,9 @@ supp_flush(struct oauth_events *ev, bool stop)
 static size_t
 events_flush(struct oauth_events *ev)
 {
-	struct store_event	batch[BATCH_MAX];
-	size_t			n = 0;
-	enum status		rc = ST_OK;
+	struct store_event batch[BATCH_MAX];
+	size_t n = 0;
+	enum status rc = ST_OK;
 
 	pthread_mutex_lock(&ev->mu);
 	while (n < BATCH_MAX && ev->len > 0) {
@@ -245,14 +246,14 @@ events_flush(struct oauth_events *ev)
 static void
 events_trim(struct oauth_events *ev, size_t written)
 {
-	unsigned	every = ev->max_rows / 10, n, total = 0;
-	int64_t		now = clk_now_s();
+	unsigned every = ev->max_rows / 10, n, total = 0;
+	int64_t now = clk_now_s();
 
 	ev->added += written;
 	if (every > TRIM_BATCH)
 		every = TRIM_BATCH;
-	if (ev->added == 0 || (ev->added < every &&
-	    now - ev->trimmed_at < TRIM_PERIOD_S))
+	if (ev->added == 0 ||
+	    (ev->added < every && now - ev->trimmed_at < TRIM_PERIOD_S))
 		return;
 	for (int i = 0; i < TRIM_ROUNDS; i++) {
 		n = 0;
@@ -267,15 +268,15 @@ events_trim(struct oauth_events *ev, size_t written)
 	ev->trimmed_at = now;
 	if (total > 0)
 		log_info("event=events_trimmed deleted=%u max_rows=%u", total,
-		    ev->max_rows);
+		         ev->max_rows);
 }
 
 static void *
 events_main(void *arg)
 {
-	struct oauth_events	*ev = arg;
-	struct timespec		 ts;
-	bool			 stop;
+	struct oauth_events *ev = arg;
+	struct timespec ts;
+	bool stop;
 
 	for (;;) {
 		pthread_mutex_lock(&ev->mu);
@@ -303,11 +304,10 @@ events_main(void *arg)
 }
 
 enum status
-oauth_events_new(struct store *st, unsigned max_rows,
-    struct oauth_events **out)
+oauth_events_new(struct store *st, unsigned max_rows, struct oauth_events **out)
 {
-	struct oauth_events	*ev;
-	enum status		 rc;
+	struct oauth_events *ev;
+	enum status rc;
 
 	ev = calloc(1, sizeof(*ev));
 	if (ev == NULL)
@@ -320,9 +320,9 @@ oauth_events_new(struct store *st, unsigned max_rows,
 		goto fail;
 	}
 	if ((rc = auth_limiter_new(ANON_ADDR_MAX, ANON_WINDOW_S,
-	    &ev->lim_addr)) != ST_OK ||
+	                           &ev->lim_addr)) != ST_OK ||
 	    (rc = auth_limiter_new(ANON_ALL_MAX, ANON_WINDOW_S,
-	    &ev->lim_all)) != ST_OK)
+	                           &ev->lim_all)) != ST_OK)
 		goto fail;
 	pthread_mutex_init(&ev->mu, NULL);
 	pthread_cond_init(&ev->cv, NULL);
@@ -367,8 +367,8 @@ oauth_events_free(struct oauth_events *ev)
 void
 oauth_event(struct oauth_events *ev, const struct oauth_event_rec *r)
 {
-	char	akey[128];
-	int64_t	now;
+	char akey[128];
+	int64_t now;
 
 	if (ev == NULL)
 		return;

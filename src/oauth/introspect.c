@@ -127,7 +127,7 @@ oauth_introspect_handle(struct http_req *req, void *ctx)
 		goto out;
 	}
 	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) !=
-	    ST_OK ||
+	        ST_OK ||
 	    (rc = http_resp_header(req, "Pragma", "no-cache")) != ST_OK) {
 		json_decref(o);
 		goto out;

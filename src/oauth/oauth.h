@@ -18,21 +18,21 @@ struct oauth_events;
 
 /* What every OAuth handler needs, built once by oauth_env_init(). */
 struct oauth_env {
-	const struct config	*cfg;		/* borrowed */
-	struct store		*st;		/* borrowed */
-	struct auth_pages	*pages;		/* login, consent, error */
-	struct auth_limiter	*lim_user;	/* failed sign-ins per user */
-	struct auth_limiter	*lim_addr;	/* ... per client address */
-	struct oauth_events	*events;	/* background event writer */
-	bool			 secure;	/* issuer is https */
-	char			*as_metadata;	/* RFC 8414 document (JSON) */
-	char			*pr_metadata;	/* RFC 9728 document (JSON) */
+	const struct config *cfg;      /* borrowed */
+	struct store *st;              /* borrowed */
+	struct auth_pages *pages;      /* login, consent, error */
+	struct auth_limiter *lim_user; /* failed sign-ins per user */
+	struct auth_limiter *lim_addr; /* ... per client address */
+	struct oauth_events *events;   /* background event writer */
+	bool secure;                   /* issuer is https */
+	char *as_metadata;             /* RFC 8414 document (JSON) */
+	char *pr_metadata;             /* RFC 9728 document (JSON) */
 };
 
 /* Builds env over cfg and st (borrowed: must outlive env). On error writes
  * one line to err. */
 enum status oauth_env_init(struct oauth_env *, const struct config *,
-    struct store *, char *err, size_t errlen);
+                           struct store *, char *err, size_t errlen);
 
 /* Flushes the event log and frees what oauth_env_init() made. */
 void oauth_env_free(struct oauth_env *);
@@ -40,18 +40,18 @@ void oauth_env_free(struct oauth_env *);
 /* Starts / stops the background event writer, which keeps the events
  * table to max_rows rows (also used by the CLI). */
 enum status oauth_events_new(struct store *, unsigned max_rows,
-    struct oauth_events **out);
+                             struct oauth_events **out);
 void oauth_events_free(struct oauth_events *);
 
 /* What one event says (all borrowed; NULL where unknown). */
 struct oauth_event_rec {
-	const char	*kind;		/* authorize, login, consent, code, token */
-	const char	*outcome;	/* "ok", "denied" or an OAuth error code */
-	const char	*reason;	/* reason code: why */
-	const char	*client_id;
-	const char	*user;
-	const char	*state;
-	const char	*peer;
+	const char *kind;    /* authorize, login, consent, code, token */
+	const char *outcome; /* "ok", "denied" or an OAuth error code */
+	const char *reason;  /* reason code: why */
+	const char *client_id;
+	const char *user;
+	const char *state;
+	const char *peer;
 };
 
 /* Queues an event (copied) for the background writer. NULL-safe ev.
@@ -82,7 +82,7 @@ enum status oauth_resource_metadata_handle(struct http_req *, void *ctx);
 /* Builds both discovery documents from cfg (oauth_env_init() does this
  * once). *as_json and *pr_json are new (free()); untouched on error. */
 enum status oauth_metadata_build(const struct config *, char **as_json,
-    char **pr_json);
+                                 char **pr_json);
 
 /* POST /oauth/introspect (RFC 7662): any confidential client may ask about
  * any token; public clients may not. ctx is a struct oauth_env. */

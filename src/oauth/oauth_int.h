@@ -34,7 +34,7 @@ unsigned oauth_error_status(enum oauth_error);
 /* Answers the RFC 6749 §5.2 JSON error with Cache-Control: no-store; adds
  * WWW-Authenticate: Basic when the client tried HTTP Basic. */
 enum status oauth_respond_error(struct http_req *, enum oauth_error,
-    const char *desc, bool basic_tried);
+                                const char *desc, bool basic_tried);
 
 /*
  * Reads a token-style request body, application/x-www-form-urlencoded or
@@ -42,16 +42,16 @@ enum status oauth_respond_error(struct http_req *, enum oauth_error,
  * caller form_free()s it, also on error). On error *why says what is wrong.
  */
 enum oauth_error oauth_params_read(const struct http_req *, struct form *f,
-    const char **why);
+                                   const char **why);
 
 /* The fuzz harness's parameter ceiling, as [server] params_max's default:
  * far more than any grant needs. */
-#define OAUTH_PARAMS_MAX	32
+#define OAUTH_PARAMS_MAX 32
 
 /* HTTP Basic credentials, form-decoded (RFC 6749 §2.3.1). */
 struct oauth_basic_creds {
-	struct buf	id;
-	struct buf	secret;		/* secret: wiped by oauth_basic_free() */
+	struct buf id;
+	struct buf secret; /* secret: wiped by oauth_basic_free() */
 };
 
 #ifdef PLUGAUTH_TESTING
@@ -59,15 +59,15 @@ struct oauth_basic_creds {
 enum status oauth_basic_parse(const char *hdr, struct oauth_basic_creds *);
 void oauth_basic_free(struct oauth_basic_creds *);
 enum oauth_error oauth_params_json(struct str body, struct form *f,
-    const char **why);
+                                   const char **why);
 unsigned oauth_json_depth(struct str body, unsigned max);
 #endif
 
 /* Who the client is and how it proved it. */
 struct oauth_client_auth {
-	struct store_client	*client;	/* new; NULL on failure */
-	bool			 basic_tried;	/* Authorization: Basic seen */
-	bool			 authenticated;	/* a secret was checked */
+	struct store_client *client; /* new; NULL on failure */
+	bool basic_tried;            /* Authorization: Basic seen */
+	bool authenticated;          /* a secret was checked */
 };
 
 /*
@@ -77,8 +77,10 @@ struct oauth_client_auth {
  * secret. ca->client is new on OAUTH_OK (store_client_free()).
  */
 enum oauth_error oauth_client_authenticate(struct store *,
-    const struct http_req *, const struct form *, struct oauth_client_auth *ca,
-    const char **why);
+                                           const struct http_req *,
+                                           const struct form *,
+                                           struct oauth_client_auth *ca,
+                                           const char **why);
 
 /*
  * Resolves a requested scope (NULL or "" → default_scope) against the scopes
@@ -86,8 +88,10 @@ enum oauth_error oauth_client_authenticate(struct store *,
  * (free()): the requested scope-tokens, deduplicated, space-separated.
  */
 enum oauth_error oauth_scope_resolve(const char *requested,
-    const char *server_scopes, const char *default_scope,
-    const char *client_scopes, char **out, const char **why);
+                                     const char *server_scopes,
+                                     const char *default_scope,
+                                     const char *client_scopes, char **out,
+                                     const char **why);
 
 /* True if challenge is a well-formed S256 code_challenge (RFC 7636 §4.2). */
 bool oauth_pkce_challenge_ok(const char *challenge);
@@ -105,21 +109,21 @@ bool oauth_redirect_allowed(const struct store_client *, const char *uri);
 
 /* One authorization request (authorize.c), as checked. */
 struct oauth_authz {
-	struct form		 f;
-	struct store_client	*client;	/* new */
-	const char		*redirect;	/* effective redirect_uri */
-	const char		*state;
-	const char		*challenge;
-	const char		*resource;
-	char			*scope;		/* resolved, new */
-	bool			 is_post;
+	struct form f;
+	struct store_client *client; /* new */
+	const char *redirect;        /* effective redirect_uri */
+	const char *state;
+	const char *challenge;
+	const char *resource;
+	char *scope; /* resolved, new */
+	bool is_post;
 };
 
 /* What went wrong, and whether it may be told to the client by redirect. */
 struct oauth_authz_err {
-	enum oauth_error	 e;
-	const char		*why;
-	bool			 page;	/* true: error page, no redirect */
+	enum oauth_error e;
+	const char *why;
+	bool page; /* true: error page, no redirect */
 };
 
 #ifdef PLUGAUTH_TESTING
@@ -132,12 +136,11 @@ struct oauth_authz_err {
  * a->scope, new; a failure is redirected back); it reads only env->cfg.
  * oauth_authz_redirect_host(): the host of a->redirect for the pages.
  */
-bool oauth_authz_check_redirect(struct oauth_authz *,
-    struct oauth_authz_err *);
+bool oauth_authz_check_redirect(struct oauth_authz *, struct oauth_authz_err *);
 bool oauth_authz_check_request(const struct oauth_env *, struct oauth_authz *,
-    struct oauth_authz_err *);
+                               struct oauth_authz_err *);
 void oauth_authz_redirect_host(const struct oauth_authz *, char *out,
-    size_t outsz);
+                               size_t outsz);
 #endif
 
 #endif

@@ -4,7 +4,6 @@
 
 #include "oauth/oauth_int.h"
 
-
 enum media { MEDIA_OTHER, MEDIA_FORM, MEDIA_JSON };
 
 /* The media type of a Content-Type value, parameters (charset) ignored. */
@@ -17,8 +16,8 @@ media_of(const char *ct)
 		return MEDIA_OTHER;
 	while (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ' && ct[n] != '\t')
 		n++;
-	if (n == 33 && strncasecmp(ct, "application/x-www-form-urlencoded",
-	    n) == 0)
+	if (n == 33 &&
+	    strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0)
 		return MEDIA_FORM;
 	if (n == 16 && strncasecmp(ct, "application/json", n) == 0)
 		return MEDIA_JSON;
@@ -33,8 +32,8 @@ media_of(const char *ct)
 TESTABLE unsigned
 oauth_json_depth(struct str body, unsigned max)
 {
-	unsigned	depth = 0, deepest = 0;
-	bool		in_str = false;
+	unsigned depth = 0, deepest = 0;
+	bool in_str = false;
 
 	for (size_t i = 0; i < body.len && deepest <= max; i++) {
 		char c = body.p[i];
@@ -59,10 +58,10 @@ oauth_json_depth(struct str body, unsigned max)
 TESTABLE enum oauth_error
 oauth_params_json(struct str body, struct form *f, const char **why)
 {
-	json_t		*root;
-	json_error_t	 jerr;
-	const char	*key;
-	json_t		*val;
+	json_t *root;
+	json_error_t jerr;
+	const char *key;
+	json_t *val;
 	enum oauth_error e = OAUTH_OK;
 
 	root = json_loadb(body.p, body.len, JSON_REJECT_DUPLICATES, &jerr);
@@ -75,31 +74,32 @@ oauth_params_json(struct str body, struct form *f, const char **why)
 		e = OAUTH_INVALID_REQUEST;
 		goto out;
 	}
-	json_object_foreach(root, key, val) {
+	json_object_foreach(root, key, val)
+	{
 		if (!json_is_string(val)) {
 			*why = "every parameter must be a JSON string";
 			e = OAUTH_INVALID_REQUEST;
 			goto out;
 		}
-		if (form_add(f, str_of(key), (struct str){ json_string_value(
-		    val), json_string_length(val) }) != ST_OK) {
+		if (form_add(f, str_of(key),
+		             (struct str){json_string_value(val),
+		                          json_string_length(val)}) != ST_OK) {
 			*why = "too many or malformed parameters";
 			e = OAUTH_INVALID_REQUEST;
 			goto out;
 		}
 	}
 out:
-	json_decref(root);	/* jansson does not wipe: see docs/security */
+	json_decref(root); /* jansson does not wipe: see docs/security */
 	return e;
 }
 
 enum oauth_error
-oauth_params_read(const struct http_req *req, struct form *f,
-    const char **why)
+oauth_params_read(const struct http_req *req, struct form *f, const char **why)
 {
 	const struct http_limits *lim = http_req_limits(req);
-	struct str	body = http_req_body(req);
-	enum status	st;
+	struct str body = http_req_body(req);
+	enum status st;
 
 	form_init(f, lim->params_max);
 	switch (media_of(http_req_header(req, "Content-Type"))) {
@@ -110,8 +110,8 @@ oauth_params_read(const struct http_req *req, struct form *f,
 			return OAUTH_INVALID_REQUEST;
 		}
 		if (st != ST_OK) {
-			*why = f->bad[0] != '\0' ? "repeated parameter" :
-			    "malformed form encoding";
+			*why = f->bad[0] != '\0' ? "repeated parameter"
+			                         : "malformed form encoding";
 			return OAUTH_INVALID_REQUEST;
 		}
 		return OAUTH_OK;
@@ -126,6 +126,6 @@ oauth_params_read(const struct http_req *req, struct form *f,
 		break;
 	}
 	*why = "Content-Type must be application/x-www-form-urlencoded or "
-	    "application/json";
+	       "application/json";
 	return OAUTH_INVALID_REQUEST;
 }

@@ -4,12 +4,12 @@
 #include "crypto/sec.h"
 #include "oauth/oauth_int.h"
 
-#define VERIFIER_MIN	43
-#define VERIFIER_MAX	128
-#define S256_LEN	43	/* base64url(SHA-256) without padding */
+#define VERIFIER_MIN 43
+#define VERIFIER_MAX 128
+#define S256_LEN 43 /* base64url(SHA-256) without padding */
 
 static const char unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "abcdefghijklmnopqrstuvwxyz0123456789-._~";
+                                 "abcdefghijklmnopqrstuvwxyz0123456789-._~";
 
 bool
 oauth_pkce_challenge_ok(const char *challenge)
@@ -17,15 +17,16 @@ oauth_pkce_challenge_ok(const char *challenge)
 	size_t n = strlen(challenge);
 
 	/* An S256 challenge is exactly 43 base64url characters. */
-	return n == S256_LEN && strspn(challenge, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+	return n == S256_LEN &&
+	       strspn(challenge, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                         "abcdefghijklmnopqrstuvwxyz0123456789-_") == n;
 }
 
 bool
 oauth_pkce_ok(const char *challenge, const char *verifier, size_t len)
 {
-	uint8_t	digest[SEC_DIGEST_BYTES];
-	char	want[S256_LEN + 1];
+	uint8_t digest[SEC_DIGEST_BYTES];
+	char want[S256_LEN + 1];
 
 	if (len < VERIFIER_MIN || len > VERIFIER_MAX ||
 	    strspn(verifier, unreserved) < len || strlen(challenge) != S256_LEN)

@@ -9,7 +9,7 @@
 
 #include "oauth/oauth_int.h"
 
-#define PLUGIN_ID_MAX	64
+#define PLUGIN_ID_MAX 64
 
 /* Consumes lit at *p; false if it is not there. */
 static bool
@@ -59,8 +59,8 @@ oauth_redirect_is_chatgpt(const char *uri)
 bool
 oauth_redirect_allowed(const struct store_client *c, const char *uri)
 {
-	size_t		 n = strlen(uri);
-	const char	*p;
+	size_t n = strlen(uri);
+	const char *p;
 
 	if (c->chatgpt && oauth_redirect_is_chatgpt(uri))
 		return true;

@@ -27,11 +27,11 @@ oauth_scope_has(const char *list, const char *tok, size_t toklen)
 
 enum oauth_error
 oauth_scope_resolve(const char *requested, const char *server_scopes,
-    const char *default_scope, const char *client_scopes, char **out,
-    const char **why)
+                    const char *default_scope, const char *client_scopes,
+                    char **out, const char **why)
 {
-	struct buf	 b;
-	const char	*p;
+	struct buf b;
+	const char *p;
 
 	if (requested == NULL || requested[0] == '\0')
 		requested = default_scope;
@@ -59,7 +59,7 @@ oauth_scope_resolve(const char *requested, const char *server_scopes,
 		}
 		if (!oauth_scope_has(b.p == NULL ? "" : b.p, p, n) &&
 		    ((b.len > 0 && buf_add(&b, " ", 1) != ST_OK) ||
-		    buf_add(&b, p, n) != ST_OK))
+		     buf_add(&b, p, n) != ST_OK))
 			return OAUTH_SERVER_ERROR;
 		p += n;
 	}

@@ -21,39 +21,39 @@
 
 /* What a grant asks to be issued. */
 struct issue {
-	const struct store_client	*client;
-	int64_t				 user_id;	/* 0: none */
-	const char			*scope;
-	const char			*audience;	/* NULL: none */
-	int64_t				 family_id;	/* 0: no refresh */
-	const uint8_t			*rotate;	/* refresh being spent */
-	const uint8_t			*code;		/* code being redeemed */
+	const struct store_client *client;
+	int64_t user_id; /* 0: none */
+	const char *scope;
+	const char *audience;  /* NULL: none */
+	int64_t family_id;     /* 0: no refresh */
+	const uint8_t *rotate; /* refresh being spent */
+	const uint8_t *code;   /* code being redeemed */
 };
 
 struct token_reply {
-	char		 access[SEC_TOKEN_STRLEN];
-	char		 refresh[SEC_TOKEN_STRLEN];	/* "" if none */
-	const char	*scope;
-	unsigned	 expires_in;
+	char access[SEC_TOKEN_STRLEN];
+	char refresh[SEC_TOKEN_STRLEN]; /* "" if none */
+	const char *scope;
+	unsigned expires_in;
 };
 
 struct grant_ctx {
-	const struct oauth_env		*env;
-	struct http_req			*req;
-	const struct form		*f;
-	const struct oauth_client_auth	*ca;
-	const char			*why;
-	const char			*reason;	/* event reason code */
-	char				 user[128];	/* for the event */
+	const struct oauth_env *env;
+	struct http_req *req;
+	const struct form *f;
+	const struct oauth_client_auth *ca;
+	const char *why;
+	const char *reason; /* event reason code */
+	char user[128];     /* for the event */
 };
 
 static const struct {
-	const char	*name;
-	unsigned	 bit;
+	const char *name;
+	unsigned bit;
 } grant_names[] = {
-	{ "authorization_code", STORE_GRANT_CODE },
-	{ "refresh_token", STORE_GRANT_REFRESH },
-	{ "client_credentials", STORE_GRANT_CLIENT_CREDENTIALS },
+    {"authorization_code", STORE_GRANT_CODE},
+    {"refresh_token", STORE_GRANT_REFRESH},
+    {"client_credentials", STORE_GRANT_CLIENT_CREDENTIALS},
 };
 
 unsigned
@@ -82,17 +82,17 @@ token_respond(struct http_req *req, struct token_reply *r)
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", r->access,
-	    "token_type", "bearer", "expires_in", (json_int_t)r->expires_in,
-	    "scope", r->scope);
+	              "token_type", "bearer", "expires_in",
+	              (json_int_t)r->expires_in, "scope", r->scope);
 	if (o != NULL && r->refresh[0] != '\0')
 		json_object_set_new(o, "refresh_token",
-		    json_string(r->refresh));
+		                    json_string(r->refresh));
 	sec_wipe(r->access, sizeof(r->access));
 	sec_wipe(r->refresh, sizeof(r->refresh));
 	if (o == NULL)
 		return ST_NOMEM;
 	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) !=
-	    ST_OK ||
+	        ST_OK ||
 	    (rc = http_resp_header(req, "Pragma", "no-cache")) != ST_OK) {
 		json_decref(o);
 		return rc;
@@ -111,12 +111,12 @@ token_respond(struct http_req *req, struct token_reply *r)
 static enum oauth_error
 issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
 {
-	const struct config	*cfg = g->env->cfg;
-	struct store_token	 t[2];
-	struct token_reply	 r;
-	int64_t			 now = clk_now_s();
-	size_t			 n = 1;
-	enum status		 rc;
+	const struct config *cfg = g->env->cfg;
+	struct store_token t[2];
+	struct token_reply r;
+	int64_t now = clk_now_s();
+	size_t n = 1;
+	enum status rc;
 
 	memset(t, 0, sizeof(t));
 	memset(&r, 0, sizeof(r));
@@ -136,8 +136,7 @@ issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
 	    (is->client->grants & STORE_GRANT_REFRESH) != 0) {
 		t[1].kind = STORE_TOKEN_REFRESH;
 		t[1].expires_at = now + cfg->oauth.refresh_ttl;
-		rc = sec_token_mint(SEC_PREFIX_REFRESH, r.refresh,
-		    t[1].digest);
+		rc = sec_token_mint(SEC_PREFIX_REFRESH, r.refresh, t[1].digest);
 		n = 2;
 	}
 	if (rc == ST_OK && is->code != NULL)
@@ -158,8 +157,8 @@ issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
 			return OAUTH_INVALID_GRANT;
 		}
 		g->why = "could not store the token";
-		return rc == ST_STORE ? OAUTH_TEMPORARILY_UNAVAILABLE :
-		    OAUTH_SERVER_ERROR;
+		return rc == ST_STORE ? OAUTH_TEMPORARILY_UNAVAILABLE
+		                      : OAUTH_SERVER_ERROR;
 	}
 	r.scope = is->scope;
 	r.expires_in = cfg->oauth.access_ttl;
@@ -183,17 +182,18 @@ user_name(struct grant_ctx *g, int64_t user_id)
 static enum oauth_error
 grant_client_credentials(struct grant_ctx *g)
 {
-	struct issue		 is = { .client = g->ca->client };
-	char			*scope = NULL;
-	enum oauth_error	 e;
+	struct issue is = {.client = g->ca->client};
+	char *scope = NULL;
+	enum oauth_error e;
 
 	if (!g->ca->authenticated) {
 		g->why = "public clients cannot use client_credentials";
 		return OAUTH_UNAUTHORIZED_CLIENT;
 	}
 	e = oauth_scope_resolve(form_get(g->f, "scope"),
-	    g->env->cfg->oauth.scopes, g->env->cfg->oauth.default_scope,
-	    g->ca->client->scope, &scope, &g->why);
+	                        g->env->cfg->oauth.scopes,
+	                        g->env->cfg->oauth.default_scope,
+	                        g->ca->client->scope, &scope, &g->why);
 	if (e != OAUTH_OK)
 		return e;
 	is.scope = scope;
@@ -220,8 +220,8 @@ code_replayed(struct grant_ctx *g, const struct store_code *c, int64_t now)
 static enum oauth_error
 code_check(struct grant_ctx *g, const struct store_code *c, int64_t now)
 {
-	const char	*uri = form_get(g->f, "redirect_uri");
-	const char	*verifier = form_get(g->f, "code_verifier");
+	const char *uri = form_get(g->f, "redirect_uri");
+	const char *verifier = form_get(g->f, "code_verifier");
 
 	if (c->expires_at <= now) {
 		g->why = "code expired";
@@ -232,12 +232,13 @@ code_check(struct grant_ctx *g, const struct store_code *c, int64_t now)
 	} else if (c->redirect_uri[0] != '\0' && uri == NULL) {
 		/* RFC 6749 §4.1.3: required when the request had one. */
 		g->why = "redirect_uri missing: the authorization request "
-		    "had one";
+		         "had one";
 		g->reason = "redirect_uri_missing";
 		return OAUTH_INVALID_REQUEST;
-	} else if (uri != NULL && (c->redirect_uri[0] != '\0' ?
-	    strcmp(uri, c->redirect_uri) != 0 :
-	    !oauth_redirect_allowed(g->ca->client, uri))) {
+	} else if (uri != NULL &&
+	           (c->redirect_uri[0] != '\0'
+	                ? strcmp(uri, c->redirect_uri) != 0
+	                : !oauth_redirect_allowed(g->ca->client, uri))) {
 		g->why = "redirect_uri differs from the authorization request";
 		g->reason = "redirect_uri_mismatch";
 	} else if (c->code_challenge != NULL && verifier == NULL) {
@@ -248,7 +249,8 @@ code_check(struct grant_ctx *g, const struct store_code *c, int64_t now)
 		g->why = "code_verifier sent but no code_challenge was";
 		g->reason = "pkce_unexpected";
 	} else if (c->code_challenge != NULL &&
-	    !oauth_pkce_ok(c->code_challenge, verifier, strlen(verifier))) {
+	           !oauth_pkce_ok(c->code_challenge, verifier,
+	                          strlen(verifier))) {
 		g->why = "code_verifier does not match the code_challenge";
 		g->reason = "pkce_mismatch";
 	} else {
@@ -268,14 +270,14 @@ code_check(struct grant_ctx *g, const struct store_code *c, int64_t now)
 static enum oauth_error
 grant_authorization_code(struct grant_ctx *g)
 {
-	const char		*code = form_get(g->f, "code");
-	uint8_t			 digest[SEC_DIGEST_BYTES];
-	struct store_code	*c = NULL, *taken = NULL;
-	struct issue		 is;
-	int64_t			 now = clk_now_s();
-	enum oauth_error	 e = OAUTH_INVALID_GRANT;
-	enum status		 rc;
-	bool			 denied = false;
+	const char *code = form_get(g->f, "code");
+	uint8_t digest[SEC_DIGEST_BYTES];
+	struct store_code *c = NULL, *taken = NULL;
+	struct issue is;
+	int64_t now = clk_now_s();
+	enum oauth_error e = OAUTH_INVALID_GRANT;
+	enum status rc;
+	bool denied = false;
 
 	if (code == NULL) {
 		g->why = "code missing";
@@ -301,19 +303,22 @@ grant_authorization_code(struct grant_ctx *g)
 	if (e != OAUTH_OK) {
 		/* Spent by the refused attempt too; if a redemption got
 		 * there first, this attempt is its replay. */
-		if (store_code_take(g->env->st, digest, now, &taken) ==
-		    ST_OK && taken->used_at != 0) {
+		if (store_code_take(g->env->st, digest, now, &taken) == ST_OK &&
+		    taken->used_at != 0) {
 			code_replayed(g, c, now);
 			e = OAUTH_INVALID_GRANT;
 		}
 		goto out;
 	}
-	is = (struct issue){ .client = g->ca->client, .user_id = c->user_id,
-		.scope = c->scope, .audience = c->resource,
-		.family_id = c->family_id, .code = digest };
+	is = (struct issue){.client = g->ca->client,
+	                    .user_id = c->user_id,
+	                    .scope = c->scope,
+	                    .audience = c->resource,
+	                    .family_id = c->family_id,
+	                    .code = digest};
 	g->reason = "code_redeemed";
 	e = issue_and_respond(g, &is, &denied);
-	if (denied)	/* a concurrent redemption won: this is a replay */
+	if (denied) /* a concurrent redemption won: this is a replay */
 		code_replayed(g, c, now);
 out:
 	store_code_free(taken);
@@ -329,21 +334,21 @@ out:
  */
 static enum oauth_error
 refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
-    bool *denied)
+             bool *denied)
 {
-	const struct config	*cfg = g->env->cfg;
-	const char		*want = form_get(g->f, "scope");
-	int64_t			 grace = cfg->oauth.refresh_reuse_grace;
-	struct store_token	*t = NULL;
-	struct issue		 is;
-	char			*scope = NULL;
-	int64_t			 now = clk_now_s();
-	enum oauth_error	 e = OAUTH_INVALID_GRANT;
-	enum status		 rc;
+	const struct config *cfg = g->env->cfg;
+	const char *want = form_get(g->f, "scope");
+	int64_t grace = cfg->oauth.refresh_reuse_grace;
+	struct store_token *t = NULL;
+	struct issue is;
+	char *scope = NULL;
+	int64_t now = clk_now_s();
+	enum oauth_error e = OAUTH_INVALID_GRANT;
+	enum status rc;
 
 	rc = store_token_get(g->env->st, digest, &t);
-	if (rc == ST_NOTFOUND || (rc == ST_OK &&
-	    t->kind != STORE_TOKEN_REFRESH)) {
+	if (rc == ST_NOTFOUND ||
+	    (rc == ST_OK && t->kind != STORE_TOKEN_REFRESH)) {
 		g->why = "unknown refresh token";
 		g->reason = "refresh_unknown";
 		goto out;
@@ -370,13 +375,12 @@ refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
 		goto out;
 	}
 	/* Reuse: rotated, and not within the grace window (none if 0). */
-	if (t->rotated_at != 0 &&
-	    (grace == 0 || now - t->rotated_at > grace)) {
+	if (t->rotated_at != 0 && (grace == 0 || now - t->rotated_at > grace)) {
 		unsigned n = 0;
 
 		store_token_revoke_family(g->env->st, t->family_id, now, &n);
 		log_warn("event=refresh_reused client=%s revoked=%u",
-		    t->client_id, n);
+		         t->client_id, n);
 		g->why = "refresh token already used: its family is revoked";
 		g->reason = "refresh_reused";
 		goto out;
@@ -384,7 +388,7 @@ refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
 	/* A narrower scope is allowed, a wider one is not (§6). */
 	if (want != NULL) {
 		e = oauth_scope_resolve(want, t->scope, t->scope, "", &scope,
-		    &g->why);
+		                        &g->why);
 		if (e != OAUTH_OK) {
 			g->why = "scope wider than the original grant";
 			g->reason = "refresh_scope_wider";
@@ -393,12 +397,14 @@ refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
 	}
 	/* A retry within the grace window spends nothing: the store still
 	 * refuses it if the family has been revoked since. */
-	is = (struct issue){ .client = g->ca->client, .user_id = t->user_id,
-		.scope = scope != NULL ? scope : t->scope,
-		.audience = t->audience, .family_id = t->family_id,
-		.rotate = t->rotated_at == 0 ? digest : NULL };
-	g->reason = t->rotated_at == 0 ? "refresh_rotated" :
-	    "refresh_retry_in_grace";
+	is = (struct issue){.client = g->ca->client,
+	                    .user_id = t->user_id,
+	                    .scope = scope != NULL ? scope : t->scope,
+	                    .audience = t->audience,
+	                    .family_id = t->family_id,
+	                    .rotate = t->rotated_at == 0 ? digest : NULL};
+	g->reason =
+	    t->rotated_at == 0 ? "refresh_rotated" : "refresh_retry_in_grace";
 	e = issue_and_respond(g, &is, denied);
 out:
 	free(scope);
@@ -417,10 +423,10 @@ out:
 static enum oauth_error
 grant_refresh_token(struct grant_ctx *g)
 {
-	const char		*rt = form_get(g->f, "refresh_token");
-	uint8_t			 digest[SEC_DIGEST_BYTES];
-	enum oauth_error	 e;
-	bool			 denied = false;
+	const char *rt = form_get(g->f, "refresh_token");
+	uint8_t digest[SEC_DIGEST_BYTES];
+	enum oauth_error e;
+	bool denied = false;
 
 	if (rt == NULL) {
 		g->why = "refresh_token missing";
@@ -442,12 +448,12 @@ grant_refresh_token(struct grant_ctx *g)
 enum status
 oauth_token_handle(struct http_req *req, void *ctx)
 {
-	const struct oauth_env		*env = ctx;
-	struct form			 f;
-	struct oauth_client_auth	 ca = { 0 };
-	struct grant_ctx		 g;
-	const char			*grant = NULL;
-	enum oauth_error		 e;
+	const struct oauth_env *env = ctx;
+	struct form f;
+	struct oauth_client_auth ca = {0};
+	struct grant_ctx g;
+	const char *grant = NULL;
+	enum oauth_error e;
 
 	memset(&g, 0, sizeof(g));
 	g.env = env;
@@ -490,21 +496,22 @@ out:
 		char gbuf[32];
 
 		log_info("event=token_refused client=%s grant=%s error=%s "
-		    "reason=\"%s\" from=%s", ca.client != NULL ?
-		    ca.client->id : "-", log_safe(grant, gbuf, sizeof(gbuf)),
-		    oauth_error_code(e),
-		    g.why != NULL ? g.why : "-", http_req_peer(req));
+		         "reason=\"%s\" from=%s",
+		         ca.client != NULL ? ca.client->id : "-",
+		         log_safe(grant, gbuf, sizeof(gbuf)),
+		         oauth_error_code(e), g.why != NULL ? g.why : "-",
+		         http_req_peer(req));
 		oauth_respond_error(req, e, g.why, ca.basic_tried);
 	}
 	if (grant != NULL && ca.client != NULL &&
 	    strcmp(grant, "client_credentials") != 0) {
 		struct oauth_event_rec r = {
-			.kind = "token",
-			.outcome = e == OAUTH_OK ? "ok" : oauth_error_code(e),
-			.reason = g.reason != NULL ? g.reason : g.why,
-			.client_id = ca.client->id,
-			.user = g.user[0] != '\0' ? g.user : NULL,
-			.peer = http_req_peer(req),
+		    .kind = "token",
+		    .outcome = e == OAUTH_OK ? "ok" : oauth_error_code(e),
+		    .reason = g.reason != NULL ? g.reason : g.why,
+		    .client_id = ca.client->id,
+		    .user = g.user[0] != '\0' ? g.user : NULL,
+		    .peer = http_req_peer(req),
 		};
 
 		oauth_event(env->events, &r);

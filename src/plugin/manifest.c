@@ -335,7 +335,8 @@ check_plugin(const struct config *c, char *err, size_t errlen)
 		str_errf(err, errlen,
 		         "[plugin] contact_email: must be an email address "
 		         "(\"%s\")",
-		         email == NULL ? "" : str_printable(q, QUOTE_MAX, email));
+		         email == NULL ? ""
+		                       : str_printable(q, QUOTE_MAX, email));
 		rc = ST_INVALID;
 	}
 	if (rc == ST_OK && c->plugin.logo_url != NULL)

@@ -25,7 +25,6 @@
 #define CSP_MAX_BYTES 512
 #define NONCE_MARK "{{nonce}}"
 
-
 enum status
 plug_playground_handle(struct http_req *req, void *ctx)
 {

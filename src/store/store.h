@@ -67,7 +67,7 @@ struct store_code {
 	uint8_t digest[SEC_DIGEST_BYTES];
 	char *client_id;
 	int64_t user_id;
-	char *redirect_uri;   /* "" if the request named none */
+	char *redirect_uri; /* "" if the request named none */
 	char *scope;
 	char *code_challenge; /* S256 challenge, NULL if none */
 	char *resource;       /* RFC 8707, NULL if none */
@@ -320,8 +320,8 @@ void store_event_free(struct store_event *);
 void store_event_list_free(struct store_event **, size_t n);
 /* Deletes the oldest events beyond the newest max_rows, at most batch of
  * them per call; *deleted (may be NULL) counts them. */
-enum status store_events_trim(struct store *, unsigned max_rows,
-                              unsigned batch, unsigned *deleted);
+enum status store_events_trim(struct store *, unsigned max_rows, unsigned batch,
+                              unsigned *deleted);
 
 /* How long store_gc() keeps what has expired or happened. */
 #define STORE_CODE_KEEP_S 86400         /* codes: a day past expiry */

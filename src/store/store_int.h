@@ -21,8 +21,8 @@ struct store_ops {
 	/* target is the URL without its scheme ("PATH", ":memory:");
 	 * create: make an empty database if there is none, else
 	 * ST_NOTFOUND. */
-	enum status (*open)(const char *target, bool create,
-	                    struct store **out, char *err, size_t errlen);
+	enum status (*open)(const char *target, bool create, struct store **out,
+	                    char *err, size_t errlen);
 	/* err is never NULL here and errlen > 0. */
 	enum status (*migrate)(struct store *, unsigned *applied, char *err,
 	                       size_t errlen);

@@ -26,7 +26,7 @@
 
 int LLVMFuzzerInitialize(int *, char ***);
 
-static struct config	*cfg;
+static struct config *cfg;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -52,12 +52,12 @@ check_redirect_ok(const struct oauth_authz *a)
 		if (a->redirect != uri ||
 		    !oauth_redirect_allowed(a->client, uri) ||
 		    !((a->client->chatgpt && oauth_redirect_is_chatgpt(uri)) ||
-		    fuzz_listed(a->client->redirect_uris, uri)))
+		      fuzz_listed(a->client->redirect_uris, uri)))
 			abort();
 	} else if (a->client->chatgpt ||
-	    strchr(a->client->redirect_uris, '\n') != NULL ||
-	    a->redirect != a->client->redirect_uris) {
-		abort();	/* only the one registered URI may be implied */
+	           strchr(a->client->redirect_uris, '\n') != NULL ||
+	           a->redirect != a->client->redirect_uris) {
+		abort(); /* only the one registered URI may be implied */
 	}
 	if (a->state != state || (state != NULL && strlen(state) > 1024))
 		abort();
@@ -72,19 +72,19 @@ check_request_ok(const struct oauth_authz *a)
 	if (rt == NULL || strcmp(rt, "code") != 0)
 		abort();
 	if ((a->client->grants & STORE_GRANT_CODE) == 0)
-		abort();	/* no code for a client that may not redeem it */
+		abort(); /* no code for a client that may not redeem it */
 	if (a->challenge != form_get(&a->f, "code_challenge"))
 		abort();
-	if (a->challenge != NULL && (method == NULL ||
-	    strcmp(method, "S256") != 0 ||
-	    !oauth_pkce_challenge_ok(a->challenge)))
+	if (a->challenge != NULL &&
+	    (method == NULL || strcmp(method, "S256") != 0 ||
+	     !oauth_pkce_challenge_ok(a->challenge)))
 		abort();
 	if (a->challenge == NULL && (method != NULL || a->client->is_public))
 		abort();
-	if (a->resource != NULL && (strlen(a->resource) > 2048 ||
-	    strchr(a->resource, '#') != NULL ||
-	    (strncmp(a->resource, "https://", 8) != 0 &&
-	    strncmp(a->resource, "http://", 7) != 0)))
+	if (a->resource != NULL &&
+	    (strlen(a->resource) > 2048 || strchr(a->resource, '#') != NULL ||
+	     (strncmp(a->resource, "https://", 8) != 0 &&
+	      strncmp(a->resource, "http://", 7) != 0)))
 		abort();
 	if (a->scope == NULL || a->scope[0] == '\0')
 		abort();
@@ -93,13 +93,13 @@ check_request_ok(const struct oauth_authz *a)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char			*part[3];
-	struct store_client	 c;
-	struct oauth_env	 env;
-	struct oauth_authz	 a;
-	struct oauth_authz_err	 err = { OAUTH_INVALID_REQUEST, NULL, true };
-	char			 host[256];
-	uint8_t			 flags;
+	char *part[3];
+	struct store_client c;
+	struct oauth_env env;
+	struct oauth_authz a;
+	struct oauth_authz_err err = {OAUTH_INVALID_REQUEST, NULL, true};
+	char host[256];
+	uint8_t flags;
 
 	if (size == 0)
 		return 0;
@@ -111,18 +111,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.is_public = flags == 'p' || flags == 'b';
 	c.chatgpt = flags == 'c' || flags == 'b';
 	/* 'g': a client registered for client_credentials only. */
-	c.grants = flags == 'g' ? STORE_GRANT_CLIENT_CREDENTIALS :
-	    STORE_GRANTS_DEFAULT;
+	c.grants = flags == 'g' ? STORE_GRANT_CLIENT_CREDENTIALS
+	                        : STORE_GRANTS_DEFAULT;
 	c.redirect_uris = part[1];
 	c.scope = part[2];
 	memset(&env, 0, sizeof(env));
-	env.cfg = cfg;		/* no store: the checks must not need it */
+	env.cfg = cfg; /* no store: the checks must not need it */
 	memset(&a, 0, sizeof(a));
 	form_init(&a.f, OAUTH_PARAMS_MAX);
-	if (form_parse(&a.f, (struct str){ part[0], strlen(part[0]) }) !=
-	    ST_OK)
-		goto out;	/* the handler's error page */
-	a.client = &c;		/* as authz_check_client() looks it up */
+	if (form_parse(&a.f, (struct str){part[0], strlen(part[0])}) != ST_OK)
+		goto out; /* the handler's error page */
+	a.client = &c;    /* as authz_check_client() looks it up */
 
 	if (!oauth_authz_check_redirect(&a, &err)) {
 		if (err.why == NULL || !err.page ||
@@ -139,12 +138,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!oauth_authz_check_request(&env, &a, &err)) {
 		if (err.why == NULL || err.page ||
 		    (err.e != OAUTH_INVALID_REQUEST &&
-		    err.e != OAUTH_UNSUPPORTED_RESPONSE_TYPE &&
-		    err.e != OAUTH_UNAUTHORIZED_CLIENT &&
-		    err.e != OAUTH_INVALID_SCOPE))
+		     err.e != OAUTH_UNSUPPORTED_RESPONSE_TYPE &&
+		     err.e != OAUTH_UNAUTHORIZED_CLIENT &&
+		     err.e != OAUTH_INVALID_SCOPE))
 			abort();
 		if (a.scope != NULL)
-			abort();	/* nothing resolved on error */
+			abort(); /* nothing resolved on error */
 		goto out;
 	}
 	check_request_ok(&a);

@@ -10,8 +10,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct oauth_basic_creds	 bc;
-	char				*hdr = fuzz_strndup(data, size);
+	struct oauth_basic_creds bc;
+	char *hdr = fuzz_strndup(data, size);
 
 	if (oauth_basic_parse(hdr, &bc) == ST_OK &&
 	    (bc.id.len > bc.id.max || bc.secret.len > bc.secret.max))

@@ -11,7 +11,7 @@
 #include "core/config.h"
 #include "fuzz.h"
 
-static char	path[64];
+static char path[64];
 
 static void
 cleanup(void)
@@ -23,11 +23,11 @@ cleanup(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config	*c = NULL;
-	struct buf	 out;
-	char		 err[256];
-	FILE		*fp;
-	int		 fd;
+	struct config *c = NULL;
+	struct buf out;
+	char err[256];
+	FILE *fp;
+	int fd;
 
 	if (path[0] == '\0') {
 		snprintf(path, sizeof(path), "/tmp/plugauth-fuzz-XXXXXX");
@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (cfg_load(path, true, &c, err, sizeof(err)) != ST_OK) {
 		if (c != NULL || err[0] == '\0')
-			abort();	/* untouched on error, with a message */
+			abort(); /* untouched on error, with a message */
 		return 0;
 	}
 	(void)cfg_validate(c, err, sizeof(err));

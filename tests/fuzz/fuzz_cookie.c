@@ -41,8 +41,9 @@ is_b64url(const char *s, size_t n)
 		return false;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+		      (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '_'))
 			return false;
 	return true;
 }
@@ -50,22 +51,22 @@ is_b64url(const char *s, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char			*part[2];
-	struct auth_session	 s, none;
-	char			 want[SEC_TOKEN_STRLEN], again[SEC_TOKEN_STRLEN];
-	const size_t		 plen = strlen(SEC_PREFIX_SESSION);
-	bool			 ok;
+	char *part[2];
+	struct auth_session s, none;
+	char want[SEC_TOKEN_STRLEN], again[SEC_TOKEN_STRLEN];
+	const size_t plen = strlen(SEC_PREFIX_SESSION);
+	bool ok;
 
 	fuzz_split(data, size, part, 2);
 	memset(&none, 0, sizeof(none));
 	if (auth_csrf_ok(&none, part[1]) || auth_csrf_ok(&none, NULL))
-		abort();	/* no session: no form is valid */
+		abort(); /* no session: no form is valid */
 	if (auth_session_cookie_ok(NULL))
 		abort();
 
 	ok = auth_session_cookie_ok(part[0]);
 	if (ok != (strlen(part[0]) < sizeof(s.token) &&
-	    strncmp(part[0], SEC_PREFIX_SESSION, plen) == 0))
+	           strncmp(part[0], SEC_PREFIX_SESSION, plen) == 0))
 		abort();
 	if (!ok)
 		goto out;
@@ -73,14 +74,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The session auth_session_find() would fill in. */
 	memset(&s, 0, sizeof(s));
 	if (!str_copy(s.token, sizeof(s.token), part[0]))
-		abort();	/* accepted a value that does not fit */
+		abort(); /* accepted a value that does not fit */
 	s.user_id = 1;
 	auth_csrf_token(&s, want);
 	if (!is_b64url(want, 43))
 		abort();
 	auth_csrf_token(&s, again);
 	if (strcmp(want, again) != 0)
-		abort();	/* not a function of the session */
+		abort(); /* not a function of the session */
 	if (!auth_csrf_ok(&s, want) || auth_csrf_ok(&s, NULL))
 		abort();
 	if (auth_csrf_ok(&s, part[1]) != (strcmp(part[1], want) == 0))

@@ -13,10 +13,10 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct str	 in = { (const char *)data, size };
-	struct form	 f;
-	struct buf	 out, enc, back;
-	size_t		 i;
+	struct str in = {(const char *)data, size};
+	struct form f;
+	struct buf out, enc, back;
+	size_t i;
 
 	form_init(&f, 32);
 	if (form_parse(&f, in) == ST_OK) {
@@ -28,11 +28,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (form_unescape(buf_str(&enc), true, &back) != ST_OK)
 				abort();
 			if (strcmp(back.p != NULL ? back.p : "",
-			    f.v[i].value) != 0)
-				abort();	/* escape/unescape disagree */
+			           f.v[i].value) != 0)
+				abort(); /* escape/unescape disagree */
 			if (form_get(&f, f.v[i].name) != NULL &&
 			    f.v[i].value[0] == '\0')
-				abort();	/* empty reads as absent */
+				abort(); /* empty reads as absent */
 			buf_free(&enc);
 			buf_free(&back);
 		}

@@ -13,8 +13,8 @@
 #include "auth/page.h"
 #include "fuzz.h"
 
-static char	dir[64];
-static char	file[128];
+static char dir[64];
+static char file[128];
 static struct auth_pages *builtin;
 
 static void
@@ -44,11 +44,11 @@ setup(void)
 static void
 render_builtin(char **part)
 {
-	static const enum auth_page pages[] = { AUTH_PAGE_LOGIN,
-	    AUTH_PAGE_CONSENT, AUTH_PAGE_ERROR };
-	char		*v[3];
-	struct buf	 out;
-	size_t		 i;
+	static const enum auth_page pages[] = {
+	    AUTH_PAGE_LOGIN, AUTH_PAGE_CONSENT, AUTH_PAGE_ERROR};
+	char *v[3];
+	struct buf out;
+	size_t i;
 
 	for (i = 0; i < 3; i++) {
 		size_t n = strlen(part[i + 1]);
@@ -61,20 +61,21 @@ render_builtin(char **part)
 	}
 	{
 		const struct page_var vars[] = {
-			{ "title", v[0] }, { "message", v[1] }, { "hint", v[2] },
-			{ "plugin_name", v[0] }, { "client_name", v[1] },
-			{ "username", v[2] }, { "error", v[0] },
-			{ "logo_url", v[1] }, { "redirect_host", v[2] },
-			{ "action", "/authorize" }, { "hidden", "" },
-			{ "scopes", "" },
+		    {"title", v[0]},         {"message", v[1]},
+		    {"hint", v[2]},          {"plugin_name", v[0]},
+		    {"client_name", v[1]},   {"username", v[2]},
+		    {"error", v[0]},         {"logo_url", v[1]},
+		    {"redirect_host", v[2]}, {"action", "/authorize"},
+		    {"hidden", ""},          {"scopes", ""},
 		};
 
 		for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
 			if (auth_page_render(builtin, pages[i], vars,
-			    sizeof(vars) / sizeof(vars[0]), &out) != ST_OK)
-				continue;	/* ST_TOOBIG for huge values */
+			                     sizeof(vars) / sizeof(vars[0]),
+			                     &out) != ST_OK)
+				continue; /* ST_TOOBIG for huge values */
 			if (memmem(out.p, out.len, "<zz", 3) != NULL)
-				abort();	/* a value came out unescaped */
+				abort(); /* a value came out unescaped */
 			buf_free(&out);
 		}
 	}
@@ -84,10 +85,10 @@ render_builtin(char **part)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char			*part[4], err[256];
-	struct auth_pages	*ap = NULL;
-	struct buf		 out;
-	FILE			*fp;
+	char *part[4], err[256];
+	struct auth_pages *ap = NULL;
+	struct buf out;
+	FILE *fp;
 
 	if (dir[0] == '\0')
 		setup();
@@ -101,8 +102,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (auth_pages_load(dir, &ap, err, sizeof(err)) == ST_OK) {
 		const struct page_var vars[] = {
-			{ "title", part[1] }, { "message", part[2] },
-			{ "hint", part[3] }, { "plugin_name", part[1] },
+		    {"title", part[1]},
+		    {"message", part[2]},
+		    {"hint", part[3]},
+		    {"plugin_name", part[1]},
 		};
 
 		if (auth_page_render(ap, AUTH_PAGE_ERROR, vars, 4, &out) ==
@@ -110,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			buf_free(&out);
 		auth_pages_free(ap);
 	} else if (err[0] == '\0' || ap != NULL) {
-		abort();	/* refused without a message */
+		abort(); /* refused without a message */
 	}
 	render_builtin(part);
 	fuzz_free_all(part, 4);

@@ -14,21 +14,22 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct form	 f;
-	struct str	 body;
-	const char	*why = NULL;
-	size_t		 i;
+	struct form f;
+	struct str body;
+	const char *why = NULL;
+	size_t i;
 
 	if (size == 0)
 		return 0;
-	body = (struct str){ (const char *)data + 1, size - 1 };
+	body = (struct str){(const char *)data + 1, size - 1};
 	form_init(&f, OAUTH_PARAMS_MAX);
 	if (data[0] == 'j') {
 		/* It counts no further than one past the limit. */
 		if (oauth_json_depth(body, 4) > 5)
 			abort();
-		if (oauth_params_json(body, &f, &why) != OAUTH_OK && why == NULL)
-			abort();	/* every refusal says why */
+		if (oauth_params_json(body, &f, &why) != OAUTH_OK &&
+		    why == NULL)
+			abort(); /* every refusal says why */
 	} else {
 		(void)form_parse(&f, body);
 	}

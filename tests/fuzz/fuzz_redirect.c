@@ -14,19 +14,20 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char			*part[3];
-	struct store_client	 c;
-	bool			 chat, ok;
+	char *part[3];
+	struct store_client c;
+	bool chat, ok;
 
 	fuzz_split(data, size, part, 3);
 	chat = oauth_redirect_is_chatgpt(part[0]);
-	if (chat && (strncmp(part[0], "https://", 8) != 0 ||
-	    (strncmp(part[0] + 8, "chat.openai.com/aip/", 20) != 0 &&
-	    strncmp(part[0] + 8, "chatgpt.com/aip/", 16) != 0) ||
-	    strlen(part[0]) < 15 ||
-	    strcmp(part[0] + strlen(part[0]) - 15, "/oauth/callback") != 0 ||
-	    strpbrk(part[0], "?#@ \t\r\n\\") != NULL))
-		abort();	/* accepted something outside the family */
+	if (chat &&
+	    (strncmp(part[0], "https://", 8) != 0 ||
+	     (strncmp(part[0] + 8, "chat.openai.com/aip/", 20) != 0 &&
+	      strncmp(part[0] + 8, "chatgpt.com/aip/", 16) != 0) ||
+	     strlen(part[0]) < 15 ||
+	     strcmp(part[0] + strlen(part[0]) - 15, "/oauth/callback") != 0 ||
+	     strpbrk(part[0], "?#@ \t\r\n\\") != NULL))
+		abort(); /* accepted something outside the family */
 
 	memset(&c, 0, sizeof(c));
 	c.chatgpt = part[2][0] == 'c';

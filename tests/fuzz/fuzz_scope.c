@@ -32,12 +32,12 @@ has(const char *list, const char *tok, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char		*part[4], *out = NULL;
-	const char	*why = NULL, *p;
+	char *part[4], *out = NULL;
+	const char *why = NULL, *p;
 
 	fuzz_split(data, size, part, 4);
 	if (oauth_scope_resolve(part[0], part[1], part[2], part[3], &out,
-	    &why) == OAUTH_OK) {
+	                        &why) == OAUTH_OK) {
 		if (out == NULL || out[0] == '\0' || out[0] == ' ')
 			abort();
 		for (p = out; *p != '\0';) {
@@ -46,16 +46,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (n == 0 || !has(part[1], p, n) ||
 			    (part[3][0] != '\0' && !has(part[3], p, n)))
 				abort();
-			if (p[n] == ' ' && (p[n + 1] == '\0' ||
-			    has(p + n + 1, p, n)))
-				abort();	/* trailing space or repeat */
+			if (p[n] == ' ' &&
+			    (p[n + 1] == '\0' || has(p + n + 1, p, n)))
+				abort(); /* trailing space or repeat */
 			p += n;
 			if (*p == ' ')
 				p++;
 		}
 		free(out);
 	} else if (why == NULL) {
-		abort();	/* every refusal says why */
+		abort(); /* every refusal says why */
 	}
 	fuzz_free_all(part, 4);
 	return 0;

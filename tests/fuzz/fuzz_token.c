@@ -46,21 +46,21 @@
 #include "oauth/oauth_int.h"
 #include "store/store.h"
 
-#define NOW_S	1800000000	/* the clock of every run */
+#define NOW_S 1800000000 /* the clock of every run */
 
 int LLVMFuzzerInitialize(int *, char ***);
 
 /* The request, as the handler sees it through http.h, and its answer. */
 struct http_req {
-	const char		*content_type;	/* NULL: none */
-	const char		*authorization;	/* NULL: none */
-	struct str		 body;		/* NUL-terminated */
-	struct http_limits	 lim;
-	unsigned		 answers;
-	unsigned		 status;
-	json_t			*json;		/* the answer's body */
-	bool			 no_store;	/* Cache-Control: no-store */
-	bool			 www_basic;	/* WWW-Authenticate: Basic ... */
+	const char *content_type;  /* NULL: none */
+	const char *authorization; /* NULL: none */
+	struct str body;           /* NUL-terminated */
+	struct http_limits lim;
+	unsigned answers;
+	unsigned status;
+	json_t *json;   /* the answer's body */
+	bool no_store;  /* Cache-Control: no-store */
+	bool www_basic; /* WWW-Authenticate: Basic ... */
 };
 
 /* ---- the link seam: src/core/clock.c and src/http/server.c ---- */
@@ -104,7 +104,7 @@ enum status
 http_resp_header(struct http_req *req, const char *name, const char *value)
 {
 	if (req->answers != 0)
-		abort();	/* a header after the answer */
+		abort(); /* a header after the answer */
 	if (strcasecmp(name, "Cache-Control") == 0 &&
 	    strcmp(value, "no-store") == 0)
 		req->no_store = true;
@@ -123,10 +123,10 @@ http_respond_json(struct http_req *req, unsigned status, json_t *body)
 		return ST_NOMEM;
 	text = json_dumps(body, JSON_COMPACT);
 	if (text == NULL)
-		abort();	/* the server could not send it */
+		abort(); /* the server could not send it */
 	free(text);
 	if (req->answers++ != 0)
-		abort();	/* answered twice */
+		abort(); /* answered twice */
 	req->status = status;
 	req->json = body;
 	return ST_OK;
@@ -134,7 +134,7 @@ http_respond_json(struct http_req *req, unsigned status, json_t *body)
 
 enum status
 http_respond_error(struct http_req *req, unsigned status, const char *code,
-    const char *desc)
+                   const char *desc)
 {
 	json_t *o = json_object();
 
@@ -144,67 +144,69 @@ http_respond_error(struct http_req *req, unsigned status, const char *code,
 	if (desc != NULL)
 		json_object_set_new(o, "error_description", json_string(desc));
 	if (http_resp_header(req, "Cache-Control", "no-store") != ST_OK)
-		abort();	/* this stub never fails */
+		abort(); /* this stub never fails */
 	return http_respond_json(req, status, o);
 }
 
 /* ---- the store ---- */
 
-static struct config	*cfg;
-static struct store	*st;
-static struct oauth_env	 env;
+static struct config *cfg;
+static struct store *st;
+static struct oauth_env env;
 
-#define CONF_REDIRECT	"https://chat.openai.com/aip/plugin-0123abcd/oauth/callback"
-#define PUB_REDIRECT	"https://chatgpt.com/connector/oauth/cb-fuzz"
-#define RESOURCE	"https://api.example.com/"
-/* RFC 7636 Appendix B: the verifier dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk */
-#define CHALLENGE	"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+#define CONF_REDIRECT                                                          \
+	"https://chat.openai.com/aip/plugin-0123abcd/oauth/callback"
+#define PUB_REDIRECT "https://chatgpt.com/connector/oauth/cb-fuzz"
+#define RESOURCE "https://api.example.com/"
+/* RFC 7636 Appendix B: the verifier dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
+ */
+#define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 static const struct seed_client {
-	const char	*id, *secret, *redirect, *scope;	/* secret NULL: public */
-	bool		 chatgpt;
+	const char *id, *secret, *redirect, *scope; /* secret NULL: public */
+	bool chatgpt;
 } clients[] = {
-	{ "fuzz-conf", "pa_cs_fuzz-conf-secret", CONF_REDIRECT, "", true },
-	{ "fuzz-pub", NULL, PUB_REDIRECT, "todo.read", false },
-	{ "fuzz-cc", "pa_cs_fuzz-cc-secret", "", "todo.read", false },
+    {"fuzz-conf", "pa_cs_fuzz-conf-secret", CONF_REDIRECT, "", true},
+    {"fuzz-pub", NULL, PUB_REDIRECT, "todo.read", false},
+    {"fuzz-cc", "pa_cs_fuzz-cc-secret", "", "todo.read", false},
 };
 
 static const struct seed_code {
-	const char	*code, *client, *redirect, *scope, *challenge;
-	const char	*resource;
-	int64_t		 family, expires_at, used_at;
+	const char *code, *client, *redirect, *scope, *challenge;
+	const char *resource;
+	int64_t family, expires_at, used_at;
 } codes[] = {
-	{ "pa_ac_fuzz-conf-code", "fuzz-conf", CONF_REDIRECT,
-	  "todo.read todo.write", NULL, NULL, 1001, NOW_S + 120, 0 },
-	{ "pa_ac_fuzz-pub-code", "fuzz-pub", PUB_REDIRECT, "todo.read",
-	  CHALLENGE, RESOURCE, 1002, NOW_S + 120, 0 },
-	{ "pa_ac_fuzz-expired-code", "fuzz-conf", CONF_REDIRECT, "todo.read",
-	  NULL, NULL, 1003, NOW_S - 1, 0 },
-	{ "pa_ac_fuzz-used-code", "fuzz-conf", CONF_REDIRECT, "todo.read",
-	  NULL, NULL, 1004, NOW_S + 120, NOW_S - 5 },
+    {"pa_ac_fuzz-conf-code", "fuzz-conf", CONF_REDIRECT, "todo.read todo.write",
+     NULL, NULL, 1001, NOW_S + 120, 0},
+    {"pa_ac_fuzz-pub-code", "fuzz-pub", PUB_REDIRECT, "todo.read", CHALLENGE,
+     RESOURCE, 1002, NOW_S + 120, 0},
+    {"pa_ac_fuzz-expired-code", "fuzz-conf", CONF_REDIRECT, "todo.read", NULL,
+     NULL, 1003, NOW_S - 1, 0},
+    {"pa_ac_fuzz-used-code", "fuzz-conf", CONF_REDIRECT, "todo.read", NULL,
+     NULL, 1004, NOW_S + 120, NOW_S - 5},
 };
 
 static const struct seed_token {
-	const char		*token, *client, *scope, *audience;
-	enum store_token_kind	 kind;
-	int64_t			 family, expires_at, revoked_at, rotated_at;
+	const char *token, *client, *scope, *audience;
+	enum store_token_kind kind;
+	int64_t family, expires_at, revoked_at, rotated_at;
 } tokens[] = {
-	{ "pa_rt_fuzz-conf-refresh", "fuzz-conf", "todo.read todo.write",
-	  NULL, STORE_TOKEN_REFRESH, 2001, NOW_S + 86400, 0, 0 },
-	{ "pa_rt_fuzz-pub-refresh", "fuzz-pub", "todo.read", RESOURCE,
-	  STORE_TOKEN_REFRESH, 2002, NOW_S + 86400, 0, 0 },
-	{ "pa_rt_fuzz-grace-refresh", "fuzz-conf", "todo.read", NULL,
-	  STORE_TOKEN_REFRESH, 2003, NOW_S + 86400, 0, NOW_S - 2 },
-	{ "pa_rt_fuzz-reused-refresh", "fuzz-conf", "todo.read", NULL,
-	  STORE_TOKEN_REFRESH, 2004, NOW_S + 86400, 0, NOW_S - 3600 },
-	{ "pa_rt_fuzz-expired-refresh", "fuzz-conf", "todo.read", NULL,
-	  STORE_TOKEN_REFRESH, 2005, NOW_S - 1, 0, 0 },
-	{ "pa_rt_fuzz-revoked-refresh", "fuzz-conf", "todo.read", NULL,
-	  STORE_TOKEN_REFRESH, 2006, NOW_S + 86400, NOW_S - 100, 0 },
-	{ "pa_at_fuzz-conf-access", "fuzz-conf", "todo.read", NULL,
-	  STORE_TOKEN_ACCESS, 2001, NOW_S + 3600, 0, 0 },
-	{ "pa_at_fuzz-used-code-access", "fuzz-conf", "todo.read", NULL,
-	  STORE_TOKEN_ACCESS, 1004, NOW_S + 3600, 0, 0 },
+    {"pa_rt_fuzz-conf-refresh", "fuzz-conf", "todo.read todo.write", NULL,
+     STORE_TOKEN_REFRESH, 2001, NOW_S + 86400, 0, 0},
+    {"pa_rt_fuzz-pub-refresh", "fuzz-pub", "todo.read", RESOURCE,
+     STORE_TOKEN_REFRESH, 2002, NOW_S + 86400, 0, 0},
+    {"pa_rt_fuzz-grace-refresh", "fuzz-conf", "todo.read", NULL,
+     STORE_TOKEN_REFRESH, 2003, NOW_S + 86400, 0, NOW_S - 2},
+    {"pa_rt_fuzz-reused-refresh", "fuzz-conf", "todo.read", NULL,
+     STORE_TOKEN_REFRESH, 2004, NOW_S + 86400, 0, NOW_S - 3600},
+    {"pa_rt_fuzz-expired-refresh", "fuzz-conf", "todo.read", NULL,
+     STORE_TOKEN_REFRESH, 2005, NOW_S - 1, 0, 0},
+    {"pa_rt_fuzz-revoked-refresh", "fuzz-conf", "todo.read", NULL,
+     STORE_TOKEN_REFRESH, 2006, NOW_S + 86400, NOW_S - 100, 0},
+    {"pa_at_fuzz-conf-access", "fuzz-conf", "todo.read", NULL,
+     STORE_TOKEN_ACCESS, 2001, NOW_S + 3600, 0, 0},
+    {"pa_at_fuzz-used-code-access", "fuzz-conf", "todo.read", NULL,
+     STORE_TOKEN_ACCESS, 1004, NOW_S + 3600, 0, 0},
 };
 
 static void
@@ -218,14 +220,16 @@ must(enum status rc)
 static void
 seed(void)
 {
-	char	err[256] = "";
-	int64_t	uid = 0;
-	size_t	i;
+	char err[256] = "";
+	int64_t uid = 0;
+	size_t i;
 
 	must(store_open("sqlite::memory:", &st, err, sizeof(err)));
 	must(store_migrate(st, NULL, err, sizeof(err)));
-	must(store_user_add(st, "alice", "$argon2id$v=19$m=19456,t=2,p=1$"
-	    "not-a-real-hash", &uid));
+	must(store_user_add(st, "alice",
+	                    "$argon2id$v=19$m=19456,t=2,p=1$"
+	                    "not-a-real-hash",
+	                    &uid));
 	for (i = 0; i < ARRAY_LEN(clients); i++) {
 		struct store_client c;
 
@@ -235,11 +239,11 @@ seed(void)
 		c.is_public = clients[i].secret == NULL;
 		if (!c.is_public)
 			sec_digest(clients[i].secret, strlen(clients[i].secret),
-			    c.secret_digest);
+			           c.secret_digest);
 		c.chatgpt = clients[i].chatgpt;
 		/* As migration 003 left existing clients. */
-		c.grants = c.is_public || c.chatgpt ? STORE_GRANTS_DEFAULT :
-		    STORE_GRANTS_ALL;
+		c.grants = c.is_public || c.chatgpt ? STORE_GRANTS_DEFAULT
+		                                    : STORE_GRANTS_ALL;
 		c.redirect_uris = (char *)(uintptr_t)clients[i].redirect;
 		c.scope = (char *)(uintptr_t)clients[i].scope;
 		c.created_at = NOW_S - 86400;
@@ -289,11 +293,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	log_set_level(LOG_ERR);		/* token_refused on every input */
+	log_set_level(LOG_ERR); /* token_refused on every input */
 	must(sec_init());
 	must(cfg_load(NULL, false, &cfg, err, sizeof(err)));
 	memset(&env, 0, sizeof(env));
-	env.cfg = cfg;			/* no event writer: events == NULL */
+	env.cfg = cfg; /* no event writer: events == NULL */
 	seed();
 	return 0;
 }
@@ -346,15 +350,15 @@ known_scopes(const char *list)
 static void
 check_success(const struct http_req *req, const char *grant)
 {
-	const char	*at = json_str(req->json, "access_token");
-	const char	*rt = json_str(req->json, "refresh_token");
-	const char	*tt = json_str(req->json, "token_type");
-	json_t		*ei = json_object_get(req->json, "expires_in");
-	bool		 cc;
+	const char *at = json_str(req->json, "access_token");
+	const char *rt = json_str(req->json, "refresh_token");
+	const char *tt = json_str(req->json, "token_type");
+	json_t *ei = json_object_get(req->json, "expires_in");
+	bool cc;
 
 	if (grant == NULL || (strcmp(grant, "authorization_code") != 0 &&
-	    strcmp(grant, "refresh_token") != 0 &&
-	    strcmp(grant, "client_credentials") != 0))
+	                      strcmp(grant, "refresh_token") != 0 &&
+	                      strcmp(grant, "client_credentials") != 0))
 		abort();
 	cc = strcmp(grant, "client_credentials") == 0;
 	if (at == NULL || strncmp(at, SEC_PREFIX_ACCESS, 6) != 0 ||
@@ -363,23 +367,24 @@ check_success(const struct http_req *req, const char *grant)
 	    json_integer_value(ei) != (json_int_t)cfg->oauth.access_ttl ||
 	    !known_scopes(json_str(req->json, "scope")))
 		abort();
-	if (cc ? rt != NULL : (rt == NULL || strncmp(rt, SEC_PREFIX_REFRESH,
-	    6) != 0 || strlen(rt) != 6 + 43))
+	if (cc ? rt != NULL
+	       : (rt == NULL || strncmp(rt, SEC_PREFIX_REFRESH, 6) != 0 ||
+	          strlen(rt) != 6 + 43))
 		abort();
 }
 
 static void
 check_error(const struct http_req *req)
 {
-	static const char *const known[] = { "invalid_request",
-		"invalid_client", "invalid_grant", "unauthorized_client",
-		"unsupported_grant_type", "invalid_scope" };
-	const char	*e = json_str(req->json, "error");
-	bool		 basic;
-	size_t		 i;
+	static const char *const known[] = {
+	    "invalid_request",     "invalid_client",         "invalid_grant",
+	    "unauthorized_client", "unsupported_grant_type", "invalid_scope"};
+	const char *e = json_str(req->json, "error");
+	bool basic;
+	size_t i;
 
 	if (req->status != 400 && req->status != 401)
-		abort();	/* 500 or 503: a bug, or the store failed */
+		abort(); /* 500 or 503: a bug, or the store failed */
 	if (e == NULL)
 		abort();
 	for (i = 0; i < ARRAY_LEN(known); i++)
@@ -390,7 +395,7 @@ check_error(const struct http_req *req)
 	if ((req->status == 401) != (strcmp(e, "invalid_client") == 0))
 		abort();
 	basic = req->authorization != NULL &&
-	    strncasecmp(req->authorization, "Basic ", 6) == 0;
+	        strncasecmp(req->authorization, "Basic ", 6) == 0;
 	if (req->www_basic != (req->status == 401 && basic))
 		abort();
 }
@@ -400,10 +405,9 @@ check_error(const struct http_req *req)
 static char *
 line(const uint8_t *data, size_t size, size_t *off)
 {
-	const uint8_t	*nl = memchr(data + *off, '\n', size - *off);
-	size_t		 n = nl != NULL ? (size_t)(nl - (data + *off)) :
-			     size - *off;
-	char		*s = NULL;
+	const uint8_t *nl = memchr(data + *off, '\n', size - *off);
+	size_t n = nl != NULL ? (size_t)(nl - (data + *off)) : size - *off;
+	char *s = NULL;
 
 	if (n > 0)
 		s = fuzz_strndup(data + *off, n);
@@ -414,12 +418,12 @@ line(const uint8_t *data, size_t size, size_t *off)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct http_req	 req;
-	char		*ct = NULL, *auth = NULL, *body;
-	size_t		 off = 1;
-	struct form	 f;
-	const char	*why = NULL;
-	bool		 dirty;
+	struct http_req req;
+	char *ct = NULL, *auth = NULL, *body;
+	size_t off = 1;
+	struct form f;
+	const char *why = NULL;
+	bool dirty;
 
 	if (size == 0)
 		return 0;
@@ -443,9 +447,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		req.authorization = auth;
 	}
 	body = fuzz_strndup(data + off, size - off);
-	req.body = (struct str){ body, size - off };
-	req.lim = (struct http_limits){ .params_max = OAUTH_PARAMS_MAX,
-		.json_max_depth = 32 };
+	req.body = (struct str){body, size - off};
+	req.lim = (struct http_limits){.params_max = OAUTH_PARAMS_MAX,
+	                               .json_max_depth = 32};
 
 	if (oauth_token_handle(&req, &env) != ST_OK || req.answers != 1 ||
 	    !req.no_store)
@@ -457,9 +461,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (req.status == 200)
 			check_success(&req, form_get(&f, "grant_type"));
 		dirty |= seeded(form_get(&f, "code")) ||
-		    seeded(form_get(&f, "refresh_token"));
+		         seeded(form_get(&f, "refresh_token"));
 	} else if (req.status == 200) {
-		abort();	/* a token for an unreadable request */
+		abort(); /* a token for an unreadable request */
 	}
 	form_free(&f);
 	if (req.status != 200)

@@ -206,7 +206,7 @@ test_path_ok(void **state)
 	    {"/api/..x/.y/x..", true},
 	    {"/api/%252e%252e/admin", true}, /* a literal "%2e%2e" */
 	    {"/api/a;b/c", true},
-	    {"/api/;../x", true},           /* the segment's name is "" */
+	    {"/api/;../x", true}, /* the segment's name is "" */
 	    {"/api/%3F%23", true},
 	    {"/api//x", true},
 	    {"/api", false},

@@ -21,9 +21,9 @@ size_t buf_grow_size(const struct buf *, size_t need);
  */
 void __explicit_bzero_chk(void *, size_t, size_t);
 
-static unsigned	wipes;
-static char	wiped[64];	/* the last wiped block's first bytes */
-static size_t	wiped_len;
+static unsigned wipes;
+static char wiped[64]; /* the last wiped block's first bytes */
+static size_t wiped_len;
 
 void
 explicit_bzero(void *p, size_t n)
@@ -301,8 +301,8 @@ static const struct {
 } grow_cases[] = {
     {0, 1000, 1, 64},
     {0, 1000, 65, 128},
-    {64, 100, 90, 101},		/* at most max + 1 */
-    {0, SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 1},	/* doubling would wrap */
+    {64, 100, 90, 101},                        /* at most max + 1 */
+    {0, SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 1}, /* doubling would wrap */
     {SIZE_MAX / 2 + 1, SIZE_MAX, SIZE_MAX, SIZE_MAX},
     {SIZE_MAX / 2, SIZE_MAX, SIZE_MAX / 2 + 1, SIZE_MAX - 1},
     {(SIZE_MAX / 4) * 3, SIZE_MAX, SIZE_MAX - 5, SIZE_MAX - 5},

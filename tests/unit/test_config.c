@@ -635,8 +635,10 @@ test_unreadable_file(void **state)
 		rc = cfg_load(dir, false, &c, err, sizeof(err));
 		rmdir(dir);
 		assert_int_equal(rc, ST_INVALID);
-		assert_true(snprintf(want, sizeof(want), "%s:1: cannot read: "
-		    "Is a directory", dir) > 0);
+		assert_true(snprintf(want, sizeof(want),
+		                     "%s:1: cannot read: "
+		                     "Is a directory",
+		                     dir) > 0);
 		assert_string_equal(err, want);
 		assert_ptr_equal(c, UNTOUCHED);
 		return;

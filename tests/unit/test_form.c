@@ -23,9 +23,12 @@ static const struct {
     {"a=1", 1, {{"a", "1"}}},
     {"a=1&b=2", 2, {{"a", "1"}, {"b", "2"}}},
     /* UTF-8, up to four bytes, percent-encoded or raw. */
-    {"n=%C3%A9t%C3%A9&e=%E2%82%AC&g=%F0%9F%98%80&r=\xc3\xa9", 4,
-     {{"n", "\xc3\xa9t\xc3\xa9"}, {"e", "\xe2\x82\xac"},
-      {"g", "\xf0\x9f\x98\x80"}, {"r", "\xc3\xa9"}}},
+    {"n=%C3%A9t%C3%A9&e=%E2%82%AC&g=%F0%9F%98%80&r=\xc3\xa9",
+     4,
+     {{"n", "\xc3\xa9t\xc3\xa9"},
+      {"e", "\xe2\x82\xac"},
+      {"g", "\xf0\x9f\x98\x80"},
+      {"r", "\xc3\xa9"}}},
     {"m=%F4%8F%BF%BF", 1, {{"m", "\xf4\x8f\xbf\xbf"}}},
     /* '+' is a space in both parts; %2B is a literal plus. */
     {"a+b=c+d", 1, {{"a b", "c d"}}},

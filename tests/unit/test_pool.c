@@ -13,11 +13,11 @@
 
 /* A job counts itself; while gate is closed, jobs wait for it. */
 struct gate {
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	bool		 open;
-	unsigned	 running;	/* jobs inside run() */
-	atomic_uint	 done;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool open;
+	unsigned running; /* jobs inside run() */
+	atomic_uint done;
 };
 
 static void
@@ -74,8 +74,8 @@ gate_destroy(struct gate *g)
 static void
 test_new_rejects_zero(void **state)
 {
-	struct http_pool	*p = NULL;
-	struct gate		 g;
+	struct http_pool *p = NULL;
+	struct gate g;
 
 	(void)state;
 	gate_init(&g, true);
@@ -91,9 +91,9 @@ test_new_rejects_zero(void **state)
 static void
 test_runs_every_job(void **state)
 {
-	struct http_pool	*p;
-	struct gate		 g;
-	unsigned		 pushed = 0;
+	struct http_pool *p;
+	struct gate g;
+	unsigned pushed = 0;
 
 	(void)state;
 	gate_init(&g, true);
@@ -112,15 +112,15 @@ test_runs_every_job(void **state)
 static void
 test_full_queue_refuses(void **state)
 {
-	struct http_pool	*p;
-	struct gate		 g;
+	struct http_pool *p;
+	struct gate g;
 
 	(void)state;
 	gate_init(&g, false);
 	assert_int_equal(http_pool_new(2, 3, run, &g, &p), ST_OK);
 	assert_true(http_pool_push(p, &g));
 	assert_true(http_pool_push(p, &g));
-	gate_wait_running(&g, 2);	/* both threads held */
+	gate_wait_running(&g, 2); /* both threads held */
 	assert_true(http_pool_push(p, &g));
 	assert_true(http_pool_push(p, &g));
 	assert_true(http_pool_push(p, &g));
@@ -135,9 +135,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_rejects_zero),
-		cmocka_unit_test(test_runs_every_job),
-		cmocka_unit_test(test_full_queue_refuses),
+	    cmocka_unit_test(test_new_rejects_zero),
+	    cmocka_unit_test(test_runs_every_job),
+	    cmocka_unit_test(test_full_queue_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

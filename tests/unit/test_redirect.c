@@ -11,39 +11,40 @@
 #define G40 "0123456789abcdef0123456789abcdef01234567"
 
 static const char *const chatgpt_ok[] = {
-	"https://chat.openai.com/aip/plugin-1a2b3c4d-5e6f-7a8b-9c0d-"
-	    "e1f2a3b4c5d6/oauth/callback",
-	"https://chatgpt.com/aip/plugin-abc/oauth/callback",
-	"https://chat.openai.com/aip/g-" G40 "/oauth/callback",
-	"https://chatgpt.com/aip/g-" G40 "/oauth/callback",
+    "https://chat.openai.com/aip/plugin-1a2b3c4d-5e6f-7a8b-9c0d-"
+    "e1f2a3b4c5d6/oauth/callback",
+    "https://chatgpt.com/aip/plugin-abc/oauth/callback",
+    "https://chat.openai.com/aip/g-" G40 "/oauth/callback",
+    "https://chatgpt.com/aip/g-" G40 "/oauth/callback",
 };
 
 static const char *const chatgpt_bad[] = {
-	"http://chat.openai.com/aip/g-" G40 "/oauth/callback",
-	"https://chat.openai.com.evil.example/aip/g-" G40 "/oauth/callback",
-	"https://evil.example/chat.openai.com/aip/g-" G40 "/oauth/callback",
-	"https://chatgpt.com.evil.example/aip/plugin-abc/oauth/callback",
-	"https://xchatgpt.com/aip/plugin-abc/oauth/callback",
-	"https://chatgpt.com:443/aip/plugin-abc/oauth/callback",
-	"https://user@chatgpt.com/aip/plugin-abc/oauth/callback",
-	"HTTPS://chatgpt.com/aip/plugin-abc/oauth/callback",
-	"https://ChatGPT.com/aip/plugin-abc/oauth/callback",
-	"https://chatgpt.com/aip/plugin-/oauth/callback",
-	"https://chatgpt.com/aip/plugin-ABC/oauth/callback",
-	"https://chatgpt.com/aip/plugin-abc/x/oauth/callback",
-	"https://chatgpt.com/aip/plugin-abc%2Fx/oauth/callback",
-	"https://chatgpt.com/aip/plugin-abc/oauth/callback/",
-	"https://chatgpt.com/aip/plugin-abc/oauth/callback?x=1",
-	"https://chatgpt.com/aip/plugin-abc/oauth/callback#x",
-	"https://chatgpt.com/aip/plugin-abc/oauth/callback/../../evil",
-	"https://chatgpt.com/aip/g-" G40 "0/oauth/callback",
-	"https://chatgpt.com/aip/g-0123456789abcdef/oauth/callback",
-	"https://chatgpt.com/aip/g-" "0123456789ABCDEF0123456789abcdef01234567"
-	    "/oauth/callback",
-	"https://chatgpt.com/aip/my-gpt/oauth/callback",
-	"https://chatgpt.com//aip/plugin-abc/oauth/callback",
-	"https://chatgpt.com/connector/oauth/abc",
-	"",
+    "http://chat.openai.com/aip/g-" G40 "/oauth/callback",
+    "https://chat.openai.com.evil.example/aip/g-" G40 "/oauth/callback",
+    "https://evil.example/chat.openai.com/aip/g-" G40 "/oauth/callback",
+    "https://chatgpt.com.evil.example/aip/plugin-abc/oauth/callback",
+    "https://xchatgpt.com/aip/plugin-abc/oauth/callback",
+    "https://chatgpt.com:443/aip/plugin-abc/oauth/callback",
+    "https://user@chatgpt.com/aip/plugin-abc/oauth/callback",
+    "HTTPS://chatgpt.com/aip/plugin-abc/oauth/callback",
+    "https://ChatGPT.com/aip/plugin-abc/oauth/callback",
+    "https://chatgpt.com/aip/plugin-/oauth/callback",
+    "https://chatgpt.com/aip/plugin-ABC/oauth/callback",
+    "https://chatgpt.com/aip/plugin-abc/x/oauth/callback",
+    "https://chatgpt.com/aip/plugin-abc%2Fx/oauth/callback",
+    "https://chatgpt.com/aip/plugin-abc/oauth/callback/",
+    "https://chatgpt.com/aip/plugin-abc/oauth/callback?x=1",
+    "https://chatgpt.com/aip/plugin-abc/oauth/callback#x",
+    "https://chatgpt.com/aip/plugin-abc/oauth/callback/../../evil",
+    "https://chatgpt.com/aip/g-" G40 "0/oauth/callback",
+    "https://chatgpt.com/aip/g-0123456789abcdef/oauth/callback",
+    "https://chatgpt.com/aip/g-"
+    "0123456789ABCDEF0123456789abcdef01234567"
+    "/oauth/callback",
+    "https://chatgpt.com/aip/my-gpt/oauth/callback",
+    "https://chatgpt.com//aip/plugin-abc/oauth/callback",
+    "https://chatgpt.com/connector/oauth/abc",
+    "",
 };
 
 static void
@@ -60,7 +61,7 @@ test_chatgpt_family_refuses_lookalikes(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(chatgpt_bad) / sizeof(chatgpt_bad[0]);
-	    i++)
+	     i++)
 		if (oauth_redirect_is_chatgpt(chatgpt_bad[i]))
 			fail_msg("accepted %s", chatgpt_bad[i]);
 }
@@ -80,8 +81,8 @@ test_exact_match_only(void **state)
 	assert_false(oauth_redirect_allowed(&c, "https://app.example/c"));
 	assert_false(oauth_redirect_allowed(&c, "https://app.example/cb?x"));
 	assert_false(oauth_redirect_allowed(&c, "https://APP.example/cb"));
-	assert_false(oauth_redirect_allowed(&c,
-	    "https://app.example/cb\nhttp://127.0.0.1:9000/cb"));
+	assert_false(oauth_redirect_allowed(
+	    &c, "https://app.example/cb\nhttp://127.0.0.1:9000/cb"));
 	assert_false(oauth_redirect_allowed(&c, ""));
 	/* Not a ChatGPT client: the family is not allowed. */
 	assert_false(oauth_redirect_allowed(&c, chatgpt_ok[0]));
@@ -95,9 +96,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chatgpt_family_accepts),
-		cmocka_unit_test(test_chatgpt_family_refuses_lookalikes),
-		cmocka_unit_test(test_exact_match_only),
+	    cmocka_unit_test(test_chatgpt_family_accepts),
+	    cmocka_unit_test(test_chatgpt_family_refuses_lookalikes),
+	    cmocka_unit_test(test_exact_match_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,8 +18,8 @@
 #include "http/http_int.h"
 
 struct fx {
-	struct http_server	srv;
-	struct http_req		req;
+	struct http_server srv;
+	struct http_req req;
 };
 
 static int
@@ -30,7 +30,7 @@ setup(void **state)
 	f->req.srv = &f->srv;
 	f->req.path = "/t";
 	f->req.offloaded = true;
-	buf_init(&f->req.hdrs, 64);	/* room for two short headers */
+	buf_init(&f->req.hdrs, 64); /* room for two short headers */
 	*state = f;
 	return 0;
 }
@@ -54,9 +54,10 @@ test_headers_kept(void **state)
 	const char *v;
 
 	assert_int_equal(http_resp_header(&f->req, "Cache-Control", "no-store"),
+	                 ST_OK);
+	assert_int_equal(
+	    http_respond_json(&f->req, 200, json_pack("{s:s}", "a", "b")),
 	    ST_OK);
-	assert_int_equal(http_respond_json(&f->req, 200,
-	    json_pack("{s:s}", "a", "b")), ST_OK);
 	assert_int_equal(f->req.kept_status, 200);
 	v = MHD_get_response_header(f->req.kept, "Cache-Control");
 	assert_non_null(v);
@@ -73,15 +74,17 @@ test_lost_header_answers_500(void **state)
 	memset(long_value, 'x', sizeof(long_value) - 1);
 	long_value[sizeof(long_value) - 1] = '\0';
 	assert_int_equal(http_resp_header(&f->req, "Cache-Control", "no-store"),
-	    ST_OK);
+	                 ST_OK);
 	assert_int_not_equal(http_resp_header(&f->req, "X-Long", long_value),
-	    ST_OK);
+	                     ST_OK);
 	/* Later headers fail too: the answer is already lost. */
 	assert_int_not_equal(http_resp_header(&f->req, "Pragma", "no-cache"),
-	    ST_OK);
+	                     ST_OK);
 	/* A handler that goes on answering 200 gets a 500 out instead. */
-	assert_int_equal(http_respond_json(&f->req, 200,
-	    json_pack("{s:s}", "access_token", "secret")), ST_OK);
+	assert_int_equal(
+	    http_respond_json(&f->req, 200,
+	                      json_pack("{s:s}", "access_token", "secret")),
+	    ST_OK);
 	assert_int_equal(f->req.kept_status, 500);
 	v = MHD_get_response_header(f->req.kept, "Cache-Control");
 	assert_non_null(v);
@@ -97,10 +100,10 @@ test_lost_header_error_answer_is_500(void **state)
 
 	memset(long_value, 'y', sizeof(long_value) - 1);
 	long_value[sizeof(long_value) - 1] = '\0';
-	assert_int_not_equal(http_resp_header(&f->req, "WWW-Authenticate",
-	    long_value), ST_OK);
-	assert_int_equal(http_respond_error(&f->req, 401, "invalid_token",
-	    "no"), ST_OK);
+	assert_int_not_equal(
+	    http_resp_header(&f->req, "WWW-Authenticate", long_value), ST_OK);
+	assert_int_equal(
+	    http_respond_error(&f->req, 401, "invalid_token", "no"), ST_OK);
 	assert_int_equal(f->req.kept_status, 500);
 	assert_null(MHD_get_response_header(f->req.kept, "WWW-Authenticate"));
 }
@@ -109,12 +112,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_headers_kept, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_lost_header_answers_500,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_lost_header_error_answer_is_500, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_headers_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_header_answers_500, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_lost_header_error_answer_is_500, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2547,8 +2547,7 @@ test_open_does_not_create(void **state)
 	(void)state;
 	fx_init(&f, T_FILE);
 	err[0] = '\0';
-	assert_int_equal(store_open(f.url, &st, err, sizeof(err)),
-	                 ST_NOTFOUND);
+	assert_int_equal(store_open(f.url, &st, err, sizeof(err)), ST_NOTFOUND);
 	assert_null(st);
 	assert_non_null(strstr(err, f.path));
 	assert_non_null(strstr(err, "does not exist"));
