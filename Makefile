@@ -1,5 +1,5 @@
 # Thin front for the two README commands; the real build is Meson + Ninja.
-.PHONY: all deps build demo check unit e2e fuzz bench soak clean
+.PHONY: all deps build demo check unit e2e format fuzz bench soak clean
 
 # `make fuzz`: seconds per harness; FUZZ_ONLY=form runs one harness.
 FUZZ_SECONDS ?= 60
@@ -39,6 +39,12 @@ e2e: build
 	cd tests/e2e && PLUGAUTH_BIN="$(CURDIR)/build/plugauth" \
 	    node --test --test-concurrency=1 \
 	    $(if $(E2E),$(E2E).test.js,./*.test.js)
+
+# Rewrites every C file to the committed .clang-format (make check fails on
+# a file that differs).
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' \
+	    'tests/fuzz/*.c' 'tests/fuzz/*.h')
 
 # libFuzzer harnesses (clang): docs/fuzzing.md. New inputs collect in
 # build-fuzz/corpus/<harness>, crashes in build-fuzz/artifacts/.
