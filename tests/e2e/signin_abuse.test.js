@@ -101,10 +101,19 @@ test('concurrent_wrong_passwords_for_one_user_checked_at_most_limit_times', asyn
   assert.ok(count(pa.log, /event=login_failed user=alice\b/g) <= PER_USER, pa.log.slice(-3000));
   assert.ok(hwmAfter < HWM_LIMIT_KB, `peak RSS ${hwmAfter} kB after the burst (before: ${hwmBefore} kB)`);
 
-  // The right password is refused as well now: alice's window is full.
+  assert.ok(checked >= 1, `no attempt was judged: ${JSON.stringify(byStatus)}`);
+  // With all PER_USER failures counted, alice's window is full: the right password is
+  // refused as well. (On a machine too loaded to give every reserved attempt a hash turn
+  // within its wait, some were answered "busy" and given back; then the window is not
+  // full and the right password signs in.)
   const [{ b, page }] = await loginPages(base, client, 1);
   const late = await b.submit(page, { username: 'alice', password: PASSWORD });
-  assert.equal(late.status, 429, describeResponse(late));
+  if (checked === PER_USER) {
+    assert.equal(late.status, 429, describeResponse(late));
+  } else {
+    t.diagnostic(`${PER_USER - checked} reserved attempts were answered busy`);
+    assert.ok(isConsentForm(theForm(late)), describeResponse(late));
+  }
 });
 
 test('concurrent_password_checks_are_capped_peak_memory_bounded', async (t) => {
