@@ -1,5 +1,6 @@
 # Thin front for the two README commands; the real build is Meson + Ninja.
-.PHONY: all deps build demo check unit e2e format fuzz bench soak clean
+.PHONY: all deps deps-all build build-tests demo check unit e2e format fuzz \
+	bench soak clean
 
 # `make fuzz`: seconds per harness; FUZZ_ONLY=form runs one harness.
 FUZZ_SECONDS ?= 60
@@ -7,7 +8,13 @@ FUZZ_ONLY ?=
 
 all: build
 
+# What building and running need (`make build`, `make demo`).
 deps:
+	@scripts/install-deps build
+
+# Everything: the build set and the test, fuzz and benchmark tools
+# (scripts/install-deps says why each package is there).
+deps-all:
 	@scripts/install-deps
 
 build/build.ninja:
@@ -16,12 +23,20 @@ build/build.ninja:
 build: deps build/build.ninja
 	ninja -C build
 
+# build/ with the unit tests. Meson looks for cmocka only when it configures,
+# so a build/ set up by `make demo` before cmocka was installed is configured
+# again once.
+build-tests: deps-all build/build.ninja
+	@grep -q 'tests/unit/test_' build/build.ninja || \
+	    meson setup --reconfigure build
+	ninja -C build
+
 demo: build
 	./build/plugauth demo
 
 # Also builds build-asan (ASan + UBSan) and build-fuzz (libFuzzer) and runs
 # the suites there: see scripts/check.
-check: build
+check: build-tests
 	@scripts/check
 
 # Quick loops (docs/HACKING.md): the cmocka suites, or the e2e suite, of
@@ -30,12 +45,12 @@ check: build
 UNIT ?=
 E2E ?=
 
-unit: build
+unit: build-tests
 	@set -e; for t in build/tests/unit/test_$(or $(UNIT),*); do \
 		echo "== $$t"; "$$t"; \
 	done
 
-e2e: build
+e2e: deps-all build
 	cd tests/e2e && PLUGAUTH_BIN="$(CURDIR)/build/plugauth" \
 	    node --test --test-concurrency=1 \
 	    $(if $(E2E),$(E2E).test.js,./*.test.js)
@@ -52,7 +67,7 @@ build-fuzz/build.ninja:
 	CC=clang meson setup build-fuzz -Dfuzz=enabled -Dtests=disabled \
 	    -Dwerror=false
 
-fuzz: deps build-fuzz/build.ninja
+fuzz: deps-all build-fuzz/build.ninja
 	ninja -C build-fuzz fuzz
 	@set -e; for c in tests/fuzz/corpus/*/; do \
 		h=fuzz_$$(basename "$$c"); \
@@ -65,12 +80,12 @@ fuzz: deps build-fuzz/build.ninja
 		    "build-fuzz/corpus/$$h" "$$c"; \
 	done
 
-bench: deps
+bench: deps-all
 	bench/run
 
 # 60 s of mixed token, refresh, gateway and introspection load: throughput
 # every 5 s and the server's RSS (bench/README.md).
-soak: deps
+soak: deps-all
 	bench/soak
 
 clean:
