@@ -1,4 +1,4 @@
-// The bad-input battery (DESIGN.md, Reliability: "Malformed input of any kind gets a 4xx
+// The bad-input battery (docs/design.md, Reliability: "Malformed input of any kind gets a 4xx
 // with a clear message; the server never crashes, hangs or leaks"): invalid JSON,
 // non-object JSON, deep nesting, duplicate keys, invalid percent-encoding, NUL bytes,
 // invalid UTF-8, repeated parameters, too many parameters, oversized headers, lying
@@ -33,7 +33,7 @@ import { createPlugauth } from './lib/server.js';
 const ANSWER_MS = 5_000;           // every bad request is answered (or closed) within this
 const REDIRECT = 'https://client.example/cb';
 
-// [server] / [gateway] defaults (DESIGN.md, Configuration).
+// [server] / [gateway] defaults (README.md, Configuration).
 const URL_MAX = 8192;
 const HEADER_MAX_COUNT = 100;
 const HEADER_MAX_BYTES = 16384;

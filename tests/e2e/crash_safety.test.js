@@ -1,4 +1,4 @@
-// Crash safety and storage faults (DESIGN.md "Reliability"): a token is answered only
+// Crash safety and storage faults (docs/design.md "Reliability"): a token is answered only
 // once committed, so it survives `kill -9`; a full disk or a database locked by another
 // process gets 503 temporarily_unavailable with Retry-After (never a 500, a crash or a
 // wait much beyond the busy timeout), a clear line in the log, and the server recovers

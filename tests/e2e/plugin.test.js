@@ -1,4 +1,4 @@
-// The ChatGPT side: /.well-known/ai-plugin.json (CHATGPT.md "Plugin manifest"),
+// The ChatGPT side: /.well-known/ai-plugin.json (docs/chatgpt.md "Dialect 1: plugins"),
 // /openapi.yaml, `plugauth manifest`, and serve refusing a manifest ChatGPT would reject.
 
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // Security rules that are in the code but that no other test would notice losing
-// (docs/security.md and DESIGN.md, Security rules):
+// (docs/security.md and docs/design.md, Security rules):
 // [server] connection_limit; http redirect URIs only for loopback, never a fragment;
 // the 8-byte password minimum; init's 0600 files; SQL metacharacters as plain data;
 // and the per-address sign-in limit end to end.

@@ -1,4 +1,4 @@
-// No secret in the log (DESIGN.md "Security rules": "No token, code, secret or password is
+// No secret in the log (docs/design.md "Security rules": "No token, code, secret or password is
 // ever logged"). One server, at log level debug, goes through every flow of the three
 // dialects and every way of getting them wrong: the ChatGPT plugin flow (JSON body, secret
 // in the body), the GPT Action flow (form body, secret in the body or in HTTP Basic), a

@@ -1,4 +1,4 @@
-// Slow clients (slowloris; DESIGN.md, Security rules: "Limits: … connection count,
+// Slow clients (slowloris; docs/design.md, Security rules: "Limits: … connection count,
 // per-connection timeouts"): connections that trickle their request headers a byte at a
 // time must not starve normal clients; a connection that stops sending is closed once
 // [server] connection_timeout passes; [server] per_address_connections caps how many

@@ -1,5 +1,5 @@
 // plugauth terminating TLS itself ([server] tls_cert, tls_key) under an https issuer
-// (DESIGN.md, Security rules: session cookie "`Secure` and the `__Host-` prefix under
+// (docs/design.md, Security rules: session cookie "`Secure` and the `__Host-` prefix under
 // https"; RFC 9700 §2.6: authorization responses only over TLS). A throwaway
 // self-signed certificate for 127.0.0.1 is made with the openssl CLI in the test's temp
 // dir; every request verifies it (node:https with the certificate as the only CA), so
