@@ -95,7 +95,7 @@ check_text(const char *what, const char *s, size_t max, char *err,
 	return ST_OK;
 }
 
-/* CHATGPT.md: "letters and digits, no spaces, <= 50 chars". */
+/* docs/chatgpt.md: "letters and digits, no spaces, <= 50 chars". */
 static enum status
 check_name_for_model(const char *s, char *err, size_t errlen)
 {
@@ -356,7 +356,7 @@ check_plugin(const struct config *c, char *err, size_t errlen)
 		rc = check_text("[plugin.verification_tokens] openai",
 		                c->plugin.verification_openai, SIZE_MAX, err,
 		                errlen);
-	/* CHATGPT.md allows "" here, but the config requires a scope. */
+	/* docs/chatgpt.md allows "" here, but the config requires a scope. */
 	if (rc == ST_OK)
 		rc = check_text("[oauth] default_scope", c->oauth.default_scope,
 		                SIZE_MAX, err, errlen);

@@ -14,7 +14,7 @@
 #include "core/status.h"
 #include "http/http.h"
 
-/* ChatGPT's manifest limits (CHATGPT.md), in characters (code points). */
+/* ChatGPT's manifest limits (docs/chatgpt.md), in characters (code points). */
 #define PLUG_NAME_FOR_MODEL_MAX 50
 #define PLUG_NAME_FOR_HUMAN_MAX 20
 #define PLUG_DESC_FOR_HUMAN_MAX 100
