@@ -39,41 +39,86 @@ on_signal(int sig)
 	stop = 1;
 }
 
+/* Prints " key=VALUE" with VALUE quoted ("..."), '"' and '\' escaped and
+ * bytes outside printable ASCII as '?' (the values came from the network);
+ * key=- if v is NULL; nothing at all if v is NULL and skip_null. */
+static void
+field_print(const char *key, const char *v, bool skip_null)
+{
+	if (v == NULL) {
+		if (!skip_null)
+			printf(" %s=-", key);
+		return;
+	}
+	printf(" %s=\"", key);
+	for (; *v != '\0'; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c == '"' || c == '\\')
+			putchar('\\');
+		putchar(c >= ' ' && c < 0x7f ? c : '?');
+	}
+	putchar('"');
+}
+
+/* A reason code prints bare; a sentence (older events) quoted. */
+static void
+reason_print(const char *r)
+{
+	char s[96];
+
+	if (r != NULL &&
+	    r[strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789_=.-")] != '\0')
+		field_print("reason", r, false);
+	else
+		printf(" %s", log_safe(r, s, sizeof(s)));
+}
+
+static void
+event_json(const struct store_event *e)
+{
+	json_t *o = json_pack(
+	    "{s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
+	    "s:s?, s:s?}",
+	    "id", (json_int_t)e->id, "at", (json_int_t)e->at, "kind", e->kind,
+	    "outcome", e->outcome, "reason", e->reason, "client_id",
+	    e->client_id, "user", e->user, "state", e->state, "peer", e->peer,
+	    "detail", e->detail, "method", e->method, "description",
+	    e->description);
+	char *txt = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (txt != NULL)
+		puts(txt);
+	free(txt);
+	json_decref(o);
+}
+
 static void
 event_print(const struct store_event *e, bool json)
 {
 	char when[32];
-	char s[7][96];
+	char s[3][96];
 	time_t t = (time_t)e->at;
 	struct tm tm;
 
 	if (json) {
-		json_t *o =
-		    json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:s?, "
-		              "s:s?, s:s?, s:s?}",
-		              "id", (json_int_t)e->id, "at", (json_int_t)e->at,
-		              "kind", e->kind, "outcome", e->outcome, "reason",
-		              e->reason, "client_id", e->client_id, "user",
-		              e->user, "state", e->state, "peer", e->peer);
-		char *txt = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-
-		if (txt != NULL)
-			puts(txt);
-		free(txt);
-		json_decref(o);
+		event_json(e);
 		return;
 	}
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	/* Values came from the network: printed through log_safe(). */
-	printf("%s  %-9s %-22s %s client=%s user=%s state=%s from=%s\n", when,
-	       log_safe(e->kind, s[0], sizeof(s[0])),
-	       log_safe(e->outcome, s[1], sizeof(s[1])),
-	       log_safe(e->reason, s[2], sizeof(s[2])),
-	       log_safe(e->client_id, s[3], sizeof(s[3])),
-	       log_safe(e->user, s[4], sizeof(s[4])),
-	       log_safe(e->state, s[5], sizeof(s[5])),
-	       log_safe(e->peer, s[6], sizeof(s[6])));
+	/* Values came from the network: codes through log_safe(), the
+	 * rest quoted by field_print(). */
+	printf("%s  %-9s %-22s", when, log_safe(e->kind, s[0], sizeof(s[0])),
+	       log_safe(e->outcome, s[1], sizeof(s[1])));
+	reason_print(e->reason);
+	field_print("client", e->client_id, false);
+	field_print("user", e->user, false);
+	field_print("state", e->state, false);
+	field_print("detail", e->detail, true);
+	if (e->method != NULL)
+		printf(" method=%s", log_safe(e->method, s[2], sizeof(s[2])));
+	printf(" from=%s\n", log_safe(e->peer, s[2], sizeof(s[2])));
 }
 
 /* Reads events' options into f (filters and -n), follow and json; *help
@@ -170,6 +215,32 @@ events_show(struct store *st, struct store_event_filter *f, bool follow,
 	return CLI_OK;
 }
 
+/* CLI_OK if --user NAME names a user, or one that some event names (a
+ * removed user, a name typed at the sign-in page); else says there is no
+ * such user and returns CLI_FAIL. */
+static int
+events_user_known(struct store *st, const char *name)
+{
+	struct store_event_filter f = {.user = name, .limit = 1};
+	struct store_event **v = NULL;
+	struct store_user *u = NULL;
+	size_t n = 0;
+	enum status rc;
+	char s[96];
+
+	rc = store_user_get(st, name, &u);
+	store_user_free(u);
+	if (rc != ST_NOTFOUND)
+		return CLI_OK; /* a user; a store error shows when listing */
+	if (store_events_list(st, &f, &v, &n) == ST_OK && n > 0) {
+		store_event_list_free(v, n);
+		return CLI_OK;
+	}
+	cli_err("no such user '%s': no user and no event has that name",
+	        log_safe(name, s, sizeof(s)));
+	return CLI_FAIL;
+}
+
 int
 cli_events(struct cli *cli, int argc, char **argv)
 {
@@ -190,7 +261,8 @@ cli_events(struct cli *cli, int argc, char **argv)
 	rc = cli_open(cli, &cfg, &st);
 	if (rc != CLI_OK)
 		return rc;
-	rc = events_show(st, &f, follow, json);
+	if (f.user == NULL || (rc = events_user_known(st, f.user)) == CLI_OK)
+		rc = events_show(st, &f, follow, json);
 	store_close(st);
 	cfg_free(cfg);
 	return rc;

@@ -39,6 +39,7 @@ authz_free(struct oauth_authz *a)
 {
 	store_client_free(a->client);
 	free(a->scope);
+	free(a->scope_bad);
 	form_free(&a->f);
 }
 
@@ -55,6 +56,28 @@ event(const struct oauth_env *env, const struct http_req *req,
 	    .user = user,
 	    .state = a->state,
 	    .peer = http_req_peer(req),
+	};
+
+	oauth_event(env->events, &r);
+}
+
+/* A refused authorization request: the reason code, the offending value
+ * (detail) and the sentence shown to the user (description); the
+ * client_id as sent when it is unknown. */
+static void
+error_event(const struct oauth_env *env, const struct http_req *req,
+            const struct oauth_authz *a, const struct oauth_authz_err *err)
+{
+	struct oauth_event_rec r = {
+	    .kind = "authorize",
+	    .outcome = oauth_error_code(err->e),
+	    .reason = err->reason != NULL ? err->reason : err->why,
+	    .client_id = a->client != NULL ? a->client->id
+	                                   : form_get(&a->f, "client_id"),
+	    .state = a->state != NULL ? a->state : form_get(&a->f, "state"),
+	    .peer = http_req_peer(req),
+	    .detail = err->detail,
+	    .description = err->why,
 	};
 
 	oauth_event(env->events, &r);
@@ -80,6 +103,7 @@ authz_read(struct http_req *req, struct oauth_authz *a,
 		     ct[33] != '\t')) {
 			err->why = "the form must be "
 			           "application/x-www-form-urlencoded";
+			err->reason = "content_type_unsupported";
 			return false;
 		}
 		rc = form_parse(&a->f, http_req_body(req));
@@ -90,6 +114,7 @@ authz_read(struct http_req *req, struct oauth_authz *a,
 		err->why = rc == ST_TOOBIG
 		               ? "too many parameters"
 		               : "a parameter is repeated or malformed";
+		err->reason = "params_malformed";
 		return false;
 	}
 	return true;
@@ -109,11 +134,14 @@ oauth_authz_check_redirect(struct oauth_authz *a, struct oauth_authz_err *err)
 		if (a->client->chatgpt || a->client->redirect_uris[0] == '\0' ||
 		    strchr(a->client->redirect_uris, '\n') != NULL) {
 			err->why = "The request has no redirect_uri.";
+			err->reason = "redirect_uri_missing";
 			return false;
 		}
 		a->redirect = a->client->redirect_uris;
 	} else if (!oauth_redirect_allowed(a->client, uri)) {
 		err->why = "The redirect_uri is not registered for this app.";
+		err->reason = "redirect_uri_unregistered";
+		err->detail = uri;
 		return false;
 	} else {
 		a->redirect = uri;
@@ -122,6 +150,7 @@ oauth_authz_check_redirect(struct oauth_authz *a, struct oauth_authz_err *err)
 	if (a->state != NULL && strlen(a->state) > STATE_MAX_BYTES) {
 		a->state = NULL;
 		err->why = "The state parameter is too long.";
+		err->reason = "state_too_long";
 		return false;
 	}
 	return true;
@@ -140,21 +169,54 @@ authz_check_client(const struct oauth_env *env, struct oauth_authz *a,
 	err->e = OAUTH_INVALID_REQUEST;
 	if (id == NULL) {
 		err->why = "The request has no client_id.";
+		err->reason = "client_id_missing";
 		return false;
 	}
 	rc = store_client_get(env->st, id, &a->client);
 	if (rc == ST_STORE) {
 		err->e = OAUTH_TEMPORARILY_UNAVAILABLE;
 		err->why = "The service is unavailable. Try again shortly.";
+		err->reason = "store_error";
 		return false;
 	}
 	if (rc != ST_OK) {
 		err->e = OAUTH_INVALID_CLIENT;
 		err->why = "This app is not registered here (unknown "
 		           "client_id).";
+		err->reason = "client_unknown";
+		err->detail = id;
 		return false;
 	}
 	return oauth_authz_check_redirect(a, err);
+}
+
+/* The reason code and offending scope-token of a refused scope: the first
+ * one the server does not know, or the client may not have. */
+static void
+scope_blame(const struct oauth_env *env, struct oauth_authz *a,
+            struct oauth_authz_err *err)
+{
+	const char *p = form_get(&a->f, "scope");
+	size_t n;
+
+	err->reason = "scope_invalid"; /* too long or empty */
+	err->detail = p;
+	for (; p != NULL && *p != '\0'; p += n) {
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n > 0 && !oauth_scope_has(env->cfg->oauth.scopes, p, n))
+			err->reason = "scope_unknown";
+		else if (n > 0 && a->client->scope[0] != '\0' &&
+		         !oauth_scope_has(a->client->scope, p, n))
+			err->reason = "scope_not_allowed";
+		else
+			continue;
+		/* The token: kept in the error, cut at its end. */
+		a->scope_bad = strndup(p, n);
+		err->detail = a->scope_bad;
+		return;
+	}
 }
 
 /* The rest of the request: errors here go back to the client. */
@@ -169,11 +231,14 @@ oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
 	err->e = OAUTH_INVALID_REQUEST;
 	if (rt == NULL) {
 		err->why = "response_type missing";
+		err->reason = "response_type_missing";
 		return false;
 	}
 	if (strcmp(rt, "code") != 0) {
 		err->e = OAUTH_UNSUPPORTED_RESPONSE_TYPE;
 		err->why = "only response_type=code is supported";
+		err->reason = "response_type_unsupported";
+		err->detail = rt;
 		return false;
 	}
 	/* RFC 6749 §4.1.2.1: a code it may not redeem is not issued. */
@@ -181,24 +246,30 @@ oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
 		err->e = OAUTH_UNAUTHORIZED_CLIENT;
 		err->why = "this client is not registered for the "
 		           "authorization_code grant";
+		err->reason = "unauthorized_client";
 		return false;
 	}
 	a->challenge = form_get(&a->f, "code_challenge");
 	if (a->challenge != NULL) {
 		if (method == NULL || strcmp(method, "S256") != 0) {
 			err->why = "code_challenge_method must be S256";
+			err->reason = "pkce_method_unsupported";
+			err->detail = method;
 			return false;
 		}
 		if (!oauth_pkce_challenge_ok(a->challenge)) {
 			err->why = "malformed code_challenge";
+			err->reason = "pkce_challenge_malformed";
 			return false;
 		}
 	} else if (method != NULL) {
 		err->why = "code_challenge_method without code_challenge";
+		err->reason = "pkce_challenge_missing";
 		return false;
 	} else if (a->client->is_public) {
 		err->why = "PKCE (code_challenge, S256) is required for public "
 		           "clients";
+		err->reason = "pkce_required";
 		return false;
 	}
 	a->resource = form_get(&a->f, "resource");
@@ -210,12 +281,16 @@ oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
 		err->e = OAUTH_INVALID_REQUEST;
 		err->why =
 		    "resource must be an absolute URI without a fragment";
+		err->reason = "resource_invalid";
+		err->detail = a->resource;
 		return false;
 	}
 	err->e = oauth_scope_resolve(form_get(&a->f, "scope"),
 	                             env->cfg->oauth.scopes,
 	                             env->cfg->oauth.default_scope,
 	                             a->client->scope, &a->scope, &err->why);
+	if (err->e != OAUTH_OK)
+		scope_blame(env, a, err);
 	return err->e == OAUTH_OK;
 }
 
@@ -437,6 +512,7 @@ code_issue(const struct oauth_env *env, struct http_req *req,
 {
 	struct store_code c;
 	char code[SEC_TOKEN_STRLEN];
+	char state[OAUTH_EVENT_FIELD_MAX + 1]; /* as the events keep it */
 	int64_t now = clk_now_s();
 	enum status rc;
 
@@ -454,6 +530,10 @@ code_issue(const struct oauth_env *env, struct http_req *req,
 	c.scope = a->scope;
 	c.code_challenge = (char *)(uintptr_t)a->challenge;
 	c.resource = (char *)(uintptr_t)a->resource;
+	if (a->state != NULL) { /* for the token event (not a secret) */
+		str_copy(state, sizeof(state), a->state);
+		c.state = state;
+	}
 	c.family_id = sec_random_i64();
 	c.created_at = now;
 	c.expires_at = now + env->cfg->oauth.code_ttl;
@@ -582,7 +662,8 @@ authz_decide(const struct oauth_env *env, struct http_req *req,
 	char *granted = NULL;
 	struct buf merged;
 	struct oauth_authz_err err = {OAUTH_ACCESS_DENIED,
-	                              "the user denied the request", false};
+	                              "the user denied the request", false,
+	                              NULL, NULL};
 	enum status rc;
 
 	if (strcmp(d, "deny") == 0) {
@@ -678,13 +759,13 @@ oauth_authorize_handle(struct http_req *req, void *ctx)
 {
 	const struct oauth_env *env = ctx;
 	struct oauth_authz a;
-	struct oauth_authz_err err = {OAUTH_INVALID_REQUEST, NULL, true};
+	struct oauth_authz_err err = {OAUTH_INVALID_REQUEST, NULL, true, NULL,
+	                              NULL};
 	enum status rc;
 
 	memset(&a, 0, sizeof(a));
 	if (!authz_read(req, &a, &err) || !authz_check_client(env, &a, &err)) {
-		event(env, req, &a, "authorize", oauth_error_code(err.e),
-		      err.why, NULL);
+		error_event(env, req, &a, &err);
 		rc = error_page(env, req,
 		                err.e == OAUTH_TEMPORARILY_UNAVAILABLE ? 503
 		                                                       : 400,
@@ -692,8 +773,7 @@ oauth_authorize_handle(struct http_req *req, void *ctx)
 		goto out;
 	}
 	if (!oauth_authz_check_request(env, &a, &err)) {
-		event(env, req, &a, "authorize", oauth_error_code(err.e),
-		      err.why, NULL);
+		error_event(env, req, &a, &err);
 		rc = redirect_back(env, req, &a, NULL, &err);
 		goto out;
 	}

@@ -4,6 +4,7 @@
  * Actions use either, so every client accepts both; never both at once.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "core/log.h"
@@ -56,84 +57,169 @@ out:
 	return rc;
 }
 
+/* Keeps the client_id a request presented, for the event and the log:
+ * an identifier, but one that looks like one of our secrets (a secret sent
+ * as the client_id) is not kept. */
+static void
+presented_keep(struct oauth_client_auth *ca, const char *id)
+{
+	static const char *const secret_prefixes[] = {
+	    SEC_PREFIX_SECRET, SEC_PREFIX_ACCESS, SEC_PREFIX_REFRESH,
+	    SEC_PREFIX_CODE, SEC_PREFIX_SESSION};
+	size_t n;
+
+	ca->presented_id[0] = '\0';
+	if (id == NULL)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(secret_prefixes); i++)
+		if (strncmp(id, secret_prefixes[i],
+		            strlen(secret_prefixes[i])) == 0) {
+			str_copy(ca->presented_id, sizeof(ca->presented_id),
+			         "(a secret, not kept)");
+			return;
+		}
+	n = strnlen(id, sizeof(ca->presented_id) - 1);
+	memcpy(ca->presented_id, id, n);
+	ca->presented_id[n] = '\0';
+}
+
+/* Sets why and ca->reason; returns e. */
+static enum oauth_error
+auth_fail(struct oauth_client_auth *ca, const char **why, enum oauth_error e,
+          const char *reason, const char *sentence)
+{
+	ca->reason = reason;
+	*why = sentence;
+	return e;
+}
+
+/* Reads the credentials of one method into *id and *secret (borrowed
+ * from bc or f); sets ca->method and the presented client_id. */
+static enum oauth_error
+creds_read(const struct http_req *req, const struct form *f,
+           struct oauth_basic_creds *bc, struct oauth_client_auth *ca,
+           const char **id, const char **secret, const char **why)
+{
+	const char *hdr = http_req_header(req, "Authorization");
+
+	ca->basic_tried = hdr != NULL && strncasecmp(hdr, "Basic ", 6) == 0;
+	*id = form_get(f, "client_id");
+	*secret = form_get(f, "client_secret");
+	ca->method = ca->basic_tried   ? (*secret != NULL ? "both" : "basic")
+	             : *secret != NULL ? "post"
+	                               : "none";
+	if (ca->basic_tried) {
+		if (oauth_basic_parse(hdr, bc) != ST_OK || bc->id.len == 0) {
+			presented_keep(ca, *id);
+			return auth_fail(ca, why, OAUTH_INVALID_CLIENT,
+			                 "credentials_malformed",
+			                 "malformed Basic credentials");
+		}
+		presented_keep(ca, bc->id.p);
+		if (*secret != NULL)
+			return auth_fail(ca, why, OAUTH_INVALID_REQUEST,
+			                 "credentials_twice",
+			                 "client credentials in both the "
+			                 "Authorization header and the body");
+		if (*id != NULL && strcmp(*id, bc->id.p) != 0)
+			return auth_fail(ca, why, OAUTH_INVALID_REQUEST,
+			                 "client_id_mismatch",
+			                 "client_id in the body differs from "
+			                 "the Authorization header");
+		*id = bc->id.p;
+		*secret = bc->secret.p != NULL ? bc->secret.p : "";
+		return OAUTH_OK;
+	}
+	presented_keep(ca, *id);
+	if (hdr != NULL)
+		return auth_fail(ca, why, OAUTH_INVALID_CLIENT,
+		                 "auth_scheme_unsupported",
+		                 "unsupported Authorization scheme");
+	if (*id == NULL)
+		return auth_fail(ca, why, OAUTH_INVALID_CLIENT,
+		                 "credentials_missing",
+		                 "no client authentication");
+	return OAUTH_OK;
+}
+
 enum oauth_error
 oauth_client_authenticate(struct store *st, const struct http_req *req,
                           const struct form *f, struct oauth_client_auth *ca,
                           const char **why)
 {
 	struct oauth_basic_creds bc;
-	const char *hdr, *id, *secret;
+	const char *id, *secret;
 	uint8_t digest[SEC_DIGEST_BYTES];
 	struct store_client *c = NULL;
-	enum oauth_error e = OAUTH_INVALID_CLIENT;
+	enum oauth_error e;
 	enum status rc;
 
 	memset(&bc, 0, sizeof(bc));
 	ca->client = NULL;
 	ca->authenticated = false;
-	hdr = http_req_header(req, "Authorization");
-	ca->basic_tried = hdr != NULL && strncasecmp(hdr, "Basic ", 6) == 0;
-	id = form_get(f, "client_id");
-	secret = form_get(f, "client_secret");
-	if (ca->basic_tried) {
-		if (oauth_basic_parse(hdr, &bc) != ST_OK || bc.id.len == 0) {
-			*why = "malformed Basic credentials";
-			goto out;
-		}
-		if (secret != NULL) {
-			*why = "client credentials in both the Authorization "
-			       "header and the body";
-			e = OAUTH_INVALID_REQUEST;
-			goto out;
-		}
-		if (id != NULL && strcmp(id, bc.id.p) != 0) {
-			*why = "client_id in the body differs from the "
-			       "Authorization header";
-			e = OAUTH_INVALID_REQUEST;
-			goto out;
-		}
-		id = bc.id.p;
-		secret = bc.secret.p != NULL ? bc.secret.p : "";
-	} else if (hdr != NULL) {
-		*why = "unsupported Authorization scheme";
+	ca->reason = NULL;
+	e = creds_read(req, f, &bc, ca, &id, &secret, why);
+	if (e != OAUTH_OK)
 		goto out;
-	}
-	if (id == NULL) {
-		*why = "no client authentication";
-		goto out;
-	}
 	rc = store_client_get(st, id, &c);
 	if (rc == ST_NOTFOUND) {
-		*why = "unknown client";
-		goto out;
-	}
-	if (rc != ST_OK) {
-		*why = "storage unavailable";
-		e = OAUTH_TEMPORARILY_UNAVAILABLE;
-		goto out;
-	}
-	if (c->is_public) {
-		if (secret != NULL && secret[0] != '\0') {
-			*why = "public client sent a secret";
-			goto out;
-		}
+		e = auth_fail(ca, why, OAUTH_INVALID_CLIENT, "client_unknown",
+		              "unknown client");
+	} else if (rc != ST_OK) {
+		e = auth_fail(ca, why, OAUTH_TEMPORARILY_UNAVAILABLE,
+		              "store_error", "storage unavailable");
+	} else if (c->is_public) {
+		if (secret != NULL && secret[0] != '\0')
+			e = auth_fail(ca, why, OAUTH_INVALID_CLIENT,
+			              "public_client_secret",
+			              "public client sent a secret");
+	} else if (secret == NULL) {
+		e = auth_fail(ca, why, OAUTH_INVALID_CLIENT, "secret_missing",
+		              "client secret missing");
 	} else {
-		if (secret == NULL) {
-			*why = "client secret missing";
-			goto out;
-		}
 		sec_digest(secret, strlen(secret), digest);
-		if (!sec_digest_eq(digest, c->secret_digest)) {
-			*why = "wrong client secret";
-			goto out;
-		}
-		ca->authenticated = true;
+		if (!sec_digest_eq(digest, c->secret_digest))
+			e = auth_fail(ca, why, OAUTH_INVALID_CLIENT,
+			              "secret_wrong", "wrong client secret");
+		else
+			ca->authenticated = true;
 	}
+	if (e != OAUTH_OK)
+		goto out;
 	ca->client = c;
 	c = NULL;
-	e = OAUTH_OK;
 out:
 	store_client_free(c);
 	oauth_basic_free(&bc);
 	return e;
+}
+
+const char *
+oauth_client_auth_id(const struct oauth_client_auth *ca, char *buf,
+                     size_t bufsz)
+{
+	return log_safe(ca->client != NULL            ? ca->client->id
+	                : ca->presented_id[0] != '\0' ? ca->presented_id
+	                                              : NULL,
+	                buf, bufsz);
+}
+
+void
+oauth_client_auth_event(const struct oauth_env *env, const struct http_req *req,
+                        const char *kind, const struct oauth_client_auth *ca,
+                        enum oauth_error e, const char *why)
+{
+	struct oauth_event_rec r = {
+	    .kind = kind,
+	    .outcome = oauth_error_code(e),
+	    .reason = ca->reason,
+	    .client_id = ca->presented_id[0] != '\0' ? ca->presented_id : NULL,
+	    .method = ca->method,
+	    .description = why,
+	    .peer = http_req_peer(req),
+	};
+
+	if (ca->client != NULL || ca->reason == NULL)
+		return;
+	oauth_event(env->events, &r);
 }

@@ -2,8 +2,11 @@
  * The OAuth event log: what happened at each step of a flow, with a reason
  * code, never a secret. Events are queued in memory and written in
  * batches by a background thread, so recording one costs the request no
- * database write. A crash may lose the last half second of events; they
- * are diagnostics, not state.
+ * database write. The first event after a quiet spell (no write for
+ * FLUSH_MS) wakes the writer at once; later ones wait for the next batch,
+ * at most FLUSH_MS: so `plugauth events`, another process, sees an event
+ * about FLUSH_MS after it happened at worst. A crash may lose the last
+ * half second of events; they are diagnostics, not state.
  *
  * Events anyone can cause without credentials (every event but a success
  * of a named user: token-less API calls, unknown clients, login pages,
@@ -26,8 +29,8 @@
 
 #define QUEUE_MAX 8192 /* events waiting; past it the oldest go */
 #define BATCH_MAX 512
-#define FLUSH_MS 200
-#define FIELD_MAX 256
+#define FLUSH_MS OAUTH_EVENTS_FLUSH_MS
+#define FIELD_MAX OAUTH_EVENT_FIELD_MAX
 
 #define ANON_WINDOW_S 60
 #define ANON_ADDR_MAX 120 /* per address (IPv6: /64) per window */
@@ -59,7 +62,17 @@ struct oauth_events {
 	unsigned max_rows;                       /* the table's cap */
 	unsigned long added;                     /* rows since the last trim */
 	int64_t trimmed_at;
+	int64_t flushed_ms; /* monotonic time of the last write; under mu */
 };
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static char *
 field_dup(const char *s)
@@ -73,7 +86,12 @@ field_dup(const char *s)
 	d = malloc(n + 1);
 	if (d == NULL)
 		return NULL;
-	memcpy(d, s, n);
+	/* Values came from the network: no control characters. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		d[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
 	d[n] = '\0';
 	return d;
 }
@@ -88,6 +106,9 @@ event_clear(struct store_event *e)
 	free(e->user);
 	free(e->state);
 	free(e->peer);
+	free(e->detail);
+	free(e->method);
+	free(e->description);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -104,7 +125,9 @@ queue_push(struct oauth_events *ev, struct store_event *e)
 	}
 	ev->q[(ev->head + ev->len) % QUEUE_MAX] = *e;
 	ev->len++;
-	if (ev->len >= BATCH_MAX)
+	/* A full batch, or the first event after a quiet spell: now. */
+	if (ev->len >= BATCH_MAX ||
+	    (ev->len == 1 && mono_ms() - ev->flushed_ms >= FLUSH_MS))
 		pthread_cond_signal(&ev->cv);
 }
 
@@ -124,6 +147,9 @@ event_queue(struct oauth_events *ev, const struct oauth_event_rec *r,
 	e.user = field_dup(r->user);
 	e.state = field_dup(r->state);
 	e.peer = field_dup(r->peer);
+	e.detail = field_dup(r->detail);
+	e.method = field_dup(r->method);
+	e.description = field_dup(r->description);
 	pthread_mutex_lock(&ev->mu);
 	queue_push(ev, &e);
 	pthread_mutex_unlock(&ev->mu);
@@ -232,6 +258,8 @@ events_flush(struct oauth_events *ev)
 		ev->head = (ev->head + 1) % QUEUE_MAX;
 		ev->len--;
 	}
+	if (n > 0)
+		ev->flushed_ms = mono_ms();
 	pthread_mutex_unlock(&ev->mu);
 	if (n > 0 && (rc = store_events_add(ev->st, batch, n)) != ST_OK)
 		log_warn("event=events_lost count=%zu reason=store", n);
@@ -276,13 +304,19 @@ events_main(void *arg)
 {
 	struct oauth_events *ev = arg;
 	struct timespec ts;
+	int64_t wait_ms;
 	bool stop;
 
 	for (;;) {
 		pthread_mutex_lock(&ev->mu);
-		if (!ev->stop && ev->len < BATCH_MAX) {
+		/* Queued events wait out what is left of FLUSH_MS since the
+		 * last write; an empty queue waits FLUSH_MS or a signal. */
+		wait_ms = FLUSH_MS;
+		if (ev->len > 0)
+			wait_ms -= mono_ms() - ev->flushed_ms;
+		if (!ev->stop && ev->len < BATCH_MAX && wait_ms > 0) {
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += FLUSH_MS * 1000000L;
+			ts.tv_nsec += (long)wait_ms * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;

@@ -118,12 +118,15 @@ oauth_introspect_handle(struct http_req *req, void *ctx)
 		                   : OAUTH_SERVER_ERROR;
 	}
 	if (e != OAUTH_OK) {
+		char cbuf[OAUTH_EVENT_FIELD_MAX + 1];
+
 		log_info("event=introspect_refused client=%s error=%s "
 		         "reason=\"%s\" from=%s",
-		         ca.client != NULL ? ca.client->id : "-",
+		         oauth_client_auth_id(&ca, cbuf, sizeof(cbuf)),
 		         oauth_error_code(e), why != NULL ? why : "-",
 		         http_req_peer(req));
 		rc = oauth_respond_error(req, e, why, ca.basic_tried);
+		oauth_client_auth_event(env, req, "introspect", &ca, e, why);
 		goto out;
 	}
 	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) !=

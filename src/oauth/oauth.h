@@ -37,11 +37,20 @@ enum status oauth_env_init(struct oauth_env *, const struct config *,
 /* Flushes the event log and frees what oauth_env_init() made. */
 void oauth_env_free(struct oauth_env *);
 
+/* Bound on the delay between oauth_event() and the event's commit, so
+ * that `plugauth events` run just after a failure shows it: an event
+ * after a quiet spell is written at once, one in a burst with the batch
+ * that follows, at most this long after the previous write. */
+#define OAUTH_EVENTS_FLUSH_MS 200
+
 /* Starts / stops the background event writer, which keeps the events
  * table to max_rows rows (also used by the CLI). */
 enum status oauth_events_new(struct store *, unsigned max_rows,
                              struct oauth_events **out);
 void oauth_events_free(struct oauth_events *);
+
+/* Longest value an event keeps of each field; longer ones are cut. */
+#define OAUTH_EVENT_FIELD_MAX 256
 
 /* What one event says (all borrowed; NULL where unknown). */
 struct oauth_event_rec {
@@ -52,9 +61,14 @@ struct oauth_event_rec {
 	const char *user;
 	const char *state;
 	const char *peer;
+	const char *detail; /* the offending value (never a secret) */
+	const char *method; /* client auth tried: basic, post, both, none */
+	const char *description; /* the human sentence */
 };
 
-/* Queues an event (copied) for the background writer. NULL-safe ev.
+/* Queues an event (copied: each field cut to OAUTH_EVENT_FIELD_MAX bytes,
+ * control characters replaced by '?') for the background writer. It is
+ * committed within about OAUTH_EVENTS_FLUSH_MS. NULL-safe ev.
  * Events other than a named user's successes count against a budget per
  * client address; past it they are only counted, and summarised later in
  * one event per address (kind "events", reason "suppressed=N"). */

@@ -68,7 +68,25 @@ struct oauth_client_auth {
 	struct store_client *client; /* new; NULL on failure */
 	bool basic_tried;            /* Authorization: Basic seen */
 	bool authenticated;          /* a secret was checked */
+	/* For the event and the log line, also on failure: */
+	const char *method; /* static: basic, post, both, none; NULL before */
+	const char *reason; /* static reason code of a failure, else NULL */
+	char presented_id[OAUTH_EVENT_FIELD_MAX + 1]; /* the client_id sent,
+	                                               * cut; "" if none */
 };
+
+/* The client's id for a log line, through log_safe() into buf: the
+ * authenticated one, else the one presented, else "-". Returns buf. */
+const char *oauth_client_auth_id(const struct oauth_client_auth *ca, char *buf,
+                                 size_t bufsz);
+
+/* Records a failed client authentication (ca->client NULL and a reason
+ * set; otherwise nothing) as an event of kind, with the presented
+ * client_id, the method tried, the reason code and the sentence why. */
+void oauth_client_auth_event(const struct oauth_env *, const struct http_req *,
+                             const char *kind,
+                             const struct oauth_client_auth *ca,
+                             enum oauth_error e, const char *why);
 
 /*
  * Authenticates the client of a token request: client_secret_basic or
@@ -115,7 +133,8 @@ struct oauth_authz {
 	const char *state;
 	const char *challenge;
 	const char *resource;
-	char *scope; /* resolved, new */
+	char *scope;     /* resolved, new */
+	char *scope_bad; /* the refused scope-token, new, or NULL */
 	bool is_post;
 };
 
@@ -123,7 +142,9 @@ struct oauth_authz {
 struct oauth_authz_err {
 	enum oauth_error e;
 	const char *why;
-	bool page; /* true: error page, no redirect */
+	bool page;          /* true: error page, no redirect */
+	const char *reason; /* reason code for the event */
+	const char *detail; /* the offending value (borrowed), or NULL */
 };
 
 #ifdef PLUGAUTH_TESTING

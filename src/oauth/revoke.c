@@ -110,12 +110,15 @@ oauth_revoke_handle(struct http_req *req, void *ctx)
 		}
 	}
 	if (e != OAUTH_OK) {
+		char cbuf[OAUTH_EVENT_FIELD_MAX + 1];
+
 		log_info("event=revoke_refused client=%s error=%s "
 		         "reason=\"%s\" from=%s",
-		         ca.client != NULL ? ca.client->id : "-",
+		         oauth_client_auth_id(&ca, cbuf, sizeof(cbuf)),
 		         oauth_error_code(e), r.why != NULL ? r.why : "-",
 		         http_req_peer(req));
 		rc = oauth_respond_error(req, e, r.why, ca.basic_tried);
+		oauth_client_auth_event(env, req, "revoke", &ca, e, r.why);
 	} else {
 		rc = http_resp_header(req, "Cache-Control", "no-store");
 		if (rc == ST_OK)

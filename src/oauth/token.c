@@ -43,8 +43,9 @@ struct grant_ctx {
 	const struct form *f;
 	const struct oauth_client_auth *ca;
 	const char *why;
-	const char *reason; /* event reason code */
-	char user[128];     /* for the event */
+	const char *reason;                    /* event reason code */
+	char user[128];                        /* for the event */
+	char state[OAUTH_EVENT_FIELD_MAX + 1]; /* the code's flow, or "" */
 };
 
 static const struct {
@@ -295,6 +296,8 @@ grant_authorization_code(struct grant_ctx *g)
 		return OAUTH_TEMPORARILY_UNAVAILABLE;
 	}
 	user_name(g, c->user_id);
+	if (c->state != NULL) /* the flow's state, for the event */
+		str_copy(g->state, sizeof(g->state), c->state);
 	if (c->used_at != 0) {
 		code_replayed(g, c, now);
 		goto out;
@@ -493,16 +496,17 @@ oauth_token_handle(struct http_req *req, void *ctx)
 	}
 out:
 	if (e != OAUTH_OK) {
-		char gbuf[32];
+		char gbuf[32], cbuf[OAUTH_EVENT_FIELD_MAX + 1];
 
 		log_info("event=token_refused client=%s grant=%s error=%s "
 		         "reason=\"%s\" from=%s",
-		         ca.client != NULL ? ca.client->id : "-",
+		         oauth_client_auth_id(&ca, cbuf, sizeof(cbuf)),
 		         log_safe(grant, gbuf, sizeof(gbuf)),
 		         oauth_error_code(e), g.why != NULL ? g.why : "-",
 		         http_req_peer(req));
 		oauth_respond_error(req, e, g.why, ca.basic_tried);
 	}
+	oauth_client_auth_event(env, req, "token", &ca, e, g.why);
 	if (grant != NULL && ca.client != NULL &&
 	    strcmp(grant, "client_credentials") != 0) {
 		struct oauth_event_rec r = {
@@ -511,7 +515,9 @@ out:
 		    .reason = g.reason != NULL ? g.reason : g.why,
 		    .client_id = ca.client->id,
 		    .user = g.user[0] != '\0' ? g.user : NULL,
+		    .state = g.state[0] != '\0' ? g.state : NULL,
 		    .peer = http_req_peer(req),
+		    .description = g.why,
 		};
 
 		oauth_event(env->events, &r);

@@ -11,11 +11,11 @@
 
 #define CODE_COLS                                                              \
 	"client_id, user_id, redirect_uri, scope, code_challenge, resource, "  \
-	"family_id, expires_at, used_at, created_at"
+	"family_id, expires_at, used_at, created_at, state"
 
 static const char *const sql[Q__COUNT] = {
     [Q_CODE_ADD] = "INSERT INTO codes (digest, " CODE_COLS ") "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     /* Of concurrent takes only one matches used_at = 0. */
     [Q_CODE_TAKE] = "UPDATE codes SET used_at = ?2 "
                     "WHERE digest = ?1 AND used_at = 0 "
@@ -55,6 +55,10 @@ sq_code_add(struct store *s, const struct store_code *cd)
 	sqlite3_bind_int64(q, 10, cd->used_at);
 	sqlite3_bind_int64(q, 11,
 	                   cd->created_at != 0 ? cd->created_at : clk_now_s());
+	if (cd->state != NULL)
+		sqlite3_bind_text(q, 12, cd->state, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 12);
 	rc = sq_exec_write(c, q, "code_add", NULL);
 out:
 	sq_wr_end(st);
@@ -84,6 +88,8 @@ code_row(sqlite3_stmt *s, const uint8_t digest[SEC_DIGEST_BYTES],
 	cd->expires_at = sqlite3_column_int64(s, 7);
 	cd->used_at = sqlite3_column_int64(s, 8);
 	cd->created_at = sqlite3_column_int64(s, 9);
+	if ((rc = sq_col_text(s, 10, true, &cd->state)) != ST_OK)
+		goto out;
 	*out = cd;
 	cd = NULL;
 out:

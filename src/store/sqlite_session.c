@@ -13,7 +13,9 @@
 #define EV_BY_USER 2
 #define EV_BY_STATE 4
 
-#define EVENT_COLS "id, at, kind, outcome, reason, client_id, user, state, peer"
+#define EVENT_COLS                                                             \
+	"id, at, kind, outcome, reason, client_id, user, state, peer, "        \
+	"detail, method, description"
 /* Newest first, so that LIMIT keeps the newest; each filter column has an
  * index that ends in the id, so each variant is one index range. */
 #define EVENT_LIST(where)                                                      \
@@ -39,8 +41,9 @@ static const char *const sql[Q__COUNT] = {
     /* sessions_user_id (partial: user_id IS NOT NULL) serves this. */
     [Q_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1",
     [Q_EVENT_ADD] = "INSERT INTO events (at, kind, outcome, reason, "
-                    "client_id, user, state, peer) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "client_id, user, state, peer, detail, method, "
+                    "description) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     /* The id of the newest max_rows + 1st event, then the oldest batch up
      * to it: two walks of the rowid, no table scan. */
     [Q_EVENT_TRIM] = "DELETE FROM events WHERE id IN (SELECT id FROM events "
@@ -251,6 +254,9 @@ sq_events_add(struct store *s, const struct store_event *v, size_t n)
 		bind_text_or_null(q, 6, e->user);
 		bind_text_or_null(q, 7, e->state);
 		bind_text_or_null(q, 8, e->peer);
+		bind_text_or_null(q, 9, e->detail);
+		bind_text_or_null(q, 10, e->method);
+		bind_text_or_null(q, 11, e->description);
 		if ((rc = sq_exec_write(c, q, "events_add", NULL)) != ST_OK)
 			goto out;
 	}
@@ -287,7 +293,10 @@ event_row(sqlite3_stmt *s, void **out)
 	    (rc = sq_col_text(s, 5, true, &e->client_id)) != ST_OK ||
 	    (rc = sq_col_text(s, 6, true, &e->user)) != ST_OK ||
 	    (rc = sq_col_text(s, 7, true, &e->state)) != ST_OK ||
-	    (rc = sq_col_text(s, 8, true, &e->peer)) != ST_OK) {
+	    (rc = sq_col_text(s, 8, true, &e->peer)) != ST_OK ||
+	    (rc = sq_col_text(s, 9, true, &e->detail)) != ST_OK ||
+	    (rc = sq_col_text(s, 10, true, &e->method)) != ST_OK ||
+	    (rc = sq_col_text(s, 11, true, &e->description)) != ST_OK) {
 		event_free_v(e);
 		return rc;
 	}

@@ -520,6 +520,7 @@ store_code_free(struct store_code *c)
 	free(c->scope);
 	free(c->code_challenge);
 	free(c->resource);
+	free(c->state);
 	sec_wipe(c, sizeof(*c));
 	free(c);
 }
@@ -638,6 +639,9 @@ store_event_free(struct store_event *e)
 	free(e->user);
 	free(e->state);
 	free(e->peer);
+	free(e->detail);
+	free(e->method);
+	free(e->description);
 	free(e);
 }
 

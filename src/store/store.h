@@ -71,7 +71,8 @@ struct store_code {
 	char *scope;
 	char *code_challenge; /* S256 challenge, NULL if none */
 	char *resource;       /* RFC 8707, NULL if none */
-	int64_t family_id;    /* the token family its tokens will join */
+	char *state;       /* the request's state (not secret), NULL if none */
+	int64_t family_id; /* the token family its tokens will join */
 	int64_t expires_at;
 	int64_t used_at; /* 0 until redeemed */
 	int64_t created_at;
@@ -88,13 +89,16 @@ struct store_session {
 struct store_event {
 	int64_t id; /* set by the store */
 	int64_t at;
-	char *kind;      /* "authorize", "login", "token", ... */
-	char *outcome;   /* "ok" or an error code */
-	char *reason;    /* reason code / short text, may be NULL */
-	char *client_id; /* may be NULL */
-	char *user;      /* user name, may be NULL */
-	char *state;     /* the OAuth state parameter, may be NULL */
-	char *peer;      /* client address, may be NULL */
+	char *kind;        /* "authorize", "login", "token", ... */
+	char *outcome;     /* "ok" or an error code */
+	char *reason;      /* reason code / short text, may be NULL */
+	char *client_id;   /* may be NULL */
+	char *user;        /* user name, may be NULL */
+	char *state;       /* the OAuth state parameter, may be NULL */
+	char *peer;        /* client address, may be NULL */
+	char *detail;      /* the offending value (sanitised), may be NULL */
+	char *method;      /* client auth tried: basic, post, both, none */
+	char *description; /* the human sentence, may be NULL */
 };
 
 /* Most events one store_events_list() call returns. */

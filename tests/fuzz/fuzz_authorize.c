@@ -97,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct store_client c;
 	struct oauth_env env;
 	struct oauth_authz a;
-	struct oauth_authz_err err = {OAUTH_INVALID_REQUEST, NULL, true};
+	struct oauth_authz_err err = {.e = OAUTH_INVALID_REQUEST, .page = true};
 	char host[256];
 	uint8_t flags;
 
@@ -124,7 +124,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.client = &c;    /* as authz_check_client() looks it up */
 
 	if (!oauth_authz_check_redirect(&a, &err)) {
-		if (err.why == NULL || !err.page ||
+		if (err.why == NULL || err.reason == NULL || !err.page ||
 		    err.e != OAUTH_INVALID_REQUEST)
 			abort();
 		goto out;
@@ -136,7 +136,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err.why = NULL;
 	if (!oauth_authz_check_request(&env, &a, &err)) {
-		if (err.why == NULL || err.page ||
+		if (err.why == NULL || err.reason == NULL || err.page ||
 		    (err.e != OAUTH_INVALID_REQUEST &&
 		     err.e != OAUTH_UNSUPPORTED_RESPONSE_TYPE &&
 		     err.e != OAUTH_UNAUTHORIZED_CLIENT &&
@@ -149,6 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_request_ok(&a);
 out:
 	free(a.scope);
+	free(a.scope_bad);
 	form_free(&a.f);
 	fuzz_free_all(part, 3);
 	return 0;

@@ -1472,6 +1472,7 @@ test_code(void **state)
 	c.code_challenge =
 	    (char *)(uintptr_t) "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 	c.resource = (char *)(uintptr_t) "https://api.example/mcp";
+	c.state = (char *)(uintptr_t) "st-1";
 	assert_int_equal(store_code_add(f->st, &c), ST_OK);
 	assert_int_equal(store_code_add(f->st, &c), ST_EXISTS);
 	code_of(&c, "code", 2, "c1", alice, NOW + 120);
@@ -1489,6 +1490,7 @@ test_code(void **state)
 	assert_string_equal(g->code_challenge,
 	                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 	assert_string_equal(g->resource, "https://api.example/mcp");
+	assert_string_equal(g->state, "st-1");
 	assert_int_equal(g->family_id, 4242);
 	assert_int_equal(g->expires_at, NOW + 120);
 	assert_int_equal(g->used_at, 0);
@@ -1512,6 +1514,7 @@ test_code(void **state)
 	assert_int_equal(g->used_at, 0);
 	assert_null(g->code_challenge);
 	assert_null(g->resource);
+	assert_null(g->state);
 	store_code_free(g);
 	g = NULL;
 
@@ -2063,6 +2066,9 @@ test_events(void **state)
 	e[7].outcome = (char *)(uintptr_t) "invalid_client";
 	e[7].reason = NULL;
 	e[7].peer = NULL;
+	e[1].detail = (char *)(uintptr_t) "https://x.example/c b";
+	e[1].method = (char *)(uintptr_t) "basic";
+	e[1].description = (char *)(uintptr_t) "The sentence.";
 	assert_int_equal(store_events_add(f->st, e, 5), ST_OK);
 	assert_int_equal(store_events_add(f->st, e + 5, 3), ST_OK);
 
@@ -2083,6 +2089,12 @@ test_events(void **state)
 	assert_string_equal(v[1]->user, "alice");
 	assert_string_equal(v[1]->state, "s1");
 	assert_string_equal(v[1]->peer, "127.0.0.1");
+	assert_string_equal(v[1]->detail, "https://x.example/c b");
+	assert_string_equal(v[1]->method, "basic");
+	assert_string_equal(v[1]->description, "The sentence.");
+	assert_null(v[0]->detail);
+	assert_null(v[0]->method);
+	assert_null(v[0]->description);
 	assert_null(v[0]->user);
 	assert_string_equal(v[7]->outcome, "invalid_client");
 	assert_null(v[7]->reason);
@@ -2163,7 +2175,8 @@ test_events_list_fails_part_way(void **state)
 	    "ALTER TABLE events RENAME TO events_real;"
 	    "CREATE VIEW events AS SELECT id,"
 	    " CASE WHEN id = 1 THEN abs(-9223372036854775807 - 1) ELSE at END"
-	    " AS at, kind, outcome, reason, client_id, user, state, peer"
+	    " AS at, kind, outcome, reason, client_id, user, state, peer,"
+	    " detail, method, description"
 	    " FROM events_real;";
 	struct fx *f = *state;
 	struct store_event e[3], **v = NULL;
