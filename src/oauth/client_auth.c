@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "crypto/sec.h"
 #include "oauth/oauth_int.h"
@@ -54,6 +55,18 @@ oauth_basic_parse(const char *hdr, struct oauth_basic_creds *bc)
 out:
 	sec_wipe(raw, sizeof(raw));
 	return rc;
+}
+
+/* True if digest is the client's secret's, or that of the secret its last
+ * rotation replaced while its grace window lasts. Both compared in
+ * constant time, always both: the time taken tells neither. */
+static bool
+secret_ok(const struct store_client *c, const uint8_t digest[SEC_DIGEST_BYTES])
+{
+	bool cur = sec_digest_eq(digest, c->secret_digest);
+	bool old = sec_digest_eq(digest, c->old_secret_digest);
+
+	return cur | (old & (c->old_secret_until > clk_now_s()));
 }
 
 enum oauth_error
@@ -123,7 +136,7 @@ oauth_client_authenticate(struct store *st, const struct http_req *req,
 			goto out;
 		}
 		sec_digest(secret, strlen(secret), digest);
-		if (!sec_digest_eq(digest, c->secret_digest)) {
+		if (!secret_ok(c, digest)) {
 			*why = "wrong client secret";
 			goto out;
 		}
