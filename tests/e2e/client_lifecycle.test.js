@@ -47,18 +47,19 @@ async function assertSecretRefused(client, secret) {
   assertOAuthError(await withSecret(client, secret), 401, 'invalid_client', { basicChallenge: true });
 }
 
-function authParams(client, redirectUri) {
+function authParams(client, redirectUri, scope = 'todo.read') {
   return [
     ['response_type', 'code'], ['client_id', client.client_id], ['redirect_uri', redirectUri],
-    ['scope', 'todo.read'], ['state', newState()],
+    ['scope', scope], ['state', newState()],
   ];
 }
 
 // alice (signed in on first use) authorizes `client`; returns the steps and the token pair.
-async function signInAndExchange(browser, client, redirectUri) {
-  const r = await browser.authorize(authParams(client, redirectUri));
+async function signInAndExchange(browser, client, redirectUri, scope = 'todo.read') {
+  const r = await browser.authorize(authParams(client, redirectUri, scope));
   assert.ok(r.code, `no code in ${r.location}`);
-  const pair = assertTokenPair(await exchangeCode(base, 'form', client, { code: r.code, redirectUri }), { seen });
+  const pair = assertTokenPair(await exchangeCode(base, 'form', client, { code: r.code, redirectUri }),
+    { seen, scope });
   return { steps: r.steps, pair };
 }
 
@@ -167,7 +168,8 @@ test('client_update_keeps_tokens_and_changes_name_and_redirects', async () => {
   const newUri = 'https://after.example/cb';
   const c = pa.addClient({ name: 'Before Name', redirectUris: [oldUri] });
   remember(c.client_secret);
-  const { pair } = await signInAndExchange(new Browser(base, seen), c, oldUri);
+  const both = 'todo.read todo.write';
+  const { pair } = await signInAndExchange(new Browser(base, seen), c, oldUri, both);
 
   const r = pa.cli(['client', 'update', c.client_id, '--name', 'After Name',
     '--add-redirect-uri', newUri, '--remove-redirect-uri', oldUri, '--scope', 'todo.read', '--json']);
@@ -179,8 +181,9 @@ test('client_update_keeps_tokens_and_changes_name_and_redirects', async () => {
   assert.deepEqual(shown.redirect_uris, [newUri]);
   assert.equal(shown.client_secret, undefined, 'update never prints a secret');
 
-  // The live refresh token and the secret still work.
-  assertTokenPair(await refresh(base, 'form', c, pair.refresh_token), { seen });
+  // The live refresh token and the secret still work; the narrower scope does not change
+  // what was granted before.
+  assertTokenPair(await refresh(base, 'form', c, pair.refresh_token), { seen, scope: both });
 
   // bob has not consented yet: the consent page names the client by its new name.
   const bob = new Browser(base, seen);
