@@ -26,10 +26,11 @@ static const char usage[] =
     "  serve     run the server\n"
     "  demo      run a throwaway demo server with a demo user and client\n"
     "  migrate   apply database schema migrations\n"
-    "  client    add, list, remove clients; rotate a client's secret\n"
+    "  client    add, list, remove, update clients; rotate a secret\n"
     "  user      add, list, remove users; change a password\n"
     "  manifest  print the ai-plugin.json the server serves\n"
     "  token     revoke every token of a user or a client\n"
+    "  consent   forget what a user allowed: ask again\n"
     "  events    show recent OAuth events: why a flow failed\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
@@ -42,7 +43,7 @@ static const struct {
     {"demo", cli_demo},         {"migrate", cli_migrate},
     {"client", cli_client},     {"user", cli_user},
     {"token", cli_token},       {"events", cli_events},
-    {"manifest", cli_manifest},
+    {"manifest", cli_manifest}, {"consent", cli_consent},
 };
 
 int

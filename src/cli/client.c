@@ -1,18 +1,20 @@
-/* plugauth client add | list | remove | rotate-secret */
+/* plugauth client add | list | remove | rotate-secret; update is in
+ * client_edit.c */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_int.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "crypto/sec.h"
 #include "oauth/oauth.h"
 
-#define NAME_MAX_BYTES 128
+#define NAME_MAX_BYTES CLI_NAME_MAX_BYTES
 #define NAME_SAFE_BYTES (NAME_MAX_BYTES * 10 + 1) /* \u{XXXX} */
-#define REDIRECTS_MAX_BYTES 8192
+#define REDIRECTS_MAX_BYTES CLI_REDIRECTS_MAX_BYTES
 #define REDIRECT_MAX_BYTES 2048
 
 static const char usage[] =
@@ -21,7 +23,12 @@ static const char usage[] =
     "                  [--scope \"a b\"] [--public] [--grant G ...] [--json]\n"
     "       plugauth [-c FILE] client list [--json]\n"
     "       plugauth [-c FILE] client remove ID\n"
-    "       plugauth [-c FILE] client rotate-secret ID [--json]\n"
+    "       plugauth [-c FILE] client rotate-secret ID [--grace DURATION]\n"
+    "                  [--json]\n"
+    "       plugauth [-c FILE] client update ID [--name NAME] [--scope \"a "
+    "b\"]\n"
+    "                  [--add-redirect-uri URI ...]\n"
+    "                  [--remove-redirect-uri URI ...] [--json]\n"
     "\n"
     "add            registers a client and prints its client_id and, for a\n"
     "               confidential client, its client_secret: shown once,\n"
@@ -45,10 +52,22 @@ static const char usage[] =
     "  --json               print one JSON object\n"
     "list           lists clients and their grant types (never secrets)\n"
     "remove         deletes a client and revokes everything issued to it\n"
-    "rotate-secret  replaces a client's secret; the old one stops working\n";
+    "rotate-secret  replaces a client's secret and prints the new one once;\n"
+    "               the old one stops working at once, or after --grace\n"
+    "  --grace DURATION     keep the old secret valid this long too: 24h,\n"
+    "                       30m, 3600s or seconds (at most 30 days). Only\n"
+    "                       one old secret is kept: rotating again within\n"
+    "                       the window ends the older one at once\n"
+    "update         changes a client in place: its client_id, secret and\n"
+    "               issued tokens stay (a narrower --scope does not change\n"
+    "               tokens already issued, nor their refreshes)\n"
+    "  --name NAME          a new name for the consent page\n"
+    "  --scope \"a b\"        the scopes the client may get (\"\": all)\n"
+    "  --add-redirect-uri URI, --remove-redirect-uri URI\n"
+    "                       (repeat for more); the last one of a client\n"
+    "                       with authorization_code cannot be removed\n";
 
-/* https://…, or http:// to a loopback host; no fragment, no spaces. */
-static bool
+bool
 redirect_ok(const char *u)
 {
 	size_t n = strlen(u);
@@ -94,9 +113,7 @@ cp_unsafe(uint32_t cp)
 	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
 }
 
-/* A client name: well-formed UTF-8 without control or invisible
- * formatting characters (it is shown on the consent page and in lists). */
-static bool
+bool
 client_name_ok(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;
@@ -177,8 +194,8 @@ grants_text(unsigned mask, char *out, size_t outsz)
 	return out;
 }
 
-static json_t *
-client_json(const struct store_client *c)
+json_t *
+cli_client_json(const struct store_client *c)
 {
 	json_t *o, *uris, *grants;
 	const char *p;
@@ -211,8 +228,8 @@ client_json(const struct store_client *c)
 	return o;
 }
 
-static void
-json_print(json_t *o)
+void
+cli_json_print(json_t *o)
 {
 	char *s = json_dumps(o, JSON_INDENT(2));
 
@@ -337,10 +354,8 @@ add_opts_check(struct store_client *c, size_t nuris, const char *name)
 	return NULL;
 }
 
-/* True if every scope in the space-separated list is one the server
- * knows; else prints which is not. */
-static bool
-add_scope_known(const struct config *cfg, const char *scope)
+bool
+cli_scope_known(const struct config *cfg, const char *scope)
 {
 	for (const char *p = scope; *p != '\0';) {
 		size_t n;
@@ -367,12 +382,12 @@ add_result_print(const struct config *cfg, const struct store_client *c,
                  const char *secret, bool json)
 {
 	if (json) {
-		json_t *o = client_json(c);
+		json_t *o = cli_client_json(c);
 
 		json_object_set_new(o, "client_secret",
 		                    c->is_public ? json_null()
 		                                 : json_string(secret));
-		json_print(o);
+		cli_json_print(o);
 		return;
 	}
 	printf("client_id:      %s\n", c->id);
@@ -410,7 +425,7 @@ client_add(struct cli *cli, int argc, char **argv)
 	if (rc != CLI_OK)
 		goto out;
 	rc = CLI_FAIL;
-	if (!add_scope_known(cfg, o.scope))
+	if (!cli_scope_known(cfg, o.scope))
 		goto out;
 	scope_norm = strdup(o.scope);
 	if (scope_norm == NULL)
@@ -470,8 +485,8 @@ client_list(struct cli *cli, int argc, char **argv)
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, client_json(v[i]));
-		json_print(a);
+			json_array_append_new(a, cli_client_json(v[i]));
+		cli_json_print(a);
 	} else {
 		if (n == 0)
 			printf("no clients: add one with 'plugauth client add'"
@@ -507,6 +522,7 @@ client_by_id(struct cli *cli, int argc, char **argv, bool rotate)
 	char secret[SEC_TOKEN_STRLEN];
 	uint8_t digest[SEC_DIGEST_BYTES];
 	struct store_client *c = NULL;
+	int64_t grace = 0, old_until = 0;
 	bool json = false;
 	enum status s;
 	int rc;
@@ -514,7 +530,15 @@ client_by_id(struct cli *cli, int argc, char **argv, bool rotate)
 	for (int i = 1; i < argc; i++) {
 		if (rotate && strcmp(argv[i], "--json") == 0)
 			json = true;
-		else if (argv[i][0] == '-' || id != NULL)
+		else if (rotate && strcmp(argv[i], "--grace") == 0 &&
+		         i + 1 < argc) {
+			if (!cli_duration_parse(argv[++i], &grace))
+				return cli_usage_err(
+				    cmd,
+				    "bad --grace '%s' (24h, 30m, 3600s or "
+				    "seconds; at most 30 days)",
+				    argv[i]);
+		} else if (argv[i][0] == '-' || id != NULL)
 			return cli_usage_err(cmd, "unexpected argument '%s'",
 			                     argv[i]);
 		else
@@ -543,18 +567,11 @@ client_by_id(struct cli *cli, int argc, char **argv, bool rotate)
 	if (s == ST_OK) {
 		if (sec_token_mint(SEC_PREFIX_SECRET, secret, digest) != ST_OK)
 			goto out;
-		s = store_client_set_secret(st, id, digest);
+		old_until = grace > 0 ? clk_now_s() + grace : 0;
+		s = store_client_set_secret(st, id, digest, old_until);
 	}
 	if (s == ST_OK) {
-		if (json)
-			json_print(json_pack("{s:s, s:s}", "client_id", id,
-			                     "client_secret", secret));
-		else
-			printf(
-			    "client_id:      %s\nclient_secret:  %s\n"
-			    "                (shown once: store it now; the old"
-			    " secret no longer works)\n",
-			    id, secret);
+		cli_rotate_print(id, secret, old_until, json);
 		sec_wipe(secret, sizeof(secret));
 		rc = CLI_OK;
 	}
@@ -574,7 +591,8 @@ cli_client(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage_err("client", "a subcommand is required: add, "
-		                               "list, remove or rotate-secret");
+		                               "list, remove, rotate-secret or "
+		                               "update");
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return CLI_OK;
@@ -587,5 +605,7 @@ cli_client(struct cli *cli, int argc, char **argv)
 		return client_by_id(cli, argc - 1, argv + 1, false);
 	if (strcmp(argv[1], "rotate-secret") == 0)
 		return client_by_id(cli, argc - 1, argv + 1, true);
+	if (strcmp(argv[1], "update") == 0)
+		return cli_client_update(cli, argc - 1, argv + 1);
 	return cli_usage_err("client", "unknown subcommand '%s'", argv[1]);
 }

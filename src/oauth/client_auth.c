@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "crypto/sec.h"
 #include "oauth/oauth_int.h"
@@ -142,6 +143,18 @@ creds_read(const struct http_req *req, const struct form *f,
 	return OAUTH_OK;
 }
 
+/* True if digest is the client's secret's, or that of the secret its last
+ * rotation replaced while its grace window lasts. Both compared in
+ * constant time, always both: the time taken tells neither. */
+static bool
+secret_ok(const struct store_client *c, const uint8_t digest[SEC_DIGEST_BYTES])
+{
+	bool cur = sec_digest_eq(digest, c->secret_digest);
+	bool old = sec_digest_eq(digest, c->old_secret_digest);
+
+	return cur | (old & (c->old_secret_until > clk_now_s()));
+}
+
 enum oauth_error
 oauth_client_authenticate(struct store *st, const struct http_req *req,
                           const struct form *f, struct oauth_client_auth *ca,
@@ -178,7 +191,7 @@ oauth_client_authenticate(struct store *st, const struct http_req *req,
 		              "client secret missing");
 	} else {
 		sec_digest(secret, strlen(secret), digest);
-		if (!sec_digest_eq(digest, c->secret_digest))
+		if (!secret_ok(c, digest))
 			e = auth_fail(ca, why, OAUTH_INVALID_CLIENT,
 			              "secret_wrong", "wrong client secret");
 		else

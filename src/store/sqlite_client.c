@@ -10,18 +10,23 @@
 
 #define CLIENT_COLS                                                            \
 	"id, name, is_public, secret_digest, chatgpt, redirect_uris, scope, "  \
-	"created_at, grants"
+	"created_at, grants, old_secret_digest, old_secret_until"
 #define USER_COLS "id, name, password_hash, created_at"
 
 static const char *const sql[Q__COUNT] = {
     [Q_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, 0)",
     [Q_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE id = ?1",
     [Q_CLIENT_LIST] = "SELECT " CLIENT_COLS " FROM clients "
                       "ORDER BY created_at, rowid",
     [Q_CLIENT_REMOVE] = "DELETE FROM clients WHERE id = ?1",
-    [Q_CLIENT_SET_SECRET] = "UPDATE clients SET secret_digest = ?2 "
-                            "WHERE id = ?1",
+    /* The right-hand sides read the row as it was: the secret replaced. */
+    [Q_CLIENT_SET_SECRET] = "UPDATE clients SET secret_digest = ?2, "
+                            "old_secret_digest = CASE WHEN ?3 > 0 "
+                            "THEN secret_digest END, "
+                            "old_secret_until = ?3 WHERE id = ?1",
+    [Q_CLIENT_UPDATE] = "UPDATE clients SET name = ?2, scope = ?3, "
+                        "redirect_uris = ?4 WHERE id = ?1",
     [Q_USER_ADD] = "INSERT INTO users (name, password_hash, created_at) "
                    "VALUES (?1, ?2, ?3)",
     [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
@@ -80,6 +85,9 @@ client_row(sqlite3_stmt *s, struct store_client **out)
 		goto out;
 	cl->created_at = sqlite3_column_int64(s, 7);
 	cl->grants = (unsigned)sqlite3_column_int(s, 8) & STORE_GRANTS_ALL;
+	if ((rc = sq_col_digest(s, 9, cl->old_secret_digest)) != ST_OK)
+		goto out;
+	cl->old_secret_until = sqlite3_column_int64(s, 10);
 	*out = cl;
 	cl = NULL;
 out:
@@ -198,7 +206,7 @@ out:
 
 enum status
 sq_client_set_secret(struct store *s, const char *id,
-                     const uint8_t digest[SEC_DIGEST_BYTES])
+                     const uint8_t digest[SEC_DIGEST_BYTES], int64_t old_until)
 {
 	struct sq_store *st = sq(s);
 	struct conn *c;
@@ -211,7 +219,32 @@ sq_client_set_secret(struct store *s, const char *id,
 		goto out;
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 2, digest, SEC_DIGEST_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, old_until);
 	rc = sq_exec_write(c, q, "client_set_secret", &n);
+	if (rc == ST_OK && n == 0)
+		rc = ST_NOTFOUND;
+out:
+	sq_wr_end(st);
+	return rc;
+}
+
+enum status
+sq_client_update(struct store *s, const struct store_client *cl)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	unsigned n = 0;
+	enum status rc;
+
+	c = sq_wr_begin(st);
+	if ((rc = sq_stmt_get(c, sql, Q_CLIENT_UPDATE, &q)) != ST_OK)
+		goto out;
+	sqlite3_bind_text(q, 1, cl->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, cl->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, cl->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, cl->redirect_uris, -1, SQLITE_STATIC);
+	rc = sq_exec_write(c, q, "client_update", &n);
 	if (rc == ST_OK && n == 0)
 		rc = ST_NOTFOUND;
 out:

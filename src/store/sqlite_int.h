@@ -48,6 +48,7 @@ enum stmt {
 	Q_CLIENT_LIST,
 	Q_CLIENT_REMOVE,
 	Q_CLIENT_SET_SECRET,
+	Q_CLIENT_UPDATE,
 	Q_USER_ADD,
 	Q_USER_GET,
 	Q_USER_GET_BY_ID,
@@ -76,6 +77,8 @@ enum stmt {
 	/* sqlite_session.c */
 	Q_CONSENT_GET,
 	Q_CONSENT_SET,
+	Q_CONSENT_REVOKE,
+	Q_CONSENT_REVOKE_ALL,
 	Q_SESSION_ADD,
 	Q_SESSION_GET,
 	Q_SESSION_DELETE,
@@ -207,7 +210,9 @@ enum status sq_client_list(struct store *, struct store_client ***out,
                            size_t *n);
 enum status sq_client_remove(struct store *, const char *id);
 enum status sq_client_set_secret(struct store *, const char *id,
-                                 const uint8_t digest[SEC_DIGEST_BYTES]);
+                                 const uint8_t digest[SEC_DIGEST_BYTES],
+                                 int64_t old_until);
+enum status sq_client_update(struct store *, const struct store_client *);
 enum status sq_user_add(struct store *, const char *name,
                         const char *password_hash, int64_t *id);
 enum status sq_user_get(struct store *, const char *name,
@@ -255,6 +260,8 @@ enum status sq_consent_get(struct store *, int64_t user_id,
 enum status sq_consent_set(struct store *, int64_t user_id,
                            const char *client_id, const char *scope,
                            int64_t now);
+enum status sq_consent_revoke(struct store *, int64_t user_id,
+                              const char *client_id, unsigned *n);
 enum status sq_session_add(struct store *, const struct store_session *);
 enum status sq_session_get(struct store *,
                            const uint8_t digest[SEC_DIGEST_BYTES], int64_t now,

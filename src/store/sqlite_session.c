@@ -33,6 +33,9 @@ static const char *const sql[Q__COUNT] = {
                       "ON CONFLICT (user_id, client_id) DO UPDATE SET "
                       "scope = excluded.scope, "
                       "updated_at = excluded.updated_at",
+    [Q_CONSENT_REVOKE] = "DELETE FROM consents "
+                         "WHERE user_id = ?1 AND client_id = ?2",
+    [Q_CONSENT_REVOKE_ALL] = "DELETE FROM consents WHERE user_id = ?1",
     [Q_SESSION_ADD] = "INSERT INTO sessions (digest, user_id, expires_at, "
                       "created_at) VALUES (?1, ?2, ?3, ?4)",
     [Q_SESSION_GET] = "SELECT user_id, expires_at, created_at "
@@ -118,6 +121,30 @@ sq_consent_set(struct store *s, int64_t user_id, const char *client_id,
 	sqlite3_bind_text(q, 3, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, now != 0 ? now : clk_now_s());
 	rc = sq_exec_write(c, q, "consent_set", NULL);
+out:
+	sq_wr_end(st);
+	return rc;
+}
+
+enum status
+sq_consent_revoke(struct store *s, int64_t user_id, const char *client_id,
+                  unsigned *n)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	enum status rc;
+
+	c = sq_wr_begin(st);
+	rc = sq_stmt_get(
+	    c, sql, client_id != NULL ? Q_CONSENT_REVOKE : Q_CONSENT_REVOKE_ALL,
+	    &q);
+	if (rc != ST_OK)
+		goto out;
+	sqlite3_bind_int64(q, 1, user_id);
+	if (client_id != NULL)
+		sqlite3_bind_text(q, 2, client_id, -1, SQLITE_STATIC);
+	rc = sq_exec_write(c, q, "consent_revoke", n);
 out:
 	sq_wr_end(st);
 	return rc;

@@ -212,13 +212,25 @@ store_client_remove(struct store *st, const char *id)
 
 enum status
 store_client_set_secret(struct store *st, const char *id,
-                        const uint8_t digest[SEC_DIGEST_BYTES])
+                        const uint8_t digest[SEC_DIGEST_BYTES],
+                        int64_t old_until)
 {
-	if (st == NULL || id == NULL || digest == NULL)
+	if (st == NULL || id == NULL || digest == NULL || old_until < 0)
 		return ST_INVALID;
 	if (!client_id_ok(id))
 		return ST_NOTFOUND;
-	return st->ops->client_set_secret(st, id, digest);
+	return st->ops->client_set_secret(st, id, digest, old_until);
+}
+
+enum status
+store_client_update(struct store *st, const struct store_client *c)
+{
+	if (st == NULL || c == NULL || c->name == NULL ||
+	    c->redirect_uris == NULL || c->scope == NULL)
+		return ST_INVALID;
+	if (!client_id_ok(c->id))
+		return ST_NOTFOUND;
+	return st->ops->client_update(st, c);
 }
 
 void
@@ -545,6 +557,22 @@ store_consent_set(struct store *st, int64_t user_id, const char *client_id,
 	if (user_id <= 0)
 		return ST_NOTFOUND;
 	return st->ops->consent_set(st, user_id, client_id, scope, now);
+}
+
+enum status
+store_consent_revoke(struct store *st, int64_t user_id, const char *client_id,
+                     unsigned *n)
+{
+	unsigned k = 0;
+	enum status rc = ST_OK; /* no user has id <= 0 */
+
+	if (st == NULL)
+		return ST_INVALID;
+	if (user_id > 0)
+		rc = st->ops->consent_revoke(st, user_id, client_id, &k);
+	if (rc == ST_OK && n != NULL)
+		*n = k;
+	return rc;
 }
 
 enum status

@@ -33,6 +33,10 @@ struct store_client {
 	char *name;
 	bool is_public;                          /* no secret: PKCE required */
 	uint8_t secret_digest[SEC_DIGEST_BYTES]; /* unused if public */
+	/* The secret the last rotation replaced, accepted too while
+	 * old_secret_until > now (0: none); ignored by store_client_add(). */
+	uint8_t old_secret_digest[SEC_DIGEST_BYTES];
+	int64_t old_secret_until;
 	bool chatgpt;        /* redirect URIs: the ChatGPT callback family */
 	char *redirect_uris; /* newline-separated, exact strings */
 	char *scope;         /* allowed scopes, space-separated; "" = all */
@@ -152,9 +156,15 @@ enum status store_client_list(struct store *, struct store_client ***out,
                               size_t *n);
 /* Deletes the client and everything issued to it. ST_NOTFOUND if absent. */
 enum status store_client_remove(struct store *, const char *id);
-/* Replaces the secret digest. ST_NOTFOUND if absent. */
+/* Replaces the secret digest. The secret it replaces stays valid until
+ * old_until (0: it stops at once), in place of any older one still in its
+ * window: one previous secret is kept. ST_NOTFOUND if absent. */
 enum status store_client_set_secret(struct store *, const char *id,
-                                    const uint8_t digest[SEC_DIGEST_BYTES]);
+                                    const uint8_t digest[SEC_DIGEST_BYTES],
+                                    int64_t old_until);
+/* Replaces the name, scope and redirect_uris of client c->id; its secret,
+ * grants and what was issued to it stay. ST_NOTFOUND if absent. */
+enum status store_client_update(struct store *, const struct store_client *c);
 void store_client_free(struct store_client *);
 void store_client_list_free(struct store_client **, size_t n);
 
@@ -292,6 +302,10 @@ enum status store_consent_get(struct store *, int64_t user_id,
 enum status store_consent_set(struct store *, int64_t user_id,
                               const char *client_id, const char *scope,
                               int64_t now);
+/* Deletes the consents of a user to client_id, or to every client if
+ * client_id is NULL; *n (may be NULL) counts them. ST_OK for none. */
+enum status store_consent_revoke(struct store *, int64_t user_id,
+                                 const char *client_id, unsigned *n);
 
 /* Sign-in sessions, looked up by the digest of the cookie value.
  * ST_EXISTS if the digest is taken; ST_NOTFOUND if user_id != 0 names no

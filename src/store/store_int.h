@@ -36,9 +36,11 @@ struct store_ops {
 	enum status (*client_list)(struct store *, struct store_client ***out,
 	                           size_t *n);
 	enum status (*client_remove)(struct store *, const char *id);
-	enum status (*client_set_secret)(
-	    struct store *, const char *id,
-	    const uint8_t digest[SEC_DIGEST_BYTES]);
+	enum status (*client_set_secret)(struct store *, const char *id,
+	                                 const uint8_t digest[SEC_DIGEST_BYTES],
+	                                 int64_t old_until);
+	enum status (*client_update)(struct store *,
+	                             const struct store_client *);
 
 	enum status (*user_add)(struct store *, const char *name,
 	                        const char *password_hash, int64_t *id);
@@ -87,6 +89,8 @@ struct store_ops {
 	enum status (*consent_set)(struct store *, int64_t user_id,
 	                           const char *client_id, const char *scope,
 	                           int64_t now);
+	enum status (*consent_revoke)(struct store *, int64_t user_id,
+	                              const char *client_id, unsigned *n);
 
 	enum status (*session_add)(struct store *,
 	                           const struct store_session *);

@@ -294,8 +294,8 @@ test_client(void **state)
 	store_client_list_free(v, n);
 
 	digest_of("secret", 2, d);
-	assert_int_equal(store_client_set_secret(f->st, "c1", d), ST_OK);
-	assert_int_equal(store_client_set_secret(f->st, "nope", d),
+	assert_int_equal(store_client_set_secret(f->st, "c1", d, 0), ST_OK);
+	assert_int_equal(store_client_set_secret(f->st, "nope", d, 0),
 	                 ST_NOTFOUND);
 	assert_int_equal(store_client_get(f->st, "c1", &c), ST_OK);
 	assert_memory_equal(c->secret_digest, d, SEC_DIGEST_BYTES);
@@ -2596,6 +2596,163 @@ test_memory_stores_separate(void **state)
 	store_close(NULL);
 }
 
+/* Reads client id's secret digests: current, previous and its end. */
+static void
+client_secrets(struct store *st, const char *id, uint8_t cur[SEC_DIGEST_BYTES],
+               uint8_t old[SEC_DIGEST_BYTES], int64_t *old_until)
+{
+	struct store_client *c = NULL;
+
+	assert_int_equal(store_client_get(st, id, &c), ST_OK);
+	memcpy(cur, c->secret_digest, SEC_DIGEST_BYTES);
+	memcpy(old, c->old_secret_digest, SEC_DIGEST_BYTES);
+	*old_until = c->old_secret_until;
+	store_client_free(c);
+}
+
+static void
+test_client_secret_grace(void **state)
+{
+	struct fx *f = *state;
+	uint8_t d[4][SEC_DIGEST_BYTES], cur[SEC_DIGEST_BYTES],
+	    old[SEC_DIGEST_BYTES], zero[SEC_DIGEST_BYTES];
+	int64_t until = -1;
+
+	memset(zero, 0, sizeof(zero));
+	for (int i = 0; i < 4; i++)
+		digest_of("secret", i + 1, d[i]);
+	add_client(f->st, "c1", ST_OK); /* secret 1 */
+	client_secrets(f->st, "c1", cur, old, &until);
+	assert_memory_equal(old, zero, SEC_DIGEST_BYTES);
+	assert_int_equal(until, 0);
+
+	/* With a window, the replaced secret is kept until its end. */
+	assert_int_equal(store_client_set_secret(f->st, "c1", d[1], NOW + 60),
+	                 ST_OK);
+	client_secrets(f->st, "c1", cur, old, &until);
+	assert_memory_equal(cur, d[1], SEC_DIGEST_BYTES);
+	assert_memory_equal(old, d[0], SEC_DIGEST_BYTES);
+	assert_int_equal(until, NOW + 60);
+
+	/* Only one previous secret: a second rotation replaces it. */
+	assert_int_equal(store_client_set_secret(f->st, "c1", d[2], NOW + 90),
+	                 ST_OK);
+	client_secrets(f->st, "c1", cur, old, &until);
+	assert_memory_equal(cur, d[2], SEC_DIGEST_BYTES);
+	assert_memory_equal(old, d[1], SEC_DIGEST_BYTES);
+	assert_int_equal(until, NOW + 90);
+
+	/* Without a window, no previous secret is left. */
+	assert_int_equal(store_client_set_secret(f->st, "c1", d[3], 0), ST_OK);
+	client_secrets(f->st, "c1", cur, old, &until);
+	assert_memory_equal(cur, d[3], SEC_DIGEST_BYTES);
+	assert_memory_equal(old, zero, SEC_DIGEST_BYTES);
+	assert_int_equal(until, 0);
+
+	assert_int_equal(store_client_set_secret(f->st, "c1", d[0], -1),
+	                 ST_INVALID);
+	assert_int_equal(store_client_set_secret(f->st, "nope", d[0], NOW),
+	                 ST_NOTFOUND);
+}
+
+static void
+test_client_update(void **state)
+{
+	struct fx *f = *state;
+	struct store_client *c = NULL, *u = NULL;
+	struct store_token *t = NULL;
+	uint8_t d1[SEC_DIGEST_BYTES];
+	int64_t alice;
+
+	add_client(f->st, "c1", ST_OK);
+	add_client(f->st, "c2", ST_OK);
+	alice = add_user(f->st, "alice");
+	add_token(f->st, "at", 1, "c1", alice, NOW + HOUR_S);
+
+	assert_int_equal(store_client_get(f->st, "c1", &c), ST_OK);
+	c->name[0] = 'X';
+	free(c->scope);
+	c->scope = strdup("todo.read");
+	free(c->redirect_uris);
+	c->redirect_uris = strdup("https://c.example/cb");
+	assert_non_null(c->scope);
+	assert_non_null(c->redirect_uris);
+	c->grants = STORE_GRANTS_ALL; /* not changed by an update */
+	memset(c->secret_digest, 7, SEC_DIGEST_BYTES); /* nor this */
+	assert_int_equal(store_client_update(f->st, c), ST_OK);
+
+	assert_int_equal(store_client_get(f->st, "c1", &u), ST_OK);
+	assert_string_equal(u->name, "Xest client");
+	assert_string_equal(u->scope, "todo.read");
+	assert_string_equal(u->redirect_uris, "https://c.example/cb");
+	assert_int_equal(u->grants, STORE_GRANTS_DEFAULT);
+	digest_of("secret", 1, d1);
+	assert_memory_equal(u->secret_digest, d1, SEC_DIGEST_BYTES);
+	store_client_free(u);
+	u = NULL;
+	/* The other client is untouched, the token issued stays. */
+	assert_int_equal(store_client_get(f->st, "c2", &u), ST_OK);
+	assert_string_equal(u->name, "Test client");
+	store_client_free(u);
+	assert_int_equal(token_status(f->st, "at", 1, &t), ST_OK);
+	assert_int_equal(t->revoked_at, 0);
+	store_token_free(t);
+
+	snprintf(c->id, sizeof(c->id), "nope");
+	assert_int_equal(store_client_update(f->st, c), ST_NOTFOUND);
+	free(c->name);
+	c->name = NULL;
+	assert_int_equal(store_client_update(f->st, c), ST_INVALID);
+	store_client_free(c);
+}
+
+static void
+test_consent_revoke(void **state)
+{
+	struct fx *f = *state;
+	char *scope = NULL;
+	unsigned n = 99;
+	int64_t alice, bob;
+
+	add_client(f->st, "c1", ST_OK);
+	add_client(f->st, "c2", ST_OK);
+	alice = add_user(f->st, "alice");
+	bob = add_user(f->st, "bob");
+	assert_int_equal(store_consent_set(f->st, alice, "c1", "a", NOW),
+	                 ST_OK);
+	assert_int_equal(store_consent_set(f->st, alice, "c2", "b", NOW),
+	                 ST_OK);
+	assert_int_equal(store_consent_set(f->st, bob, "c1", "c", NOW), ST_OK);
+
+	/* One client's. */
+	assert_int_equal(store_consent_revoke(f->st, alice, "c1", &n), ST_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_consent_get(f->st, alice, "c1", &scope),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_consent_get(f->st, alice, "c2", &scope), ST_OK);
+	free(scope);
+	scope = NULL;
+
+	/* Every client's; none left is no error. */
+	assert_int_equal(store_consent_set(f->st, alice, "c1", "a", NOW),
+	                 ST_OK);
+	assert_int_equal(store_consent_revoke(f->st, alice, NULL, &n), ST_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_consent_get(f->st, alice, "c2", &scope),
+	                 ST_NOTFOUND);
+	assert_int_equal(store_consent_revoke(f->st, alice, NULL, &n), ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_consent_revoke(f->st, alice, "nope", NULL),
+	                 ST_OK);
+	assert_int_equal(store_consent_revoke(f->st, 0, NULL, &n), ST_OK);
+	assert_int_equal(n, 0);
+
+	/* Another user's stays. */
+	assert_int_equal(store_consent_get(f->st, bob, "c1", &scope), ST_OK);
+	assert_string_equal(scope, "c");
+	free(scope);
+}
+
 #define BOTH(fn)                                                               \
 	cmocka_unit_test_prestate_setup_teardown(                              \
 	    fn, setup, teardown, (void *)(uintptr_t)&target_file),             \
@@ -2653,6 +2810,9 @@ main(void)
 	    cmocka_unit_test(test_unwritable_path),
 	    cmocka_unit_test(test_open_does_not_create),
 	    cmocka_unit_test(test_memory_stores_separate),
+	    BOTH(test_client_secret_grace),
+	    BOTH(test_client_update),
+	    BOTH(test_consent_revoke),
 	};
 
 	if (sec_init() != ST_OK)
