@@ -176,9 +176,26 @@ demo_opts_parse(int argc, char **argv, const char **listen)
 	return CLI_OK;
 }
 
-/* The demo's configuration: the defaults, listening on host:port (the
- * issuer names both), the database in dir. *out is new (cfg_free()).
- * Prints the error itself. */
+/* The demo's names and scope words: a real deployment gets neutral
+ * defaults and its own ([service] name, [oauth.scope_descriptions]). */
+static const struct {
+	const char *section, *key, *value;
+} demo_keys[] = {
+    {"service", "name", "TODO List"},
+    {"plugin", "name_for_human", "TODO List"},
+    {"plugin", "name_for_model", "todo"},
+    {"plugin", "description_for_human", "Manage your TODO list."},
+    {"plugin", "description_for_model",
+     "Plugin for managing a user's TODO list. Use it to list, add and "
+     "remove items."},
+    {CFG_SCOPE_DESCS_SECTION, "todo.read", "See the items on your TODO list"},
+    {CFG_SCOPE_DESCS_SECTION, "todo.write",
+     "Add, change and remove items on your TODO list"},
+};
+
+/* The demo's configuration: the defaults and the demo's names, listening
+ * on host:port (the issuer names both), the database in dir. *out is new
+ * (cfg_free()). Prints the error itself. */
 static int
 demo_config(const char *dir, const char *host, unsigned port,
             struct config **out)
@@ -205,13 +222,18 @@ demo_config(const char *dir, const char *host, unsigned port,
 	        ST_OK ||
 	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
 	        ST_OK ||
-	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		cfg_free(cfg);
-		return CLI_FAIL;
-	}
+	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK)
+		goto fail;
+	for (size_t i = 0; i < ARRAY_LEN(demo_keys); i++)
+		if (cfg_set(cfg, demo_keys[i].section, demo_keys[i].key,
+		            demo_keys[i].value, err, sizeof(err)) != ST_OK)
+			goto fail;
 	*out = cfg;
 	return CLI_OK;
+fail:
+	cli_err("%s", err);
+	cfg_free(cfg);
+	return CLI_FAIL;
 }
 
 /* Blocks the stop signals (into set), then starts the demo TODO API on cfg
@@ -246,6 +268,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	struct store *st = NULL;
 	struct gw_env *gw = NULL;
 	struct plug_demo *demo = NULL;
+	struct plug_env api = {0}; /* the demo API's /openapi.yaml */
 	/* Not offloaded: the playground is a page, and the TODO API keeps
 	 * its lists in memory (its bearer check only reads the store). */
 	struct http_route routes[] = {
@@ -259,11 +282,13 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	     NULL},
 	    {"DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
 	     false, NULL},
+	    {"GET", "/openapi.yaml", false, plug_openapi_handle, &api, 0, false,
+	     NULL},
 	};
 	sigset_t set;
 	const char *listen = "127.0.0.1:8080";
 	char dir[] = "/tmp/plugauth-demo-XXXXXX";
-	char secret[SEC_TOKEN_STRLEN], host[256];
+	char secret[SEC_TOKEN_STRLEN], host[256], err[512];
 	unsigned port;
 	int rc;
 
@@ -302,6 +327,10 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (demo_seed(cfg, st, secret) != CLI_OK)
 		goto out;
+	if (plug_env_demo_openapi(&api, cfg, err, sizeof(err)) != ST_OK) {
+		cli_err("%s", err);
+		goto out;
+	}
 	if (demo_api_start(cfg, st, &set, &gw, &demo) != CLI_OK)
 		goto out;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
@@ -312,6 +341,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 out:
 	sec_wipe(secret, sizeof(secret));
 	plug_demo_free(demo);
+	plug_env_free(&api);
 	gw_env_free(gw);
 	store_close(st);
 	cfg_free(cfg);
