@@ -2,10 +2,11 @@
  * The built-in logo served at /logo.png while [plugin] logo_url is unset:
  * a 256x256 PNG of a white lock on a blue rounded square (drawn by a
  * short script, no third-party artwork), so the manifest's default
- * logo_url answers 200 and ChatGPT's check of it passes.
+ * logo_url answers 200 and ChatGPT's check of it passes; and its handler.
  */
 #include <stddef.h>
 
+#include "plugin/plugin.h"
 #include "plugin/plugin_int.h"
 
 /* clang-format off */
@@ -122,3 +123,19 @@ const unsigned char plug_logo_png[] = {
 };
 /* clang-format on */
 const size_t plug_logo_png_len = sizeof(plug_logo_png);
+
+enum status
+plug_logo_handle(struct http_req *req, void *ctx)
+{
+	const struct plug_env *env = ctx;
+	enum status rc;
+
+	if (!env->logo)
+		return http_respond_error(req, 404, "not_found", NULL);
+	rc = http_resp_header(req, "Cache-Control", "public, max-age=300");
+	if (rc != ST_OK)
+		return rc;
+	return http_respond_text(req, 200, "image/png",
+	                         (const char *)plug_logo_png,
+	                         plug_logo_png_len);
+}

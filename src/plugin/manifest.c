@@ -587,19 +587,3 @@ plug_openapi_handle(struct http_req *req, void *ctx)
 	return http_respond_text(req, 200, env->openapi_type, env->openapi,
 	                         env->openapi_len);
 }
-
-enum status
-plug_logo_handle(struct http_req *req, void *ctx)
-{
-	const struct plug_env *env = ctx;
-	enum status rc;
-
-	if (!env->logo)
-		return http_respond_error(req, 404, "not_found", NULL);
-	rc = http_resp_header(req, "Cache-Control", CACHE_CONTROL);
-	if (rc != ST_OK)
-		return rc;
-	return http_respond_text(req, 200, "image/png",
-	                         (const char *)plug_logo_png,
-	                         plug_logo_png_len);
-}
