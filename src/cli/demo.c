@@ -237,12 +237,13 @@ fail:
 }
 
 /* Blocks the stop signals (into set), then starts the demo TODO API on cfg
- * and st: *gw (its bearer checks) and *demo are new, and the caller frees
- * them also on failure (gw_env_free(), plug_demo_free()). Prints the error
- * itself. */
+ * and st: *gw (its bearer checks), *demo and *api (its /openapi.yaml) are
+ * new, and the caller frees them also on failure (gw_env_free(),
+ * plug_demo_free(), plug_env_free()). Prints the error itself. */
 static int
 demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
-               struct gw_env **gw, struct plug_demo **demo)
+               struct gw_env **gw, struct plug_demo **demo,
+               struct plug_env *api)
 {
 	char err[512];
 
@@ -250,7 +251,8 @@ demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
 	 * not recorded as events). Signals first: the gateway may start a
 	 * thread, and it must inherit the mask (see cli_serve_run()). */
 	cli_signals_block(set);
-	if (gw_env_new(cfg, st, NULL, gw, err, sizeof(err)) != ST_OK) {
+	if (gw_env_new(cfg, st, NULL, gw, err, sizeof(err)) != ST_OK ||
+	    plug_env_demo_openapi(api, cfg, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
 		return CLI_FAIL;
 	}
@@ -259,6 +261,21 @@ demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
 		return CLI_FAIL;
 	}
 	return CLI_OK;
+}
+
+/* demo --help. */
+static void
+demo_usage(void)
+{
+	printf("usage: plugauth demo [--listen ADDR]\n\n"
+	       "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
+	       "temporary SQLite database with a demo user and a demo\n"
+	       "client, the demo TODO API (/api/todos) and a playground\n"
+	       "page (/demo) that plays ChatGPT's part in the browser, "
+	       "and\n"
+	       "prints the command that gets a token from it.\n"
+	       "The configuration file is not read. Ctrl-C stops it and\n"
+	       "deletes its data.\n");
 }
 
 int
@@ -288,22 +305,13 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	sigset_t set;
 	const char *listen = "127.0.0.1:8080";
 	char dir[] = "/tmp/plugauth-demo-XXXXXX";
-	char secret[SEC_TOKEN_STRLEN], host[256], err[512];
+	char secret[SEC_TOKEN_STRLEN], host[256];
 	unsigned port;
 	int rc;
 
 	(void)cli;
 	if (cli_wants_help(argc, argv)) {
-		printf(
-		    "usage: plugauth demo [--listen ADDR]\n\n"
-		    "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
-		    "temporary SQLite database with a demo user and a demo\n"
-		    "client, the demo TODO API (/api/todos) and a playground\n"
-		    "page (/demo) that plays ChatGPT's part in the browser, "
-		    "and\n"
-		    "prints the command that gets a token from it.\n"
-		    "The configuration file is not read. Ctrl-C stops it and\n"
-		    "deletes its data.\n");
+		demo_usage();
 		return CLI_OK;
 	}
 	if ((rc = demo_opts_parse(argc, argv, &listen)) != CLI_OK)
@@ -327,11 +335,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (demo_seed(cfg, st, secret) != CLI_OK)
 		goto out;
-	if (plug_env_demo_openapi(&api, cfg, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		goto out;
-	}
-	if (demo_api_start(cfg, st, &set, &gw, &demo) != CLI_OK)
+	if (demo_api_start(cfg, st, &set, &gw, &demo, &api) != CLI_OK)
 		goto out;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
 		if (routes[i].fn == plug_demo_api_handle)
