@@ -20,6 +20,9 @@
  *   consent: plugin_name, client_name, username, action, hidden, [scopes],
  *            [logo_url], [redirect_host]
  *   error:   [title], [message], [hint], [plugin_name]
+ * plugin_name is the service's name ([service] name, else [plugin]
+ * name_for_human, else the issuer's host: cfg_service_name()); scopes
+ * lists [oauth.scope_descriptions]' words, or the raw scopes.
  * login and consent templates must use {{action}} and {{{hidden}}}.
  * URL values (logo_url, action) are escaped but not checked: they come
  * from configuration and the server, never from the request.

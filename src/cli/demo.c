@@ -176,9 +176,26 @@ demo_opts_parse(int argc, char **argv, const char **listen)
 	return CLI_OK;
 }
 
-/* The demo's configuration: the defaults, listening on host:port (the
- * issuer names both), the database in dir. *out is new (cfg_free()).
- * Prints the error itself. */
+/* The demo's names and scope words: a real deployment gets neutral
+ * defaults and its own ([service] name, [oauth.scope_descriptions]). */
+static const struct {
+	const char *section, *key, *value;
+} demo_keys[] = {
+    {"service", "name", "TODO List"},
+    {"plugin", "name_for_human", "TODO List"},
+    {"plugin", "name_for_model", "todo"},
+    {"plugin", "description_for_human", "Manage your TODO list."},
+    {"plugin", "description_for_model",
+     "Plugin for managing a user's TODO list. Use it to list, add and "
+     "remove items."},
+    {CFG_SCOPE_DESCS_SECTION, "todo.read", "See the items on your TODO list"},
+    {CFG_SCOPE_DESCS_SECTION, "todo.write",
+     "Add, change and remove items on your TODO list"},
+};
+
+/* The demo's configuration: the defaults and the demo's names, listening
+ * on host:port (the issuer names both), the database in dir. *out is new
+ * (cfg_free()). Prints the error itself. */
 static int
 demo_config(const char *dir, const char *host, unsigned port,
             struct config **out)
@@ -205,22 +222,28 @@ demo_config(const char *dir, const char *host, unsigned port,
 	        ST_OK ||
 	    cfg_set(cfg, "server", "issuer", issuer, err, sizeof(err)) !=
 	        ST_OK ||
-	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		cfg_free(cfg);
-		return CLI_FAIL;
-	}
+	    cfg_set(cfg, "database", "url", url, err, sizeof(err)) != ST_OK)
+		goto fail;
+	for (size_t i = 0; i < ARRAY_LEN(demo_keys); i++)
+		if (cfg_set(cfg, demo_keys[i].section, demo_keys[i].key,
+		            demo_keys[i].value, err, sizeof(err)) != ST_OK)
+			goto fail;
 	*out = cfg;
 	return CLI_OK;
+fail:
+	cli_err("%s", err);
+	cfg_free(cfg);
+	return CLI_FAIL;
 }
 
 /* Blocks the stop signals (into set), then starts the demo TODO API on cfg
- * and st: *gw (its bearer checks) and *demo are new, and the caller frees
- * them also on failure (gw_env_free(), plug_demo_free()). Prints the error
- * itself. */
+ * and st: *gw (its bearer checks), *demo and *api (its /openapi.yaml) are
+ * new, and the caller frees them also on failure (gw_env_free(),
+ * plug_demo_free(), plug_env_free()). Prints the error itself. */
 static int
 demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
-               struct gw_env **gw, struct plug_demo **demo)
+               struct gw_env **gw, struct plug_demo **demo,
+               struct plug_env *api)
 {
 	char err[512];
 
@@ -228,7 +251,8 @@ demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
 	 * not recorded as events). Signals first: the gateway may start a
 	 * thread, and it must inherit the mask (see cli_serve_run()). */
 	cli_signals_block(set);
-	if (gw_env_new(cfg, st, NULL, gw, err, sizeof(err)) != ST_OK) {
+	if (gw_env_new(cfg, st, NULL, gw, err, sizeof(err)) != ST_OK ||
+	    plug_env_demo_openapi(api, cfg, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
 		return CLI_FAIL;
 	}
@@ -239,6 +263,21 @@ demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
 	return CLI_OK;
 }
 
+/* demo --help. */
+static void
+demo_usage(void)
+{
+	printf("usage: plugauth demo [--listen ADDR]\n\n"
+	       "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
+	       "temporary SQLite database with a demo user and a demo\n"
+	       "client, the demo TODO API (/api/todos) and a playground\n"
+	       "page (/demo) that plays ChatGPT's part in the browser, "
+	       "and\n"
+	       "prints the command that gets a token from it.\n"
+	       "The configuration file is not read. Ctrl-C stops it and\n"
+	       "deletes its data.\n");
+}
+
 int
 cli_demo(struct cli *cli, int argc, char **argv)
 {
@@ -246,6 +285,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	struct store *st = NULL;
 	struct gw_env *gw = NULL;
 	struct plug_demo *demo = NULL;
+	struct plug_env api = {0}; /* the demo API's /openapi.yaml */
 	/* Not offloaded: the playground is a page, and the TODO API keeps
 	 * its lists in memory (its bearer check only reads the store). */
 	struct http_route routes[] = {
@@ -259,6 +299,8 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	     NULL},
 	    {"DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
 	     false, NULL},
+	    {"GET", "/openapi.yaml", false, plug_openapi_handle, &api, 0, false,
+	     NULL},
 	};
 	sigset_t set;
 	const char *listen = "127.0.0.1:8080";
@@ -269,16 +311,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 
 	(void)cli;
 	if (cli_wants_help(argc, argv)) {
-		printf(
-		    "usage: plugauth demo [--listen ADDR]\n\n"
-		    "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
-		    "temporary SQLite database with a demo user and a demo\n"
-		    "client, the demo TODO API (/api/todos) and a playground\n"
-		    "page (/demo) that plays ChatGPT's part in the browser, "
-		    "and\n"
-		    "prints the command that gets a token from it.\n"
-		    "The configuration file is not read. Ctrl-C stops it and\n"
-		    "deletes its data.\n");
+		demo_usage();
 		return CLI_OK;
 	}
 	if ((rc = demo_opts_parse(argc, argv, &listen)) != CLI_OK)
@@ -302,7 +335,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (demo_seed(cfg, st, secret) != CLI_OK)
 		goto out;
-	if (demo_api_start(cfg, st, &set, &gw, &demo) != CLI_OK)
+	if (demo_api_start(cfg, st, &set, &gw, &demo, &api) != CLI_OK)
 		goto out;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
 		if (routes[i].fn == plug_demo_api_handle)
@@ -312,6 +345,7 @@ cli_demo(struct cli *cli, int argc, char **argv)
 out:
 	sec_wipe(secret, sizeof(secret));
 	plug_demo_free(demo);
+	plug_env_free(&api);
 	gw_env_free(gw);
 	store_close(st);
 	cfg_free(cfg);

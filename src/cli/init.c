@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,17 +12,21 @@
 #include "core/buf.h"
 
 static const char usage[] =
-    "usage: plugauth [-c FILE] init --issuer URL [--db URL] [--listen ADDR]"
-    " [--force]\n"
+    "usage: plugauth [-c FILE] init --issuer URL [--name NAME] [--db URL]\n"
+    "                              [--listen ADDR] [--force]\n"
     "\n"
     "Writes the configuration file (default ./plugauth.conf, mode 0600),\n"
     "creates and migrates the database, and prints what to paste into\n"
     "ChatGPT.\n"
     "  --issuer URL    the public base URL of this server, e.g.\n"
     "                  https://plugin.example.com (https unless loopback)\n"
+    "  --name NAME     the service's name users see on the sign-in pages\n"
+    "                  ([service] name; default: the issuer's host)\n"
     "  --db URL        sqlite:PATH (default sqlite:plugauth.db); a relative\n"
     "                  PATH is next to the configuration file\n"
-    "  --listen ADDR   host:port to listen on (default 127.0.0.1:8080)\n"
+    "  --listen ADDR   host:port to listen on (default: the issuer's host\n"
+    "                  and port if it is loopback with a port, else\n"
+    "                  127.0.0.1:8080)\n"
     "  --force         overwrite an existing configuration file\n";
 
 /* Writes text to path with mode 0600, refusing to replace unless force. */
@@ -60,7 +65,7 @@ file_write(const char *path, struct str text, bool force)
 
 /* init's options. All borrowed from argv; NULL if absent. */
 struct init_opts {
-	const char *issuer, *db, *listen;
+	const char *issuer, *db, *listen, *name;
 	bool force;
 	bool help; /* --help: print the usage, do nothing */
 };
@@ -74,6 +79,7 @@ init_opts_parse(int argc, char **argv, struct init_opts *o)
 	    {"issuer", required_argument, NULL, 'i'},
 	    {"db", required_argument, NULL, 'd'},
 	    {"listen", required_argument, NULL, 'l'},
+	    {"name", required_argument, NULL, 'n'},
 	    {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -92,6 +98,9 @@ init_opts_parse(int argc, char **argv, struct init_opts *o)
 			break;
 		case 'l':
 			o->listen = optarg;
+			break;
+		case 'n':
+			o->name = optarg;
 			break;
 		case 'f':
 			o->force = true;
@@ -114,6 +123,34 @@ init_opts_parse(int argc, char **argv, struct init_opts *o)
 	return CLI_OK;
 }
 
+/* The listen address a loopback issuer with a port implies
+ * ("http://127.0.0.1:9000" -> "127.0.0.1:9000", localhost as 127.0.0.1),
+ * into buf; false for any other issuer. */
+static bool
+listen_from_issuer(const char *issuer, char *buf, size_t bufsz)
+{
+	const char *auth, *end, *colon;
+	int n;
+
+	if (!cfg_url_is_loopback(issuer) ||
+	    (auth = strstr(issuer, "//")) == NULL)
+		return false;
+	auth += 2;
+	end = auth + strcspn(auth, "/?#");
+	colon = end;
+	while (colon > auth && colon[-1] != ':' && colon[-1] != ']')
+		colon--;
+	if (colon == auth || colon[-1] != ':' || colon == end)
+		return false; /* no port: the scheme's, rarely ours to take */
+	if ((size_t)(colon - 1 - auth) == 9 &&
+	    strncasecmp(auth, "localhost", 9) == 0)
+		n = snprintf(buf, bufsz, "127.0.0.1:%.*s", (int)(end - colon),
+		             colon);
+	else
+		n = snprintf(buf, bufsz, "%.*s", (int)(end - auth), auth);
+	return n > 0 && (size_t)n < bufsz;
+}
+
 /* The configuration init writes: the defaults, then o's values (the
  * environment does not leak in), validated. *out is new (cfg_free()).
  * Prints the error itself. */
@@ -121,43 +158,65 @@ static int
 init_config(const struct init_opts *o, struct config **out)
 {
 	struct config *cfg = NULL;
-	char err[512];
+	const char *listen = o->listen;
+	char err[512], name[256], implied[300];
 
 	if (cfg_load(NULL, false, &cfg, err, sizeof(err)) != ST_OK ||
 	    cfg_set(cfg, "server", "issuer", o->issuer, err, sizeof(err)) !=
-	        ST_OK ||
-	    (o->db != NULL && cfg_set(cfg, "database", "url", o->db, err,
+	        ST_OK)
+		goto fail;
+	if (listen == NULL &&
+	    listen_from_issuer(cfg->server.issuer, implied, sizeof(implied)))
+		listen = implied;
+	/* No other service's name: --name, else the issuer's host. */
+	if (o->name == NULL)
+		cfg_name_from_issuer(cfg->server.issuer, sizeof(name) - 1, name,
+		                     sizeof(name));
+	if ((o->db != NULL && cfg_set(cfg, "database", "url", o->db, err,
 	                              sizeof(err)) != ST_OK) ||
-	    (o->listen != NULL && cfg_set(cfg, "server", "listen", o->listen,
-	                                  err, sizeof(err)) != ST_OK) ||
-	    cfg_validate(cfg, err, sizeof(err)) != ST_OK) {
-		cli_err("%s", err);
-		cfg_free(cfg);
-		return CLI_USAGE;
-	}
+	    (listen != NULL && cfg_set(cfg, "server", "listen", listen, err,
+	                               sizeof(err)) != ST_OK) ||
+	    cfg_set(cfg, "service", "name", o->name != NULL ? o->name : name,
+	            err, sizeof(err)) != ST_OK ||
+	    cfg_validate(cfg, err, sizeof(err)) != ST_OK)
+		goto fail;
 	*out = cfg;
 	return CLI_OK;
+fail:
+	cli_err("%s", err);
+	cfg_free(cfg);
+	return CLI_USAGE;
 }
 
-/* What init did and what to do next: add a user and a client, serve, and
- * the URLs for ChatGPT. */
+/* What init did and what to do next: add a user and a client, point the
+ * gateway at the API, serve, and the URLs for ChatGPT. */
 static void
 init_next_print(const char *path, const struct config *cfg, unsigned have)
 {
-	printf(
-	    "wrote %s\n"
-	    "database %s ready (schema version %u)\n\n"
-	    "Next:\n"
-	    "  plugauth -c %s user add NAME             # someone who can sign "
-	    "in\n"
-	    "  plugauth -c %s client add --name ChatGPT --chatgpt\n"
-	    "  plugauth -c %s serve\n\n"
-	    "For ChatGPT:\n"
-	    "  Plugin manifest:    %s/.well-known/ai-plugin.json\n"
-	    "  Authorization URL:  %s/oauth/authorize\n"
-	    "  Token URL:          %s/oauth/token\n",
-	    path, cfg->database.url, have, path, path, path, cfg->server.issuer,
-	    cfg->server.issuer, cfg->server.issuer);
+	printf("wrote %s\n"
+	       "database %s ready (schema version %u)\n\n"
+	       "Service name on the sign-in pages: %s ([service] name)\n",
+	       path, cfg->database.url, have, cfg->service.name);
+	if (cfg->gateway.upstream != NULL)
+		printf("Gateway: %s%s* goes to %s\n", cfg->server.issuer,
+		       cfg->gateway.path, cfg->gateway.upstream);
+	else
+		printf("Gateway: no upstream yet: set [gateway] upstream to "
+		       "your API (e.g. http://127.0.0.1:5000)\n"
+		       "  and requests to %s%s* reach it with the user's "
+		       "identity\n",
+		       cfg->server.issuer, cfg->gateway.path);
+	printf("\nNext:\n"
+	       "  plugauth -c %s user add NAME             # someone who can "
+	       "sign in\n"
+	       "  plugauth -c %s client add --name ChatGPT --chatgpt\n"
+	       "  plugauth -c %s serve                      # listens on %s\n\n"
+	       "For ChatGPT:\n"
+	       "  Plugin manifest:    %s/.well-known/ai-plugin.json\n"
+	       "  Authorization URL:  %s/oauth/authorize\n"
+	       "  Token URL:          %s/oauth/token\n",
+	       path, path, path, cfg->server.listen, cfg->server.issuer,
+	       cfg->server.issuer, cfg->server.issuer);
 }
 
 int

@@ -200,6 +200,8 @@ serve_routes(const struct config *cfg, struct serve_envs *e,
 	     &e->plug, 0, false, NULL},
 	    {"GET", "/openapi.yaml", false, plug_openapi_handle, &e->plug, 0,
 	     false, NULL},
+	    {"GET", "/logo.png", false, plug_logo_handle, &e->plug, 0, false,
+	     NULL},
 	};
 	/* The gateway's routes come last: exact routes win over its prefix.
 	 * The proxy routes are there only with an upstream; they suspend

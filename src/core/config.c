@@ -140,6 +140,13 @@ cfg_set(struct config *cfg, const char *section, const char *key,
 	char msg[MSG_MAX], s[48], n[48];
 	enum status rc;
 
+	if (strcmp(section, CFG_SCOPE_DESCS_SECTION) == 0) {
+		rc = cfg_scope_desc_set(cfg, key, value, 0, msg, sizeof(msg));
+		if (rc != ST_OK)
+			str_errf(err, errlen, "[%s] %s: %s", section,
+			         str_printable(n, sizeof(n), key), msg);
+		return rc;
+	}
 	k = key_find(section, key, &known);
 	if (k == NULL) {
 		str_errf(err, errlen, "[%s] %s: unknown %s",
@@ -254,6 +261,13 @@ ini_on_value(void *user, const char *section, const char *name,
 		return 0;
 	str_printable(s, sizeof(s), section);
 	str_printable(n, sizeof(n), name);
+	if (strcmp(section, CFG_SCOPE_DESCS_SECTION) == 0) {
+		rc = cfg_scope_desc_set(lc->cfg, name, value, lc->lineno, msg,
+		                        sizeof(msg));
+		if (rc != ST_OK)
+			lc_fail(lc, rc, "[%s] %s: %s", s, n, msg);
+		return rc == ST_OK;
+	}
 	k = key_find(section, name, &known);
 	if (k == NULL) {
 		if (section[0] == '\0')
@@ -421,7 +435,8 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 	struct load_ctx lc;
 	struct config *cfg;
 	const struct cfg_key *k, *alt;
-	char msg[MSG_MAX];
+	const struct cfg_scope_desc *d;
+	char msg[MSG_MAX], name[48];
 	enum status rc;
 
 	memset(&lc, 0, sizeof(lc));
@@ -448,6 +463,17 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 	if (rc != ST_OK) {
 		/* Point at where the value came from, or at its partner's. */
 		invalid_explain(&lc, path, k, alt, msg, err, errlen);
+		goto out;
+	}
+	if ((d = cfg_scope_descs_check(cfg, msg, sizeof(msg))) != NULL) {
+		str_printable(name, sizeof(name), d->scope);
+		if (d->line > 0)
+			str_errf(err, errlen, "%s:%d: [%s] %s: %s", path,
+			         d->line, CFG_SCOPE_DESCS_SECTION, name, msg);
+		else
+			str_errf(err, errlen, "[%s] %s: %s",
+			         CFG_SCOPE_DESCS_SECTION, name, msg);
+		rc = ST_INVALID;
 		goto out;
 	}
 	*out = cfg;
@@ -527,5 +553,6 @@ cfg_free(struct config *cfg)
 		if (cfg_keys[i].type != CFG_UINT)
 			str_free(*key_str(cfg, &cfg_keys[i]),
 			         cfg_keys[i].flags & CFG_SECRET);
+	cfg_scope_descs_free(cfg);
 	free(cfg);
 }

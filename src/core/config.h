@@ -13,6 +13,17 @@
 #include "core/buf.h"
 #include "core/status.h"
 
+/* One line of [oauth.scope_descriptions]: what the consent page says for a
+ * scope. */
+struct cfg_scope_desc {
+	char *scope;
+	char *text;
+	int line; /* in the file; 0 if set otherwise */
+};
+
+#define CFG_SCOPE_DESCS_MAX 64
+#define CFG_SCOPE_DESCS_SECTION "oauth.scope_descriptions"
+
 struct config {
 	struct {
 		char *listen;              /* "host:port" */
@@ -46,6 +57,9 @@ struct config {
 		unsigned refresh_ttl;
 		unsigned refresh_reuse_grace;
 		char *registration; /* closed|open */
+		struct cfg_scope_desc
+		    *scope_descs; /* [oauth.scope_descriptions] */
+		size_t nscope_descs;
 	} oauth;
 	struct {
 		char *name_for_human;
@@ -62,6 +76,9 @@ struct config {
 		char *verification_openai; /* [plugin.verification_tokens]
 		                              openai */
 	} plugin;
+	struct {
+		char *name; /* on the sign-in pages; NULL: cfg_service_name() */
+	} service;
 	struct {
 		unsigned session_ttl;        /* seconds */
 		unsigned login_max_failures; /* per user, per window */
@@ -98,7 +115,8 @@ enum status cfg_database_resolve(struct config *, const char *config_path,
                                  char *err, size_t errlen);
 
 /* Sets one key from text, as if read from a file (checks type and range;
- * no cross-key checks). ST_NOTFOUND for an unknown key. */
+ * no cross-key checks). ST_NOTFOUND for an unknown key. Section
+ * "oauth.scope_descriptions" takes any scope as key. */
 enum status cfg_set(struct config *, const char *section, const char *key,
                     const char *value, char *err, size_t errlen);
 
@@ -116,6 +134,19 @@ bool cfg_listen_split(const char *listen, char *hostbuf, size_t hostsz,
 
 /* True if url is http(s) to a loopback host (127.0.0.0/8, ::1, localhost). */
 bool cfg_url_is_loopback(const char *url);
+
+/* The description of the scope p[len] in [oauth.scope_descriptions], or
+ * NULL. Borrowed from cfg. */
+const char *cfg_scope_description(const struct config *, const char *p,
+                                  size_t len);
+
+/* The host of issuer url as a name of at most max bytes: the whole host
+ * if it fits, else its first label, cut to max. "" if url has no host. */
+void cfg_name_from_issuer(const char *url, size_t max, char *buf, size_t bufsz);
+
+/* The name users see on the sign-in pages: [service] name, else [plugin]
+ * name_for_human, else the issuer's host (written to buf). Borrowed. */
+const char *cfg_service_name(const struct config *, char *buf, size_t bufsz);
 
 /* NULL-safe; wipes secret values. */
 void cfg_free(struct config *);

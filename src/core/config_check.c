@@ -421,11 +421,17 @@ enum status
 cfg_validate(const struct config *cfg, char *err, size_t errlen)
 {
 	const struct cfg_key *bad, *alt;
-	char msg[MSG_MAX];
+	const struct cfg_scope_desc *d;
+	char msg[MSG_MAX], name[48];
 
 	if (cfg_validate_keys(cfg, &bad, &alt, msg, sizeof(msg)) != ST_OK) {
 		str_errf(err, errlen, "[%s] %s: %s", bad->section, bad->key,
 		         msg);
+		return ST_INVALID;
+	}
+	if ((d = cfg_scope_descs_check(cfg, msg, sizeof(msg))) != NULL) {
+		str_errf(err, errlen, "[%s] %s: %s", CFG_SCOPE_DESCS_SECTION,
+		         str_printable(name, sizeof(name), d->scope), msg);
 		return ST_INVALID;
 	}
 	return ST_OK;

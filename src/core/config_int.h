@@ -107,4 +107,19 @@ enum status cfg_validate_keys(const struct config *cfg,
                               const struct cfg_key **alt, char *msg,
                               size_t msglen);
 
+/*
+ * [oauth.scope_descriptions] (config_scope.c). _set: text for scope,
+ * replacing an earlier one unless both come from the file (line > 0);
+ * msg says what is wrong. _check: the first description whose scope is
+ * not in [oauth] scopes (msg says so), or NULL. _render: appends the
+ * section (as buf_add() on error). _free: empties the list.
+ */
+enum status cfg_scope_desc_set(struct config *, const char *scope,
+                               const char *text, int line, char *msg,
+                               size_t msglen);
+const struct cfg_scope_desc *cfg_scope_descs_check(const struct config *,
+                                                   char *msg, size_t msglen);
+enum status cfg_scope_descs_render(const struct config *, struct buf *out);
+void cfg_scope_descs_free(struct config *);
+
 #endif

@@ -95,18 +95,23 @@ const struct cfg_key cfg_keys[] = {
     {"oauth", "registration", CFG_ENUM, "closed", 0, 0, registrations, 0,
      OFF(oauth.registration), "dynamic client registration", NULL},
 
-    {"plugin", "name_for_human", CFG_STR, "TODO List", 0, 0, NULL, 0,
-     OFF(plugin.name_for_human), "ai-plugin.json manifest fields", NULL},
-    {"plugin", "name_for_model", CFG_STR, "todo", 0, 0, NULL, 0,
+    {"plugin", "name_for_human", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
+     OFF(plugin.name_for_human),
+     "ai-plugin.json manifest fields; name_for_human: at most 20 characters "
+     "(unset: [service] name if it fits, else the issuer's host)",
+     "My Notes"},
+    {"plugin", "name_for_model", CFG_STR, "service", 0, 0, NULL, 0,
      OFF(plugin.name_for_model), NULL, NULL},
-    {"plugin", "description_for_human", CFG_STR, "Manage your TODO list.", 0, 0,
-     NULL, 0, OFF(plugin.description_for_human), NULL, NULL},
+    {"plugin", "description_for_human", CFG_STR,
+     "Use your account on this service.", 0, 0, NULL, 0,
+     OFF(plugin.description_for_human), NULL, NULL},
     {"plugin", "description_for_model", CFG_STR,
-     "Plugin for managing a user's TODO list. "
-     "Use it to list, add and remove items.",
+     "Acts on the signed-in user's account on this service through its "
+     "API.",
      0, 0, NULL, 0, OFF(plugin.description_for_model), NULL, NULL},
     {"plugin", "logo_url", CFG_URL, NULL, 0, 0, NULL, CFG_OPTIONAL,
-     OFF(plugin.logo_url), NULL, "https://plugin.example.com/logo.png"},
+     OFF(plugin.logo_url), "unset: <issuer>/logo.png, a built-in logo",
+     "https://plugin.example.com/logo.png"},
     {"plugin", "contact_email", CFG_STR, "support@example.com", 0, 0, NULL, 0,
      OFF(plugin.contact_email), NULL, NULL},
     {"plugin", "legal_info_url", CFG_URL, NULL, 0, 0, NULL, CFG_OPTIONAL,
@@ -115,7 +120,9 @@ const struct cfg_key cfg_keys[] = {
      OFF(plugin.openapi_url), "where ChatGPT fetches the API spec",
      "https://plugin.example.com/openapi.yaml"},
     {"plugin", "openapi_file", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
-     OFF(plugin.openapi_file), "local copy of the OpenAPI spec",
+     OFF(plugin.openapi_file),
+     "the OpenAPI spec served at /openapi.yaml (unset: 404); its "
+     "servers[0].url must be under the issuer",
      "/etc/plugauth/openapi.yaml"},
     {"plugin", "description_for_model_file", CFG_STR, NULL, 0, 0, NULL,
      CFG_OPTIONAL, OFF(plugin.description_for_model_file),
@@ -128,6 +135,12 @@ const struct cfg_key cfg_keys[] = {
     {"plugin.verification_tokens", "openai", CFG_STR, NULL, 0, 0, NULL,
      CFG_OPTIONAL, OFF(plugin.verification_openai), "token from the ChatGPT UI",
      "0123456789abcdef"},
+
+    {"service", "name", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
+     OFF(service.name),
+     "what users see on the sign-in pages (unset: [plugin] name_for_human, "
+     "else the issuer's host)",
+     "My Notes"},
 
     {"auth", "session_ttl", CFG_UINT, "86400", 300, 2592000, NULL, 0,
      OFF(auth.session_ttl), "sign-in session lifetime, seconds", NULL},
@@ -234,7 +247,10 @@ cfg_render(const struct config *cfg, struct buf *out)
 	rc = buf_adds(out, render_head);
 	for (size_t i = 0; i < cfg_nkeys && rc == ST_OK; i++) {
 		k = &cfg_keys[i];
-		if (strcmp(prev, k->section) != 0)
+		if (strcmp(prev, "oauth") == 0 &&
+		    strcmp(k->section, "oauth") != 0)
+			rc = cfg_scope_descs_render(cfg, out);
+		if (rc == ST_OK && strcmp(prev, k->section) != 0)
 			rc = buf_printf(out, "\n[%s]\n", k->section);
 		prev = k->section;
 		list[0] = '\0';

@@ -27,12 +27,8 @@
 #define RESOURCE_MAX_BYTES 2048
 #define CREDENTIAL_MAX_BYTES 1024
 
-static const struct {
-	const char *scope, *words;
-} scope_words[] = {
-    {"todo.read", "See the items on your TODO list"},
-    {"todo.write", "Add, change and remove items on your TODO list"},
-};
+/* Room for the name derived from the issuer's host (cfg_service_name()). */
+#define SERVICE_NAME_MAX_BYTES 256
 
 static void
 authz_free(struct oauth_authz *a)
@@ -369,8 +365,9 @@ static enum status
 error_page(const struct oauth_env *env, struct http_req *req, unsigned status,
            const char *title, const char *message)
 {
+	char name[SERVICE_NAME_MAX_BYTES];
 	const struct page_var vars[] = {
-	    {"plugin_name", env->cfg->plugin.name_for_human},
+	    {"plugin_name", cfg_service_name(env->cfg, name, sizeof(name))},
 	    {"logo_url", env->cfg->plugin.logo_url},
 	    {"title", title},
 	    {"message", message},
@@ -410,7 +407,7 @@ login_page(const struct oauth_env *env, struct http_req *req, unsigned status,
            const char *error, const char *username)
 {
 	struct buf hidden;
-	char host[256];
+	char host[256], name[SERVICE_NAME_MAX_BYTES];
 	enum status rc;
 
 	buf_init_secret(&hidden, 16384); /* the CSRF token */
@@ -418,7 +415,8 @@ login_page(const struct oauth_env *env, struct http_req *req, unsigned status,
 	rc = hidden_fields(a, s, &hidden);
 	if (rc == ST_OK) {
 		const struct page_var vars[] = {
-		    {"plugin_name", env->cfg->plugin.name_for_human},
+		    {"plugin_name",
+		     cfg_service_name(env->cfg, name, sizeof(name))},
 		    {"logo_url", env->cfg->plugin.logo_url},
 		    {"client_name", a->client->name},
 		    {"action", "/oauth/authorize"},
@@ -441,7 +439,7 @@ consent_page(const struct oauth_env *env, struct http_req *req,
              const char *user)
 {
 	struct buf hidden, items;
-	char host[256];
+	char host[256], name[SERVICE_NAME_MAX_BYTES];
 	enum status rc;
 
 	buf_init_secret(&hidden, 16384); /* the CSRF token */
@@ -450,13 +448,10 @@ consent_page(const struct oauth_env *env, struct http_req *req,
 	rc = hidden_fields(a, s, &hidden);
 	for (const char *p = a->scope; rc == ST_OK && *p != '\0';) {
 		size_t n = strcspn(p, " ");
-		const char *words = NULL;
+		/* [oauth.scope_descriptions], else the scope itself */
+		const char *words = cfg_scope_description(env->cfg, p, n);
 		char tok[256];
 
-		for (size_t i = 0; i < ARRAY_LEN(scope_words); i++)
-			if (strlen(scope_words[i].scope) == n &&
-			    memcmp(scope_words[i].scope, p, n) == 0)
-				words = scope_words[i].words;
 		if (words == NULL) {
 			if (n >= sizeof(tok))
 				n = sizeof(tok) - 1;
@@ -471,7 +466,8 @@ consent_page(const struct oauth_env *env, struct http_req *req,
 	}
 	if (rc == ST_OK) {
 		const struct page_var vars[] = {
-		    {"plugin_name", env->cfg->plugin.name_for_human},
+		    {"plugin_name",
+		     cfg_service_name(env->cfg, name, sizeof(name))},
 		    {"logo_url", env->cfg->plugin.logo_url},
 		    {"client_name", a->client->name},
 		    {"username", user},

@@ -143,13 +143,15 @@ static json_t *
 pr_metadata(const struct config *cfg)
 {
 	const char *iss = cfg->server.issuer;
+	char name[256];
 
 	/* "o" takes its value, also when json_pack() fails. */
 	return json_pack("{s:s, s:[s], s:o, s:o, s:s}", "resource", iss,
 	                 "authorization_servers", iss, "scopes_supported",
 	                 scopes_of(cfg->oauth.scopes),
 	                 "bearer_methods_supported", array_of(bearer_methods),
-	                 "resource_name", cfg->plugin.name_for_human);
+	                 "resource_name",
+	                 cfg_service_name(cfg, name, sizeof(name)));
 }
 
 /* Takes o: its compact text, new (free()); NULL on ENOMEM. */

@@ -313,16 +313,33 @@ out:
 /* The configured value, or the default built from the issuer. */
 #define OR(v, def) ((v) != NULL ? (v) : (def))
 
+/* name_for_human: the key, else [service] name if it fits, else the
+ * issuer's host (in buf), so that no default is another service's name. */
+static const char *
+name_for_human(const struct config *c, char *buf, size_t bufsz)
+{
+	size_t n;
+
+	if (c->plugin.name_for_human != NULL)
+		return c->plugin.name_for_human;
+	if (c->service.name != NULL && utf8_count(c->service.name, &n) &&
+	    n <= PLUG_NAME_FOR_HUMAN_MAX)
+		return c->service.name;
+	cfg_name_from_issuer(c->server.issuer, PLUG_NAME_FOR_HUMAN_MAX, buf,
+	                     bufsz);
+	return buf;
+}
+
 /* Every [plugin] key but description_for_model, which desc_for_model()
- * checks wherever it comes from. */
+ * checks wherever it comes from; name is name_for_human(). */
 static enum status
-check_plugin(const struct config *c, char *err, size_t errlen)
+check_plugin(const struct config *c, const char *name, char *err, size_t errlen)
 {
 	const char *email = c->plugin.contact_email;
 	char q[QUOTE_MAX];
 	enum status rc;
 
-	rc = check_text("[plugin] name_for_human", c->plugin.name_for_human,
+	rc = check_text("[plugin] name_for_human", name,
 	                PLUG_NAME_FOR_HUMAN_MAX, err, errlen);
 	if (rc == ST_OK)
 		rc =
@@ -370,7 +387,8 @@ plug_manifest_build(const struct config *cfg, json_t **out, char *err,
 	const struct config *c = cfg;
 	char client_url[URL_MAX_BYTES], token_url[URL_MAX_BYTES];
 	char api_url[URL_MAX_BYTES], logo_url[URL_MAX_BYTES];
-	char legal_url[URL_MAX_BYTES];
+	char legal_url[URL_MAX_BYTES], name_buf[64];
+	const char *name = name_for_human(c, name_buf, sizeof(name_buf));
 	char *desc = NULL;
 	json_t *m;
 	enum status rc;
@@ -381,13 +399,14 @@ plug_manifest_build(const struct config *cfg, json_t **out, char *err,
 	if (rc == ST_OK)
 		rc = issuer_url(c, "/openapi.yaml", api_url, err, errlen);
 	/* ChatGPT requires logo_url and legal_info_url: when unset, point
-	 * them at the issuer, where the author can serve them. */
+	 * them at the issuer, where serve answers /logo.png with a built-in
+	 * logo and the author can serve /legal. */
 	if (rc == ST_OK)
 		rc = issuer_url(c, "/logo.png", logo_url, err, errlen);
 	if (rc == ST_OK)
 		rc = issuer_url(c, "/legal", legal_url, err, errlen);
 	if (rc == ST_OK)
-		rc = check_plugin(c, err, errlen);
+		rc = check_plugin(c, name, err, errlen);
 	if (rc == ST_OK)
 		rc = desc_for_model(c, &desc, err, errlen);
 	if (rc != ST_OK)
@@ -400,7 +419,7 @@ plug_manifest_build(const struct config *cfg, json_t **out, char *err,
 	    " s:{s:s, s:s, s:s, s:s, s:s, s:{s:s*}},"
 	    " s:{s:s, s:s, s:b}, s:s, s:s, s:s}",
 	    "schema_version", "v1",
-	    "name_for_human", c->plugin.name_for_human,
+	    "name_for_human", name,
 	    "name_for_model", c->plugin.name_for_model,
 	    "description_for_human", c->plugin.description_for_human,
 	    "description_for_model", desc,
@@ -483,6 +502,7 @@ plug_env_init(struct plug_env *env, const struct config *cfg, char *err,
 	if (rc != ST_OK)
 		goto out;
 	e.manifest_len = strlen(e.manifest);
+	e.logo = cfg->plugin.logo_url == NULL;
 	if (path != NULL) {
 		rc = file_read(path, PLUG_OPENAPI_MAX_BYTES, &e.openapi,
 		               &e.openapi_len);
@@ -496,24 +516,36 @@ plug_env_init(struct plug_env *env, const struct config *cfg, char *err,
 			rc = ST_INVALID;
 			goto out;
 		}
+		rc = plug_openapi_check(path, e.openapi, e.openapi_len, cfg,
+		                        err, errlen);
+		if (rc != ST_OK)
+			goto out;
 		e.openapi_type =
 		    ends_with_ci(path, ".json") ? JSON_TYPE : YAML_TYPE;
-	} else {
-		rc = plug_openapi_builtin(cfg, &e.openapi, &e.openapi_len);
-		if (rc != ST_OK) {
-			str_errf(
-			    err, errlen,
-			    "cannot build the built-in OpenAPI document: %s",
-			    status_str(rc));
-			goto out;
-		}
-		e.openapi_type = YAML_TYPE;
 	}
 	*env = e;
 	memset(&e, 0, sizeof(e));
 out:
 	plug_env_free(&e);
 	return rc;
+}
+
+enum status
+plug_env_demo_openapi(struct plug_env *env, const struct config *cfg, char *err,
+                      size_t errlen)
+{
+	enum status rc;
+
+	memset(env, 0, sizeof(*env));
+	rc = plug_openapi_builtin(cfg, &env->openapi, &env->openapi_len);
+	if (rc != ST_OK) {
+		str_errf(err, errlen,
+		         "cannot build the built-in OpenAPI document: %s",
+		         status_str(rc));
+		return rc;
+	}
+	env->openapi_type = YAML_TYPE;
+	return ST_OK;
 }
 
 void
@@ -545,6 +577,10 @@ plug_openapi_handle(struct http_req *req, void *ctx)
 	const struct plug_env *env = ctx;
 	enum status rc;
 
+	if (env->openapi == NULL)
+		return http_respond_error(req, 404, "not_found",
+		                          "no OpenAPI document: set [plugin] "
+		                          "openapi_file");
 	rc = http_resp_header(req, "Cache-Control", CACHE_CONTROL);
 	if (rc != ST_OK)
 		return rc;

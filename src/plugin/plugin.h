@@ -8,6 +8,7 @@
 #define PLUGAUTH_PLUGIN_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/config.h"
@@ -26,9 +27,10 @@
 struct plug_env {
 	char *manifest; /* ai-plugin.json text, indented */
 	size_t manifest_len;
-	char *openapi; /* the OpenAPI document */
+	char *openapi; /* the OpenAPI document; NULL: /openapi.yaml is 404 */
 	size_t openapi_len;
 	const char *openapi_type; /* static: its Content-Type */
+	bool logo;                /* serve the built-in /logo.png */
 };
 
 /*
@@ -50,13 +52,19 @@ enum status plug_manifest_text(const struct config *, char **out, char *err,
 /*
  * Builds the manifest and reads plugin.openapi_file (at most
  * PLUG_OPENAPI_MAX_BYTES; served as application/json if its name ends in
- * .json, else application/yaml), or builds the demo TODO API's OpenAPI 3.0
- * document (YAML) when none is set. On error writes one line to err and
- * leaves env empty (plug_env_free() is still safe). The config is only
- * borrowed during the call.
+ * .json, else application/yaml) and checks that its servers[0].url is
+ * under the issuer; with none set, /openapi.yaml answers 404 (the demo
+ * serves its own, plug_env_demo_openapi()). On error writes one line to
+ * err and leaves env empty (plug_env_free() is still safe). The config is
+ * only borrowed during the call.
  */
 enum status plug_env_init(struct plug_env *, const struct config *, char *err,
                           size_t errlen);
+
+/* Fills only env's OpenAPI document with the demo TODO API's (YAML), for
+ * the demo's own /openapi.yaml route. Errors as plug_env_init(). */
+enum status plug_env_demo_openapi(struct plug_env *, const struct config *,
+                                  char *err, size_t errlen);
 
 /* Frees what plug_env_init() filled in; NULL-safe, leaves env empty. */
 void plug_env_free(struct plug_env *);
@@ -65,8 +73,12 @@ void plug_env_free(struct plug_env *);
  * the server's lifetime). */
 enum status plug_manifest_handle(struct http_req *, void *ctx);
 
-/* GET /openapi.yaml. ctx is a struct plug_env. */
+/* GET /openapi.yaml (404 without a document). ctx is a struct plug_env. */
 enum status plug_openapi_handle(struct http_req *, void *ctx);
+
+/* GET /logo.png: the built-in logo while [plugin] logo_url is unset, else
+ * 404. ctx is a struct plug_env. */
+enum status plug_logo_handle(struct http_req *, void *ctx);
 
 /*
  * The demo (plugauth demo only): the TODO API of the built-in OpenAPI

@@ -27,6 +27,20 @@ enum status plug_openapi_builtin(const struct config *, char **out,
  */
 enum status plug_yaml_dump(const json_t *v, struct buf *out);
 
+/*
+ * Checks the text[len] of [plugin] openapi_file (named path in messages)
+ * at start-up: JSON that does not parse, or a servers[0].url not under
+ * cfg's issuer, is ST_INVALID with one line in err; a servers[0].url that
+ * cannot be found is only logged as a warning (ST_OK).
+ */
+enum status plug_openapi_check(const char *path, const char *text, size_t len,
+                               const struct config *cfg, char *err,
+                               size_t errlen);
+
+/* The built-in logo (logo.c), a PNG of plug_logo_png_len bytes. */
+extern const unsigned char plug_logo_png[];
+extern const size_t plug_logo_png_len;
+
 /* The playground page (playground.html, embedded by scripts/embed-text.py);
  * its script's nonce goes where it says {{nonce}}. */
 extern const char plug_playground_html[];

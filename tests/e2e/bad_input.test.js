@@ -19,8 +19,10 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
@@ -28,7 +30,7 @@ import {
   textAndJson,
 } from './lib/http.js';
 import { Browser, authorizePath, hiddenValue, theForm } from './lib/flow.js';
-import { createPlugauth } from './lib/server.js';
+import { ISSUER, createPlugauth } from './lib/server.js';
 
 const ANSWER_MS = 5_000;           // every bad request is answered (or closed) within this
 const REDIRECT = 'https://client.example/cb';
@@ -238,7 +240,12 @@ async function startInstance(name, env = {}) {
   instances.push(inst);
   inst.client = pa.addClient({ name: `bad-input-${name}`, redirectUris: [REDIRECT] });
   remember(inst.client.client_secret);
-  inst.base = await pa.start({ env: { PLUGAUTH_GATEWAY_UPSTREAM: up.url, ...env } });
+  // Outside the demo /openapi.yaml is served only from [plugin] openapi_file.
+  const spec = join(pa.dir, 'openapi.yaml');
+  writeFileSync(spec, `openapi: 3.0.3\nservers:\n  - url: ${ISSUER}\npaths: {}\n`);
+  inst.base = await pa.start({
+    env: { PLUGAUTH_GATEWAY_UPSTREAM: up.url, PLUGAUTH_PLUGIN_OPENAPI_FILE: spec, ...env },
+  });
   inst.host = new URL(inst.base).host;
   inst.basic = basic(inst.client.client_id, inst.client.client_secret);
   const res = await postToken(inst.base, {

@@ -209,7 +209,7 @@ test('protected_resource_rfc9728_metadata_accepted_by_oauth4webapi', async () =>
     authorization_servers: [issuer],
     scopes_supported: ['todo.read', 'todo.write'],
     bearer_methods_supported: ['header'],
-    resource_name: 'TODO List',
+    resource_name: '127.0.0.1', // [service] name as init wrote it: the issuer's host
   });
 });
 

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { Demo } from './lib/demo.js';
 import { describeResponse, get } from './lib/http.js';
 import { ISSUER, createPlugauth } from './lib/server.js';
 
@@ -41,13 +42,15 @@ test('manifest_matches_contract', async () => {
   assert.ok(m && typeof m === 'object', describeResponse(res));
 
   assert.equal(m.schema_version, 'v1');
-  assert.equal(m.name_for_model, 'todo');
+  // No demo names outside the demo: neutral defaults, the name init wrote.
+  assert.equal(m.name_for_model, 'service');
   assert.match(m.name_for_model, /^[A-Za-z0-9]{1,50}$/);
-  assert.equal(typeof m.name_for_human, 'string');
+  assert.equal(m.name_for_human, '127.0.0.1');
   assert.ok(m.name_for_human.length > 0 && m.name_for_human.length <= 20);
   assert.ok(m.description_for_human.length > 0 && m.description_for_human.length <= 100);
   assert.ok(m.description_for_model.length > 0 && m.description_for_model.length <= 8000);
-  // Required by ChatGPT; unset in the init'd config, so defaulted from the issuer.
+  // Required by ChatGPT; unset in the init'd config, so defaulted from the issuer
+  // (where serve answers /logo.png with a built-in logo).
   assert.equal(m.logo_url, `${ISSUER}/logo.png`);
   assert.equal(m.legal_info_url, `${ISSUER}/legal`);
   assert.match(m.contact_email, /^[^@\s]+@[^@\s]+\.[^@\s]+$/);
@@ -68,8 +71,17 @@ test('manifest_matches_contract', async () => {
   });
 });
 
+// The built-in document is the demo's (no_demo_leftovers.test.js: 404 outside it).
 test('openapi_builtin_served', async () => {
-  const res = await get(base, '/openapi.yaml');
+  const demo = new Demo();
+  let res;
+  try {
+    await demo.start();
+    res = await get(demo.base, '/openapi.yaml');
+  } finally {
+    await demo.stop();
+  }
+  const ISSUER = demo.base;  // the demo's issuer is where it listens
   assert.equal(res.status, 200, describeResponse(res));
   assert.match(res.headers.get('content-type') ?? '', /^application\/yaml\b/i, describeResponse(res));
   const y = res.text;

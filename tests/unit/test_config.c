@@ -99,14 +99,16 @@ test_defaults(void **state)
 	assert_int_equal(c->oauth.refresh_ttl, 2592000);
 	assert_int_equal(c->oauth.refresh_reuse_grace, 10);
 	assert_string_equal(c->oauth.registration, "closed");
-	assert_string_equal(c->plugin.name_for_human, "TODO List");
-	assert_string_equal(c->plugin.name_for_model, "todo");
+	/* No demo names outside the demo (plugauth demo sets its own). */
+	assert_null(c->plugin.name_for_human);
+	assert_null(c->service.name);
+	assert_int_equal(c->oauth.nscope_descs, 0);
+	assert_string_equal(c->plugin.name_for_model, "service");
 	assert_string_equal(c->plugin.description_for_human,
-	                    "Manage your TODO list.");
-	assert_string_equal(
-	    c->plugin.description_for_model,
-	    "Plugin for managing a user's TODO list. Use it to list, add and "
-	    "remove items.");
+	                    "Use your account on this service.");
+	assert_string_equal(c->plugin.description_for_model,
+	                    "Acts on the signed-in user's account on this "
+	                    "service through its API.");
 	assert_null(c->plugin.logo_url);
 	assert_string_equal(c->plugin.contact_email, "support@example.com");
 	assert_null(c->plugin.legal_info_url);
@@ -1027,6 +1029,124 @@ test_listen_split(void **state)
 
 int main(void);
 
+/* [oauth.scope_descriptions]: scopes as keys, checked against [oauth]
+ * scopes with the line named, rendered back as they were read. */
+static void
+test_scope_descriptions(void **state)
+{
+	struct config *c = UNTOUCHED, *c2;
+	struct buf r, r2;
+	char err[ERRLEN], want[ERRLEN], path[64];
+
+	(void)state;
+	load_render("[oauth.scope_descriptions]\n"
+	            "notes.read = See your notes\n"
+	            "[oauth]\n"
+	            "scopes = notes.read notes.write\n"
+	            "default_scope = notes.read\n",
+	            &r, &c2);
+	assert_string_equal(cfg_scope_description(c2, "notes.read", 10),
+	                    "See your notes");
+	assert_null(cfg_scope_description(c2, "notes.write", 11));
+	assert_null(cfg_scope_description(c2, "notes.rea", 9));
+	assert_non_null(strstr(r.p, "\n[oauth.scope_descriptions]\n"
+	                            "; what the consent page says"));
+	assert_non_null(strstr(r.p, "\nnotes.read = See your notes\n"));
+	cfg_free(c2);
+	load_render(r.p, &r2, &c2); /* the rendered file reads back */
+	assert_string_equal(r.p, r2.p);
+	cfg_free(c2);
+	buf_free(&r);
+	buf_free(&r2);
+
+	/* A scope the server does not know: the file and the line. */
+	assert_int_equal(load_text("[oauth]\nscopes = a b\ndefault_scope = a\n"
+	                           "[oauth.scope_descriptions]\n"
+	                           "a = Do A\n"
+	                           "nope = Do what?\n",
+	                           path, &c, err),
+	                 ST_INVALID);
+	assert_true(snprintf(want, sizeof(want),
+	                     "%s:6: [oauth.scope_descriptions] nope: 'nope' "
+	                     "is not in [oauth] scopes",
+	                     path) > 0);
+	assert_string_equal(err, want);
+	assert_ptr_equal(c, UNTOUCHED);
+	/* Given twice. */
+	assert_int_equal(load_text("[oauth.scope_descriptions]\n"
+	                           "todo.read = A\ntodo.read = B\n",
+	                           path, &c, err),
+	                 ST_INVALID);
+	assert_non_null(strstr(err, ":3: [oauth.scope_descriptions] todo.read: "
+	                            "given twice (first on line 2)"));
+	assert_ptr_equal(c, UNTOUCHED);
+}
+
+/* cfg_set() and cfg_validate() on descriptions, as init and demo use. */
+static void
+test_scope_descriptions_set(void **state)
+{
+	struct config *c = NULL;
+	char err[ERRLEN];
+
+	(void)state;
+	assert_int_equal(cfg_load(NULL, false, &c, err, sizeof(err)), ST_OK);
+	assert_int_equal(cfg_set(c, CFG_SCOPE_DESCS_SECTION, "todo.read",
+	                         "Read <it>", err, sizeof(err)),
+	                 ST_OK);
+	assert_int_equal(cfg_set(c, CFG_SCOPE_DESCS_SECTION, "todo.read",
+	                         "Read it", err, sizeof(err)),
+	                 ST_OK); /* replaced */
+	assert_string_equal(cfg_scope_description(c, "todo.read", 9),
+	                    "Read it");
+	assert_int_equal(cfg_set(c, CFG_SCOPE_DESCS_SECTION, "todo.write", "",
+	                         err, sizeof(err)),
+	                 ST_INVALID);
+	assert_int_equal(cfg_validate(c, err, sizeof(err)), ST_OK);
+	assert_int_equal(
+	    cfg_set(c, CFG_SCOPE_DESCS_SECTION, "other", "x", err, sizeof(err)),
+	    ST_OK);
+	assert_int_equal(cfg_validate(c, err, sizeof(err)), ST_INVALID);
+	assert_string_equal(err, "[oauth.scope_descriptions] other: 'other' "
+	                         "is not in [oauth] scopes");
+	cfg_free(c);
+}
+
+/* The name on the sign-in pages: [service] name, name_for_human, host. */
+static void
+test_service_name(void **state)
+{
+	struct config *c = NULL;
+	char err[ERRLEN], buf[64];
+
+	(void)state;
+	assert_int_equal(cfg_load(NULL, false, &c, err, sizeof(err)), ST_OK);
+	assert_string_equal(cfg_service_name(c, buf, sizeof(buf)), "127.0.0.1");
+	assert_int_equal(
+	    cfg_set(c, "plugin", "name_for_human", "Notes", err, sizeof(err)),
+	    ST_OK);
+	assert_string_equal(cfg_service_name(c, buf, sizeof(buf)), "Notes");
+	assert_int_equal(
+	    cfg_set(c, "service", "name", "Acme Notes", err, sizeof(err)),
+	    ST_OK);
+	assert_string_equal(cfg_service_name(c, buf, sizeof(buf)),
+	                    "Acme Notes");
+	cfg_free(c);
+
+	cfg_name_from_issuer("https://notes.example.com", 20, buf, sizeof(buf));
+	assert_string_equal(buf, "notes.example.com");
+	cfg_name_from_issuer("https://notes-api.internal.example.com:8443/x",
+	                     20, buf, sizeof(buf));
+	assert_string_equal(buf, "notes-api");
+	cfg_name_from_issuer("https://a-very-long-first-label-here.example.com",
+	                     20, buf, sizeof(buf));
+	assert_string_equal(buf, "a-very-long-first-la");
+	cfg_name_from_issuer("http://[::1]:9000", 20, buf, sizeof(buf));
+	assert_string_equal(buf, "::1");
+	cfg_name_from_issuer("not a url", 20, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+}
+
 int
 main(void)
 {
@@ -1050,6 +1170,9 @@ main(void)
 	    cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_url_is_loopback),
 	    cmocka_unit_test(test_listen_split),
+	    cmocka_unit_test(test_scope_descriptions),
+	    cmocka_unit_test(test_scope_descriptions_set),
+	    cmocka_unit_test(test_service_name),
 	};
 
 	return cmocka_run_group_tests(tests, env_clear, NULL);

@@ -99,8 +99,10 @@ test_defaults_every_field(void **state)
 	assert_int_equal(plug_manifest_build(cfg, &m, err, sizeof(err)), ST_OK);
 	assert_true(json_is_object(m));
 	assert_string_equal(str_at(m, NULL, "schema_version"), "v1");
-	assert_string_equal(str_at(m, NULL, "name_for_human"), "TODO List");
-	assert_string_equal(str_at(m, NULL, "name_for_model"), "todo");
+	/* No demo names: the issuer's host stands in for name_for_human. */
+	assert_string_equal(str_at(m, NULL, "name_for_human"),
+	                    "plugin.example.com");
+	assert_string_equal(str_at(m, NULL, "name_for_model"), "service");
 	assert_string_equal(str_at(m, NULL, "description_for_human"),
 	                    cfg->plugin.description_for_human);
 	assert_string_equal(str_at(m, NULL, "description_for_model"),
@@ -424,9 +426,15 @@ test_env_builtin_openapi(void **state)
 	char err[ERRLEN];
 
 	(void)state;
+	/* Outside the demo: no document (/openapi.yaml is 404), the logo. */
 	assert_int_equal(plug_env_init(&env, cfg, err, sizeof(err)), ST_OK);
 	assert_non_null(env.manifest);
 	assert_int_equal(env.manifest_len, strlen(env.manifest));
+	assert_null(env.openapi);
+	assert_true(env.logo);
+	plug_env_free(&env);
+	assert_int_equal(plug_env_demo_openapi(&env, cfg, err, sizeof(err)),
+	                 ST_OK);
 	assert_string_equal(env.openapi_type, "application/yaml");
 	assert_int_equal(env.openapi_len, strlen(env.openapi));
 	assert_true(strncmp(env.openapi, "openapi: \"3.0", 13) == 0);
@@ -441,6 +449,11 @@ test_env_builtin_openapi(void **state)
 	    strstr(env.openapi, "tokenUrl: \"" ISSUER "/oauth/token\"\n"));
 	assert_non_null(strstr(env.openapi, "todo.read: "));
 	assert_non_null(strstr(env.openapi, "todo.write: "));
+	/* Its servers[0].url passes the openapi_file check. */
+	assert_int_equal(plug_openapi_check("builtin", env.openapi,
+	                                    env.openapi_len, cfg, err,
+	                                    sizeof(err)),
+	                 ST_OK);
 	plug_env_free(&env);
 	assert_null(env.manifest);
 	assert_null(env.openapi);
@@ -548,6 +561,46 @@ test_yaml_dump(void **state)
 }
 
 int main(void);
+/* [plugin] openapi_file's servers[0].url: found by a line scan in YAML,
+ * by jansson in JSON, and refused when not under the issuer. */
+static void
+test_openapi_check(void **state)
+{
+	static const struct {
+		const char *text;
+		enum status want;
+	} cases[] = {
+	    {"servers:\n  - url: " ISSUER "/api\n", ST_OK},
+	    {"servers:\n- url: '" ISSUER "'\n", ST_OK},
+	    {"servers:\n  # c\n  - description: x\n    url: /api # rel\n",
+	     ST_OK},
+	    {"paths: {}\n", ST_OK}, /* warned only */
+	    {"servers:\n  - description: x\nurl: https://x.example\n",
+	     ST_OK}, /* not its url */
+	    {"servers:\n  - url: https://other.example/api\n", ST_INVALID},
+	    {"servers:\n  - url: " ISSUER ".evil.example\n", ST_INVALID},
+	    {"servers:\n  - url: //other.example\n", ST_INVALID},
+	    {"{\"servers\": [{\"url\": \"" ISSUER "/v1\"}]}", ST_OK},
+	    {"{\"servers\": [{\"url\": \"https://x.example\"}]}", ST_INVALID},
+	    {"{\"servers\": [", ST_INVALID},
+	};
+	struct config *cfg = cfg_new();
+	char err[ERRLEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum status rc = plug_openapi_check("f.yaml", cases[i].text,
+		                                    strlen(cases[i].text), cfg,
+		                                    err, sizeof(err));
+
+		if (rc != cases[i].want)
+			fail_msg("case %zu: %s (%s)", i, status_str(rc), err);
+		if (rc != ST_OK)
+			assert_non_null(strstr(err, "[plugin] openapi_file"));
+	}
+	cfg_free(cfg);
+}
+
 int
 main(void)
 {
@@ -562,6 +615,7 @@ main(void)
 	    cmocka_unit_test(test_manifest_text_matches_build),
 	    cmocka_unit_test(test_env_builtin_openapi),
 	    cmocka_unit_test(test_env_openapi_file),
+	    cmocka_unit_test(test_openapi_check),
 	    cmocka_unit_test(test_env_bad_manifest_refused),
 	    cmocka_unit_test(test_yaml_dump),
 	};
