@@ -331,6 +331,8 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	rc = CLI_FAIL;
 	if (demo_config(dir, host, port, &cfg) != CLI_OK)
 		goto out;
+	/* Before the store's checkpoint thread starts (see cli_serve()). */
+	cli_signals_block(&set);
 	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
 		goto out;
 	if (demo_seed(cfg, st, secret) != CLI_OK)

@@ -333,6 +333,7 @@ cli_serve(struct cli *cli, int argc, char **argv)
 {
 	struct config *cfg = NULL;
 	struct store *st = NULL;
+	sigset_t set;
 	int rc;
 
 	if (cli_wants_help(argc, argv)) {
@@ -357,6 +358,10 @@ cli_serve(struct cli *cli, int argc, char **argv)
 	rc = cli_config_load(cli, &cfg);
 	if (rc != CLI_OK)
 		return rc;
+	/* Before the store starts its checkpoint thread: every thread must
+	 * inherit the mask, or a stop signal can kill the process instead of
+	 * reaching cli_serve_run()'s sigwait. */
+	cli_signals_block(&set);
 	rc = cli_store_open(cfg, CLI_DB_MIGRATE, &st);
 	if (rc == CLI_OK)
 		rc = cli_serve_run(cfg, st, NULL, 0, NULL, NULL);
