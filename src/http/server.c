@@ -421,6 +421,29 @@ resolve(const char *listen, struct sockaddr_storage *ss, char *err,
 	return ST_OK;
 }
 
+/* Starts the blocking-work pool if a route of srv offloads. */
+static enum status
+pool_start(struct http_server *srv, const struct http_opts *o, char *err,
+           size_t errlen)
+{
+	enum status rc;
+
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		if (!srv->routes[i].offload)
+			continue;
+		rc = http_pool_new(o->blocking_threads,
+		                   (size_t)o->blocking_threads *
+		                       HTTP_OFFLOAD_QUEUE_PER_THREAD,
+		                   offload_run, NULL, &srv->pool);
+		if (rc != ST_OK)
+			snprintf(err, errlen,
+			         "cannot start %u blocking-work threads: %s",
+			         o->blocking_threads, status_str(rc));
+		return rc;
+	}
+	return ST_OK;
+}
+
 enum status
 http_server_start(const struct http_opts *o, const struct http_route *routes,
                   size_t nroutes, struct http_server **out, char *err,
@@ -461,22 +484,8 @@ http_server_start(const struct http_opts *o, const struct http_route *routes,
 		http_tls_options(srv, tls_opts);
 		flags |= MHD_USE_TLS;
 	}
-	for (size_t i = 0; i < nroutes; i++) {
-		if (!routes[i].offload)
-			continue;
-		rc = http_pool_new(o->blocking_threads,
-		                   (size_t)o->blocking_threads *
-		                       HTTP_OFFLOAD_QUEUE_PER_THREAD,
-		                   offload_run, NULL, &srv->pool);
-		if (rc != ST_OK) {
-			snprintf(err, errlen,
-			         "cannot start %u blocking-work "
-			         "threads: %s",
-			         o->blocking_threads, status_str(rc));
-			goto fail;
-		}
-		break;
-	}
+	if ((rc = pool_start(srv, o, err, errlen)) != ST_OK)
+		goto fail;
 	srv->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 	    on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

@@ -563,6 +563,27 @@ authz_signed_in(const struct oauth_env *env, struct http_req *req,
 	return consent_page(env, req, a, s, u->name);
 }
 
+/* A sign-in answered 429 without a verdict (reason: "rate_limited" or
+ * "busy"): the login page again, with Retry-After, an event and a log
+ * line. */
+static enum status
+login_later(const struct oauth_env *env, struct http_req *req,
+            const struct oauth_authz *a, const struct auth_session *s,
+            const char *name, unsigned retry_s, const char *reason,
+            const char *message)
+{
+	char retry[16], safe[128];
+	enum status rc;
+
+	snprintf(retry, sizeof(retry), "%u", retry_s);
+	if ((rc = http_resp_header(req, "Retry-After", retry)) != ST_OK)
+		return rc;
+	event(env, req, a, "login", "denied", reason, name);
+	log_info("event=login_%s user=%s from=%s", reason,
+	         log_safe(name, safe, sizeof(safe)), http_req_peer(req));
+	return login_page(env, req, 429, a, s, message, name);
+}
+
 /* A login form was posted: check the rate limits and the password. On
  * success *s becomes a fresh signed-in session (no fixation). */
 static enum status
@@ -573,7 +594,7 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 	const char *name = form_get(&a->f, "username");
 	const char *pw = form_get(&a->f, "password");
 	const char *peer = http_req_peer(req);
-	char ukey[128], akey[128], retry[64];
+	char ukey[128], akey[128];
 	unsigned wait_s = 0;
 	int64_t now = clk_now_s();
 	enum status rc;
@@ -596,19 +617,10 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 		auth_limiter_forgive(env->lim_user, ukey);
 		blocked = true;
 	}
-	if (blocked) {
-		snprintf(retry, sizeof(retry), "%u", wait_s);
-		if ((rc = http_resp_header(req, "Retry-After", retry)) != ST_OK)
-			return rc;
-		event(env, req, a, "login", "denied", "rate_limited", name);
-		log_info("event=login_rate_limited user=%s from=%s",
-		         log_safe(name, ukey, sizeof(ukey)), peer);
-		return login_page(
-		    env, req, 429, a, s,
-		    "Too many failed "
-		    "sign-ins. Wait a few minutes, then try again.",
-		    name);
-	}
+	if (blocked)
+		return login_later(env, req, a, s, name, wait_s, "rate_limited",
+		                   "Too many failed sign-ins. Wait a few "
+		                   "minutes, then try again.");
 	rc = auth_login_verify(env->st, name, pw, u);
 	if (rc == ST_DENIED) {
 		event(env, req, a, "login", "denied", "bad_credentials", name);
@@ -625,18 +637,10 @@ authz_login(const struct oauth_env *env, struct http_req *req,
 		auth_limiter_reset(env->lim_user, ukey);
 	else
 		auth_limiter_forgive(env->lim_user, ukey);
-	if (rc == ST_TOOBIG) {
-		/* Too many passwords being checked at once: none judged. */
-		if ((rc = http_resp_header(req, "Retry-After", "1")) != ST_OK)
-			return rc;
-		event(env, req, a, "login", "denied", "busy", name);
-		log_info("event=login_busy user=%s from=%s",
-		         log_safe(name, ukey, sizeof(ukey)), peer);
-		return login_page(env, req, 429, a, s,
-		                  "Too many sign-ins "
-		                  "right now. Try again in a moment.",
-		                  name);
-	}
+	if (rc == ST_TOOBIG) /* too many passwords checked at once */
+		return login_later(env, req, a, s, name, 1, "busy",
+		                   "Too many sign-ins right now. Try again "
+		                   "in a moment.");
 	if (rc != ST_OK)
 		return rc;
 	auth_session_end(env->st, s);
