@@ -54,10 +54,10 @@ static const char usage[] =
     "remove         deletes a client and revokes everything issued to it\n"
     "rotate-secret  replaces a client's secret and prints the new one once;\n"
     "               the old one stops working at once, or after --grace\n"
-    "  --grace DURATION     keep the old secret valid this long too: 24h,\n"
-    "                       30m, 3600s or seconds (at most 30 days). Only\n"
-    "                       one old secret is kept: rotating again within\n"
-    "                       the window ends the older one at once\n"
+    "  --grace DURATION     keep the old secret valid this long too: 2d,\n"
+    "                       24h, 30m, 3600s or seconds (at most 30 days).\n"
+    "                       Only one old secret is kept: rotating again\n"
+    "                       within the window ends the older one at once\n"
     "update         changes a client in place: its client_id, secret and\n"
     "               issued tokens stay (a narrower --scope does not change\n"
     "               tokens already issued, nor their refreshes)\n"
@@ -535,7 +535,7 @@ client_by_id(struct cli *cli, int argc, char **argv, bool rotate)
 			if (!cli_duration_parse(argv[++i], &grace))
 				return cli_usage_err(
 				    cmd,
-				    "bad --grace '%s' (24h, 30m, 3600s or "
+				    "bad --grace '%s' (2d, 24h, 30m, 3600s or "
 				    "seconds; at most 30 days)",
 				    argv[i]);
 		} else if (argv[i][0] == '-' || id != NULL)
