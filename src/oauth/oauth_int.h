@@ -147,21 +147,29 @@ struct oauth_authz_err {
 	const char *detail; /* the offending value (borrowed), or NULL */
 };
 
-#ifdef PLUGAUTH_TESTING
 /*
- * Static in release builds; the fuzz harness calls them. The checks of an
- * authorization request that need no store, once a->f is read and
- * a->client looked up. oauth_authz_check_redirect(): redirect_uri and
+ * authorize_check.c: the checks of an authorization request.
+ * oauth_authz_read(): the parameters (the query of a GET, the form body of
+ * a POST) into a->f. oauth_authz_check_client(): looks the client up
+ * (a->client, new) and calls oauth_authz_check_redirect(). The checks that
+ * need no store, once a->f is read and a->client looked up (the fuzz
+ * harness calls them): oauth_authz_check_redirect(): redirect_uri and
  * state (sets a->redirect, a->state; a failure is shown on an error page).
  * oauth_authz_check_request(): the rest (sets a->challenge, a->resource and
  * a->scope, new; a failure is redirected back); it reads only env->cfg.
  * oauth_authz_redirect_host(): the host of a->redirect for the pages.
+ * Each check returns false with *err filled. oauth_authz_free() frees what
+ * they set (not a itself).
  */
+bool oauth_authz_read(struct http_req *, struct oauth_authz *,
+                      struct oauth_authz_err *);
+bool oauth_authz_check_client(const struct oauth_env *, struct oauth_authz *,
+                              struct oauth_authz_err *);
 bool oauth_authz_check_redirect(struct oauth_authz *, struct oauth_authz_err *);
 bool oauth_authz_check_request(const struct oauth_env *, struct oauth_authz *,
                                struct oauth_authz_err *);
 void oauth_authz_redirect_host(const struct oauth_authz *, char *out,
                                size_t outsz);
-#endif
+void oauth_authz_free(struct oauth_authz *);
 
 #endif
