@@ -232,9 +232,10 @@ events_user_known(struct store *st, const char *name)
 	store_user_free(u);
 	if (rc != ST_NOTFOUND)
 		return CLI_OK; /* a user; a store error shows when listing */
-	if (store_events_list(st, &f, &v, &n) == ST_OK && n > 0) {
-		store_event_list_free(v, n);
-		return CLI_OK;
+	if (store_events_list(st, &f, &v, &n) == ST_OK) {
+		store_event_list_free(v, n); /* an empty list is an array too */
+		if (n > 0)
+			return CLI_OK;
 	}
 	cli_err("no such user '%s': no user and no event has that name",
 	        log_safe(name, s, sizeof(s)));
