@@ -263,6 +263,35 @@ demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
 	return CLI_OK;
 }
 
+/* Splits --listen's address into host and port (a free one for port 0:
+ * the issuer must name the real port). Only a loopback address: the
+ * demo's user, password and client secret are printed for anyone. */
+static int
+demo_listen(const char *listen, char *host, size_t hostsz, unsigned *port)
+{
+	char url[300];
+	int n;
+
+	if (!cfg_listen_split(listen, host, hostsz, port))
+		return cli_usage_err("demo", "bad listen address '%s'", listen);
+	n = snprintf(url, sizeof(url),
+	             strchr(host, ':') != NULL ? "http://[%s]/" : "http://%s/",
+	             host);
+	if (n < 0 || (size_t)n >= sizeof(url) || !cfg_url_is_loopback(url)) {
+		cli_err("demo: refusing to listen on '%s': the demo's user "
+		        "(demo/demo) and client secret are public, so it "
+		        "listens on loopback only (127.0.0.1, [::1]); for a "
+		        "real server use plugauth init and plugauth serve",
+		        listen);
+		return CLI_FAIL;
+	}
+	if (*port == 0 && free_port(host, port) != 0) {
+		cli_err("cannot find a free port on %s", host);
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
 /* demo --help. */
 static void
 demo_usage(void)
@@ -275,7 +304,8 @@ demo_usage(void)
 	       "and\n"
 	       "prints the command that gets a token from it.\n"
 	       "The configuration file is not read. Ctrl-C stops it and\n"
-	       "deletes its data.\n");
+	       "deletes its data. It listens on a loopback address only:\n"
+	       "its user, password and client secret are public.\n");
 }
 
 int
@@ -314,15 +344,9 @@ cli_demo(struct cli *cli, int argc, char **argv)
 		demo_usage();
 		return CLI_OK;
 	}
-	if ((rc = demo_opts_parse(argc, argv, &listen)) != CLI_OK)
+	if ((rc = demo_opts_parse(argc, argv, &listen)) != CLI_OK ||
+	    (rc = demo_listen(listen, host, sizeof(host), &port)) != CLI_OK)
 		return rc;
-	if (!cfg_listen_split(listen, host, sizeof(host), &port))
-		return cli_usage_err("demo", "bad listen address '%s'", listen);
-	/* The issuer must name the real port: pick a free one now. */
-	if (port == 0 && free_port(host, &port) != 0) {
-		cli_err("cannot find a free port on %s", host);
-		return CLI_FAIL;
-	}
 	if (mkdtemp(dir) == NULL) {
 		cli_err("cannot make a temporary directory: %s",
 		        strerror(errno));

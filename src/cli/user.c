@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_int.h"
 #include "crypto/sec.h"
 
 #define PASSWORD_MIN_BYTES 8
@@ -15,12 +16,12 @@
 
 static const char usage[] =
     "usage: plugauth [-c FILE] user add NAME [--password-stdin]\n"
-    "       plugauth [-c FILE] user list\n"
+    "       plugauth [-c FILE] user list [--json]\n"
     "       plugauth [-c FILE] user remove NAME\n"
     "       plugauth [-c FILE] user passwd NAME [--password-stdin]\n"
     "\n"
     "add     creates a user who can sign in on the login page\n"
-    "list    lists users\n"
+    "list    lists users (--json: an array of {name, created_at})\n"
     "remove  deletes a user and revokes everything issued to them\n"
     "passwd  sets a new password and ends the user's sign-in sessions, so\n"
     "        that a stolen session cookie stops working; the tokens issued\n"
@@ -200,18 +201,52 @@ out:
 	return rc;
 }
 
+/* Prints the users as text, or as a JSON array of {name, created_at}
+ * (seconds since the epoch, as client list --json). */
+static void
+user_list_print(struct store_user *const *v, size_t n, bool json)
+{
+	json_t *a;
+
+	if (json) {
+		a = json_array();
+		for (size_t i = 0; a != NULL && i < n; i++)
+			json_array_append_new(
+			    a, json_pack("{s:s, s:I}", "name", v[i]->name,
+			                 "created_at",
+			                 (json_int_t)v[i]->created_at));
+		cli_json_print(a);
+		return;
+	}
+	if (n == 0)
+		printf("no users: add one with 'plugauth user add NAME'\n");
+	for (size_t i = 0; i < n; i++) {
+		char when[32];
+		time_t t = (time_t)v[i]->created_at;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+		printf("%-32s  added %s\n", v[i]->name, when);
+	}
+}
+
 static int
 user_list(struct cli *cli, int argc, char **argv)
 {
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct store_user **v = NULL;
+	bool json = false;
 	size_t n = 0;
 	int rc;
 
-	if (argc > 1)
-		return cli_usage_err("user list", "unexpected argument '%s'",
-		                     argv[1]);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0)
+			return cli_usage_err(
+			    "user list", "unexpected argument '%s'", argv[i]);
+		json = true;
+	}
 	rc = cli_open(cli, &cfg, &st);
 	if (rc != CLI_OK)
 		return rc;
@@ -219,18 +254,7 @@ user_list(struct cli *cli, int argc, char **argv)
 		cli_err("cannot list users");
 		rc = CLI_FAIL;
 	} else {
-		if (n == 0)
-			printf("no users: add one with 'plugauth user add "
-			       "NAME'\n");
-		for (size_t i = 0; i < n; i++) {
-			char when[32];
-			time_t t = (time_t)v[i]->created_at;
-			struct tm tm;
-
-			gmtime_r(&t, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-			printf("%-32s  added %s\n", v[i]->name, when);
-		}
+		user_list_print(v, n, json);
 	}
 	store_user_list_free(v, n);
 	store_close(st);

@@ -256,3 +256,29 @@ test('user_add_password_stdin_list_remove', () => {
 test('user_remove_unknown_is_runtime_error', () => {
   assertFails(pa.cli(['user', 'remove', 'nobody-by-this-name']), 1);
 });
+
+test('user_list_json_is_an_array_of_names_and_creation_times', async () => {
+  const p = createPlugauth();
+  try {
+    let r = p.cli(['user', 'list', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), []);
+    for (const name of ['carol', 'dave@example.com']) {
+      r = p.cli(['user', 'add', name, '--password-stdin'], { input: 'a long password\n' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+    r = p.cli(['user', 'list', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const users = JSON.parse(r.stdout);
+    assert.deepEqual(users.map((u) => u.name).sort(), ['carol', 'dave@example.com']);
+    const now = Date.now() / 1000;
+    for (const u of users) {
+      assert.equal(Object.keys(u).sort().join(), 'created_at,name');
+      assert.ok(Number.isInteger(u.created_at) && Math.abs(u.created_at - now) < 600, JSON.stringify(u));
+    }
+    r = p.cli(['user', 'list', '--jsno']);
+    assert.equal(r.status, 2, 'a misspelt option is a usage error');
+  } finally {
+    await p.cleanup();
+  }
+});

@@ -14,6 +14,7 @@ import { FORM, describeResponse, form, get } from './lib/http.js';
 import {
   DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_USER, PLAYGROUND_CLIENT_ID, startDemo,
 } from './lib/demo.js';
+import { run } from './lib/server.js';
 
 const ACCESS_RE = /^pa_at_[A-Za-z0-9_-]{43}$/;
 const BOB = 'bob';
@@ -368,4 +369,15 @@ test('demo_stops_on_sigterm_deletes_its_data_and_logged_no_secret', async () => 
   seen.delete(DEMO_PASSWORD);
   const leaked = [...seen].filter((s) => demo.log.includes(s));
   assert.deepEqual(leaked, []);
+});
+
+test('demo_refuses_a_non_loopback_listen_address', () => {
+  // Its user, password and client secret are printed for anyone: the demo listens on
+  // loopback only, and says what to run for a real server.
+  for (const addr of ['0.0.0.0:0', '[::]:0', '192.0.2.1:8080']) {
+    const r = run(['demo', '--listen', addr]);
+    assert.equal(r.status, 1, `demo --listen ${addr}: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, /^plugauth: demo: refusing to listen on '[^']+': .*loopback only.*plugauth init and plugauth serve/m, r.stderr);
+    assert.doesNotMatch(r.stdout, /listening on/, r.stdout);
+  }
 });
