@@ -7,11 +7,12 @@
 // start-up, given to the server through PLUGAUTH_SERVER_LISTEN and PLUGAUTH_SERVER_ISSUER.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 
-import { ACCESS_TOKEN_RE, FORM, basic, describeResponse, fakeSecret, form, readResponse } from './lib/http.js';
+import {
+  ACCESS_TOKEN_RE, basic, describeResponse, fakeSecret, form, FORM, freePort, readResponse,
+} from './lib/http.js';
 import {
   Browser, MCP_CALLBACK, PASSWORD, addChatgptClient, addMcpClient, addUser, assertTokenPair,
   exchangeCode, fakeToken, newState, pkce, pluginCallback, refresh,
@@ -36,17 +37,6 @@ function remember(...values) {
   for (const v of values) if (typeof v === 'string' && v.length > 0) seen.add(v);
 }
 
-// A loopback port nobody listens on right now.
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // Starts `p` on a free port with the matching issuer; resolves with the issuer.
 async function startWithIssuer(p, env = {}) {

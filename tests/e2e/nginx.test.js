@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { basic, describeResponse, postToken, readBody } from './lib/http.js';
+import { basic, describeResponse, freePort, postToken, readBody } from './lib/http.js';
 import { ISSUER, REPO, createPlugauth } from './lib/server.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -28,16 +28,6 @@ function documentedSnippet() {
   throw new Error(`${DOC}: no nginx block with auth_request`);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function startUpstream() {
   const seen = [];

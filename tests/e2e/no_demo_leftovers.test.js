@@ -5,7 +5,6 @@
 // under the issuer stops start-up. `init` with a loopback issuer listens on its port.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,7 +13,7 @@ import {
   Browser, PASSWORD, addClient, addUser, assertErrorPage, assertHtmlPage, authorizePath, isConsentForm,
   isLoginForm, newState, theForm,
 } from './lib/flow.js';
-import { describeResponse, get } from './lib/http.js';
+import { describeResponse, freePort, get } from './lib/http.js';
 import { Plugauth, createPlugauth } from './lib/server.js';
 
 const REDIRECT = 'http://127.0.0.1:9/cb';
@@ -43,16 +42,6 @@ function setKey(inst, section, key, value) {
   return at + 1;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // Runs `serve` expecting it to stop before listening; returns its stderr.
 function serveRefused(inst) {

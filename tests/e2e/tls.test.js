@@ -10,7 +10,6 @@
 // chatgpt_flows.test.js:login_page_sets_session_cookie_and_security_headers.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -18,12 +17,13 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { FORM, basic, describeResponse, form, readBody } from './lib/http.js';
+import { basic, describeResponse, form, FORM, freePort, readBody } from './lib/http.js';
 import {
   Browser, CODE_RE, PASSWORD, SESSION_RE, addChatgptClient, addUser, assertHtmlPage,
   assertTokenPair, authorizePath, isConsentForm, isLoginForm, newState, pluginCallback, theForm,
 } from './lib/flow.js';
 import { createPlugauth } from './lib/server.js';
+import { makeCert } from './lib/tls.js';
 
 const HOST_COOKIE = '__Host-plugauth_session';
 const PLAIN_COOKIE = 'plugauth_session';
@@ -35,33 +35,7 @@ let client;      // --chatgpt
 const servers = [];
 const seen = new Set([PASSWORD]);   // secrets: none may reach a log
 
-// A self-signed P-256 certificate for IP 127.0.0.1 (and its key) in dir.
-function makeCert(dir) {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const r = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new Error(`openssl could not make a certificate (scripts/install-deps installs it): `
-      + `${r.error?.message ?? r.stderr.trim()}`);
-  }
-  return { cert, key };
-}
 
-// A loopback port nobody listens on right now.
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // One request with node:http(s), no redirect followed, TLS verified against `ca` only.
 // Resolves with {status, headers (a Headers, Set-Cookie lines kept apart), text, json}.

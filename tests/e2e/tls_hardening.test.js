@@ -11,17 +11,15 @@
 // refusal seen is the server's, not our own client's.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 
-import { readBody } from './lib/http.js';
+import { freePort, readBody } from './lib/http.js';
 import { createPlugauth } from './lib/server.js';
+import { makeCert } from './lib/tls.js';
 
 const DEADLINE_MS = 5_000;
 const HSTS = 'max-age=31536000';
@@ -31,40 +29,12 @@ let base;        // https://127.0.0.1:<port>, also the issuer
 let files;       // {cert, key}
 const servers = [];
 
-// A self-signed certificate for IP 127.0.0.1 written to `cert`/`key` in dir (via temp
-// names then rename: a reload never reads half a file). `kind` 'ec' or 'rsa'.
-function makeCert(dir, { kind = 'ec', cn = '127.0.0.1' } = {}) {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const args = kind === 'ec'
-    ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']
-    : ['-newkey', 'rsa:2048'];
-  const r = spawnSync('openssl', ['req', '-x509', ...args, '-nodes',
-    '-keyout', `${key}.new`, '-out', `${cert}.new`, '-days', '2', '-subj', `/CN=${cn}`,
-    '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new Error(`openssl could not make a certificate: ${r.error?.message ?? r.stderr.trim()}`);
-  }
-  renameSync(`${key}.new`, key);
-  renameSync(`${cert}.new`, cert);
-  return { cert, key, pem: readFileSync(cert, 'utf8') };
-}
 
 // The SHA-256 fingerprint of a PEM certificate, as Node prints it.
 function fingerprint(pem) {
   return new X509Certificate(pem).fingerprint256;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // Starts p with TLS under the issuer https://127.0.0.1:<port>.
 async function startTls(p, f, env = {}) {
