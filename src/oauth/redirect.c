@@ -4,12 +4,19 @@
  * callback family matched strictly:
  *   https://(chat.openai.com|chatgpt.com)/aip/
  *       (plugin-[0-9a-f-]+|g-[0-9a-f]{40})/oauth/callback
+ * and ChatGPT's app (MCP connector) callbacks:
+ *   https://chatgpt.com/connector/oauth/[A-Za-z0-9_-]{1,128}
+ *   https://chatgpt.com/connector_platform_oauth_redirect
  */
 #include <string.h>
 
 #include "oauth/oauth_int.h"
 
 #define PLUGIN_ID_MAX 64
+#define CALLBACK_ID_MAX 128
+
+static const char callback_id_set[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
 /* Consumes lit at *p; false if it is not there. */
 static bool
@@ -42,6 +49,11 @@ oauth_redirect_is_chatgpt(const char *uri)
 
 	if (!eat(&p, "https://"))
 		return false;
+	if (strcmp(p, "chatgpt.com/connector_platform_oauth_redirect") == 0)
+		return true;
+	if (eat(&p, "chatgpt.com/connector/oauth/"))
+		return eat_span(&p, callback_id_set, 1, CALLBACK_ID_MAX) &&
+		       *p == '\0';
 	if (!eat(&p, "chat.openai.com/aip/") && !eat(&p, "chatgpt.com/aip/"))
 		return false;
 	if (eat(&p, "plugin-")) {

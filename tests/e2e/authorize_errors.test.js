@@ -108,6 +108,18 @@ test('chatgpt_callback_lookalikes_error_page', async () => {
     `https://evil.example@chatgpt.com/aip/${g}/oauth/callback`,
     `https://chatgpt.com:8443/aip/${g}/oauth/callback`,
     `https://evil.example/aip/${g}/oauth/callback`,
+    // ChatGPT app (MCP connector) look-alikes.
+    'https://chatgpt.com/connector/oauth/',
+    'https://chatgpt.com/connector/oauth/abc/',
+    'https://chatgpt.com/connector/oauth/abc?x=1',
+    'https://chatgpt.com/connector/oauth/a.b',
+    'https://chatgpt.com/connector/oauth/a%2F..%2Fevil',
+    `https://chatgpt.com/connector/oauth/${'a'.repeat(129)}`,
+    'https://chat.openai.com/connector/oauth/abc',
+    'https://chatgpt.com.evil.example/connector/oauth/abc',
+    'http://chatgpt.com/connector/oauth/abc',
+    'https://chatgpt.com/connector_platform_oauth_redirect/',
+    'https://chatgpt.com/connector_platform_oauth_redirect?x=1',
   ];
   for (const uri of lookalikes) {
     await expectErrorPage(authorizePath(params(plugin, uri)), uri);
@@ -122,6 +134,9 @@ test('chatgpt_callback_family_members_accepted', async () => {
     actionCallback('chat.openai.com'),
     actionCallback('chatgpt.com'),
     'https://chat.openai.com/aip/plugin-abc/oauth/callback',
+    'https://chatgpt.com/connector/oauth/AbC_1-x',
+    `https://chatgpt.com/connector/oauth/${'a'.repeat(128)}`,
+    'https://chatgpt.com/connector_platform_oauth_redirect',
   ];
   for (const uri of members) {
     const res = await browser().get(authorizePath(params(plugin, uri)));

@@ -16,6 +16,10 @@ static const char *const chatgpt_ok[] = {
     "https://chatgpt.com/aip/plugin-abc/oauth/callback",
     "https://chat.openai.com/aip/g-" G40 "/oauth/callback",
     "https://chatgpt.com/aip/g-" G40 "/oauth/callback",
+    "https://chatgpt.com/connector/oauth/abc",
+    "https://chatgpt.com/connector/oauth/AbC_1-x",
+    "https://chatgpt.com/connector/oauth/" G40 G40 G40 "01234567",
+    "https://chatgpt.com/connector_platform_oauth_redirect",
 };
 
 static const char *const chatgpt_bad[] = {
@@ -43,7 +47,20 @@ static const char *const chatgpt_bad[] = {
     "/oauth/callback",
     "https://chatgpt.com/aip/my-gpt/oauth/callback",
     "https://chatgpt.com//aip/plugin-abc/oauth/callback",
-    "https://chatgpt.com/connector/oauth/abc",
+    "https://chatgpt.com/connector/oauth/",
+    "https://chatgpt.com/connector/oauth/abc/",
+    "https://chatgpt.com/connector/oauth/abc?x=1",
+    "https://chatgpt.com/connector/oauth/abc#x",
+    "https://chatgpt.com/connector/oauth/a.b",
+    "https://chatgpt.com/connector/oauth/a%2Fb",
+    "https://chatgpt.com/connector/oauth/abc/../../evil",
+    "https://chatgpt.com/connector/oauth/" G40 G40 G40 "012345678",
+    "https://chat.openai.com/connector/oauth/abc",
+    "https://chatgpt.com.evil.example/connector/oauth/abc",
+    "http://chatgpt.com/connector/oauth/abc",
+    "https://chatgpt.com/connector_platform_oauth_redirect/",
+    "https://chatgpt.com/connector_platform_oauth_redirect?x=1",
+    "https://chatgpt.com/connector_platform_oauth_redirectx",
     "",
 };
 
