@@ -9,8 +9,9 @@
  * (/.well-known/...): for an issuer with a path, RFC 8414 §3.1 would insert
  * that path after the well-known name; plugauth's own routes are at the
  * root of its host, so a deployment with a path in the issuer maps that
- * URL in its reverse proxy. We are not an OpenID provider and do not serve
- * /.well-known/openid-configuration.
+ * URL in its reverse proxy. We are not an OpenID provider, but MCP clients
+ * try OpenID Connect discovery too, so /.well-known/openid-configuration
+ * serves the same RFC 8414 document (no OpenID scopes or ID token fields).
  *
  * The protected resource is the API behind the gateway on the same host
  * ([gateway] path), and plugauth is its only authorization server, so its

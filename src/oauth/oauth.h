@@ -92,6 +92,9 @@ enum status oauth_metadata_handle(struct http_req *, void *ctx);
 /* GET /.well-known/oauth-protected-resource (RFC 9728): the API behind the
  * gateway, whose resource identifier is the issuer. ctx: oauth_env. */
 enum status oauth_resource_metadata_handle(struct http_req *, void *ctx);
+/* OPTIONS on the endpoints browser-based public clients post to: the CORS
+ * preflight answer (any origin, POST, no credentials mode). */
+enum status oauth_cors_preflight_handle(struct http_req *, void *ctx);
 
 /* Builds both discovery documents from cfg (oauth_env_init() does this
  * once). *as_json and *pr_json are new (free()); untouched on error. */

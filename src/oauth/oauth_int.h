@@ -118,6 +118,11 @@ bool oauth_pkce_challenge_ok(const char *challenge);
  * S256 transform equals challenge; constant-time compare. */
 bool oauth_pkce_ok(const char *challenge, const char *verifier, size_t len);
 
+/* Lets any origin read the coming answer, without credentials mode
+ * (cors.c). As http_resp_header(): on failure, stop and return it. */
+enum status oauth_cors_allow(struct http_req *)
+    __attribute__((warn_unused_result));
+
 /* True if uri is in the ChatGPT callback family (see redirect.c). */
 bool oauth_redirect_is_chatgpt(const char *uri);
 

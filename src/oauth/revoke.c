@@ -96,6 +96,8 @@ oauth_revoke_handle(struct http_req *req, void *ctx)
 	enum oauth_error e;
 	enum status rc;
 
+	if ((rc = oauth_cors_allow(req)) != ST_OK)
+		return rc;
 	memset(&r, 0, sizeof(r));
 	e = oauth_params_read(req, &f, &r.why);
 	if (e == OAUTH_OK)

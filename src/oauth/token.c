@@ -457,7 +457,11 @@ oauth_token_handle(struct http_req *req, void *ctx)
 	struct grant_ctx g;
 	const char *grant = NULL;
 	enum oauth_error e;
+	enum status rc;
 
+	/* Browser-based public clients read the answer cross-origin. */
+	if ((rc = oauth_cors_allow(req)) != ST_OK)
+		return rc;
 	memset(&g, 0, sizeof(g));
 	g.env = env;
 	g.req = req;

@@ -175,8 +175,19 @@ test('discovery_issuer_mismatch_rejected_by_oauth4webapi', async () => {
     (err) => err instanceof oauth.OperationProcessingError && /issuer/.test(err.message));
 });
 
+test('openid_configuration_serves_the_same_metadata', async () => {
+  // MCP clients that try OpenID Connect discovery first find the same document there.
+  const res = await oauth.discoveryRequest(new URL(issuer), { algorithm: 'oidc', ...insecure });
+  assert.equal(new URL(res.url).pathname, '/.well-known/openid-configuration');
+  const md = await oauth.processDiscoveryResponse(new URL(issuer), res);
+  const as = await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json();
+  assert.deepEqual(md, as);
+  assert.ok(!md.scopes_supported.includes('openid'), 'no OIDC scopes: plugauth is not an OpenID provider');
+});
+
 test('metadata_documents_are_public_cached_json', async () => {
-  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/oauth-protected-resource']) {
+  for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration',
+    '/.well-known/oauth-protected-resource']) {
     const res = await fetch(`${issuer}${path}`);
     const text = await res.text();
     const d = { status: res.status, headers: res.headers, text };
