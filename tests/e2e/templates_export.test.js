@@ -54,6 +54,7 @@ async function pages(base, client) {
   return {
     login: masked(login.text), consent: masked(consent.text), error: error.text,
     csp: login.headers.get('content-security-policy'),
+    errorCsp: error.headers.get('content-security-policy'),
   };
 }
 
@@ -82,6 +83,11 @@ test('exported_templates_serve_identical_pages', async () => {
     assert.equal(exported.consent, builtin.consent);
     assert.equal(exported.error, builtin.error);
     assert.equal(exported.csp, builtin.csp);
+    // The header docs/templates.md quotes, with the client's redirect origin.
+    assert.equal(exported.csp, "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:;"
+      + " form-action 'self' http://127.0.0.1:9; frame-ancestors 'none'; base-uri 'none'");
+    assert.equal(exported.errorCsp, "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:;"
+      + " form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     await pa.stop();
 
     // An edit to the exported login page is what the server then shows, escaped values
@@ -157,4 +163,19 @@ test('export_to_unwritable_dir_fails_clearly', () => {
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
+});
+
+test('templates_export_help', () => {
+  const top = run(['--help']);
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /^ {2}templates\b/m, 'plugauth --help lists templates');
+  for (const args of [['templates', '--help'], ['templates', 'export', '--help']]) {
+    const r = run(args);
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /^usage: plugauth templates export DIR \[--force\]/);
+    assert.match(r.stdout, /--force/);
+  }
+  const bad = run(['templates', 'import', 'x']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /the subcommand is 'export'/);
 });
