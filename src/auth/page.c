@@ -198,6 +198,15 @@ out:
 	return rc;
 }
 
+const char *
+auth_page_builtin(enum auth_page which, const char **file)
+{
+	if ((unsigned)which >= AUTH_PAGE_COUNT)
+		return NULL;
+	*file = page_defs[which].file;
+	return page_defs[which].text;
+}
+
 void
 auth_pages_free(struct auth_pages *ap)
 {

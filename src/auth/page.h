@@ -70,6 +70,11 @@ struct page_var {
 enum status auth_pages_load(const char *dir, struct auth_pages **out, char *err,
                             size_t errlen);
 
+/* The built-in template of page `which` (borrowed: static) and, in *file,
+ * the name an override of it has in templates_dir ("login.html"). NULL
+ * for an unknown page; *file untouched then. */
+const char *auth_page_builtin(enum auth_page which, const char **file);
+
 /* NULL-safe. */
 void auth_pages_free(struct auth_pages *);
 
