@@ -57,6 +57,7 @@ struct config {
 		unsigned refresh_ttl;
 		unsigned refresh_reuse_grace;
 		char *registration; /* closed|open */
+		char *resources;    /* RFC 8707, space-separated; NULL */
 		struct cfg_scope_desc
 		    *scope_descs; /* [oauth.scope_descriptions] */
 		size_t nscope_descs;
@@ -147,6 +148,19 @@ void cfg_name_from_issuer(const char *url, size_t max, char *buf, size_t bufsz);
 /* The name users see on the sign-in pages: [service] name, else [plugin]
  * name_for_human, else the issuer's host (written to buf). Borrowed. */
 const char *cfg_service_name(const struct config *, char *buf, size_t bufsz);
+
+/* Longest resource URI (RFC 8707) plugauth takes. */
+#define CFG_RESOURCE_MAX 2048
+
+/* RFC 8707 resources (config_resource.c). _same: a and b name the same
+ * resource (equal but for one trailing '/'). _is_gateway: r is the
+ * gateway (the issuer, or the issuer and [gateway] path). _known: the
+ * gateway or one of [oauth] resources. _ok: list is a valid value of
+ * [oauth] resources (else a message in msg). */
+bool cfg_resource_same(const char *a, const char *b);
+bool cfg_resource_is_gateway(const struct config *, const char *r);
+bool cfg_resource_known(const struct config *, const char *r);
+bool cfg_resources_ok(const char *list, char *msg, size_t msglen);
 
 /* NULL-safe; wipes secret values. */
 void cfg_free(struct config *);

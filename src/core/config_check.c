@@ -316,8 +316,8 @@ issuer_check(const struct config *cfg, const struct cfg_key **bad, char *msg,
 	return ST_OK;
 }
 
-/* [oauth] scopes is a scope list, and default_scope a list of some of
- * them. */
+/* [oauth] scopes is a scope list, default_scope a list of some of them,
+ * and resources a list of resource URIs. */
 static enum status
 scopes_check(const struct config *cfg, const struct cfg_key **bad,
              const struct cfg_key **alt, char *msg, size_t msglen)
@@ -331,6 +331,9 @@ scopes_check(const struct config *cfg, const struct cfg_key **bad,
 	               msglen))
 		return ST_INVALID;
 	*alt = NULL;
+	*bad = cfg_key_at(OFF(oauth.resources));
+	if (!cfg_resources_ok(cfg->oauth.resources, msg, msglen))
+		return ST_INVALID;
 	return ST_OK;
 }
 

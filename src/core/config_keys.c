@@ -94,6 +94,12 @@ const struct cfg_key cfg_keys[] = {
      "seconds a rotated refresh token may be retried (0: never)", NULL},
     {"oauth", "registration", CFG_ENUM, "closed", 0, 0, registrations, 0,
      OFF(oauth.registration), "dynamic client registration", NULL},
+    {"oauth", "resources", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
+     OFF(oauth.resources),
+     "RFC 8707 resources besides the gateway that tokens may be bound "
+     "to (MCP servers that check tokens themselves), space-separated "
+     "https URLs",
+     "https://mcp.example.com/mcp"},
 
     {"plugin", "name_for_human", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
      OFF(plugin.name_for_human),

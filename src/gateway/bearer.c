@@ -114,17 +114,15 @@ gw_scope_has(const struct gw_identity *id, const char *tok)
 	return list_has(id->scope, tok, strlen(tok));
 }
 
-/* True if the token's audience names this server: the issuer itself or a
- * resource under it (RFC 8707). */
+/* True if the token may be used here: it has no audience, or its audience
+ * (RFC 8707) is the gateway, not another resource such as an MCP server
+ * of [oauth] resources that checks its tokens itself. */
 static bool
 audience_ok(const struct gw_env *gw, const char *aud)
 {
-	const char *iss = gw->cfg->server.issuer;
-	size_t n = strlen(iss);
-
 	if (aud == NULL || *aud == '\0')
 		return true;
-	return strncmp(aud, iss, n) == 0 && (aud[n] == '\0' || aud[n] == '/');
+	return cfg_resource_is_gateway(gw->cfg, aud);
 }
 
 /* Fills id from the token row and its user; v on failure. */

@@ -14,7 +14,6 @@
 
 #define AUTHZ_PARAMS_MAX 32
 #define STATE_MAX_BYTES 1024
-#define RESOURCE_MAX_BYTES 2048
 
 void
 oauth_authz_free(struct oauth_authz *a)
@@ -214,16 +213,16 @@ oauth_authz_check_request(const struct oauth_env *env, struct oauth_authz *a,
 		err->reason = "pkce_required";
 		return false;
 	}
+	/* RFC 8707 §2: one of the resources this server issues tokens for
+	 * (one per request: a repeated parameter is refused earlier). */
 	a->resource = form_get(&a->f, "resource");
 	if (a->resource != NULL &&
-	    (strlen(a->resource) > RESOURCE_MAX_BYTES ||
-	     strchr(a->resource, '#') != NULL ||
-	     (strncmp(a->resource, "https://", 8) != 0 &&
-	      strncmp(a->resource, "http://", 7) != 0))) {
-		err->e = OAUTH_INVALID_REQUEST;
-		err->why =
-		    "resource must be an absolute URI without a fragment";
-		err->reason = "resource_invalid";
+	    (strlen(a->resource) > CFG_RESOURCE_MAX ||
+	     !cfg_resource_known(env->cfg, a->resource))) {
+		err->e = OAUTH_INVALID_TARGET;
+		err->why = "resource is not one this server issues tokens "
+		           "for";
+		err->reason = "resource_unknown";
 		err->detail = a->resource;
 		return false;
 	}

@@ -31,8 +31,7 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	        ST_OK ||
 	    (rc = oauth_events_new(st, cfg->server.events_max_rows,
 	                           &env->events)) != ST_OK ||
-	    (rc = oauth_metadata_build(cfg, &env->as_metadata,
-	                               &env->pr_metadata)) != ST_OK) {
+	    (rc = oauth_metadata_build(env)) != ST_OK) {
 		snprintf(err, errlen, "cannot start: %s", status_str(rc));
 		goto fail;
 	}
@@ -51,5 +50,7 @@ oauth_env_free(struct oauth_env *env)
 	auth_pages_free(env->pages);
 	free(env->as_metadata);
 	free(env->pr_metadata);
+	free(env->pr_gw_metadata);
+	free(env->pr_gw_path);
 	memset(env, 0, sizeof(*env));
 }

@@ -24,6 +24,8 @@ oauth_error_code(enum oauth_error e)
 		return "unsupported_response_type";
 	case OAUTH_TEMPORARILY_UNAVAILABLE:
 		return "temporarily_unavailable";
+	case OAUTH_INVALID_TARGET:
+		return "invalid_target";
 	case OAUTH_SERVER_ERROR:
 		break;
 	}

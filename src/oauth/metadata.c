@@ -23,7 +23,10 @@
 #include "core/log.h"
 #include "oauth/oauth_int.h"
 
-/* Both documents are public and change only with the configuration. */
+/* RFC 9728 §3: the well-known name of protected-resource metadata. */
+#define PR_WELL_KNOWN "/.well-known/oauth-protected-resource"
+
+/* The documents are public and change only with the configuration. */
 #define METADATA_CACHE_CONTROL "public, max-age=300"
 
 static const char *const response_types[] = {"code", NULL};
@@ -139,15 +142,15 @@ as_metadata(const struct config *cfg)
 	return o;
 }
 
-/* RFC 9728 §2. */
+/* RFC 9728 §2, for the resource identifier resource. */
 static json_t *
-pr_metadata(const struct config *cfg)
+pr_metadata(const struct config *cfg, const char *resource)
 {
 	const char *iss = cfg->server.issuer;
 	char name[256];
 
 	/* "o" takes its value, also when json_pack() fails. */
-	return json_pack("{s:s, s:[s], s:o, s:o, s:s}", "resource", iss,
+	return json_pack("{s:s, s:[s], s:o, s:o, s:s}", "resource", resource,
 	                 "authorization_servers", iss, "scopes_supported",
 	                 scopes_of(cfg->oauth.scopes),
 	                 "bearer_methods_supported", array_of(bearer_methods),
@@ -168,20 +171,39 @@ dump(json_t *o)
 	return s;
 }
 
-enum status
-oauth_metadata_build(const struct config *cfg, char **as_json, char **pr_json)
+/* Sets *out to a + b[blen] (new), or NULL on ENOMEM. */
+static char *
+join(const char *a, const char *b, size_t blen)
 {
-	char *as = NULL, *pr = NULL;
+	struct buf s;
 
-	as = dump(as_metadata(cfg));
-	pr = dump(pr_metadata(cfg));
-	if (as == NULL || pr == NULL) {
-		free(as);
-		free(pr);
-		return ST_NOMEM;
+	buf_init(&s, 4096);
+	if (buf_adds(&s, a) != ST_OK || buf_add(&s, b, blen) != ST_OK) {
+		buf_free(&s);
+		return NULL;
 	}
-	*as_json = as;
-	*pr_json = pr;
+	return buf_take(&s);
+}
+
+enum status
+oauth_metadata_build(struct oauth_env *env)
+{
+	const struct config *cfg = env->cfg;
+	const char *path = cfg->gateway.path; /* "/api/" */
+	char *gw;
+
+	/* The gateway's resource: the issuer and [gateway] path; its
+	 * metadata lives at the well-known name with that path inserted
+	 * (RFC 9728 §3.1), which ends without the '/'. */
+	gw = join(cfg->server.issuer, path, strlen(path));
+	env->as_metadata = dump(as_metadata(cfg));
+	env->pr_metadata = dump(pr_metadata(cfg, cfg->server.issuer));
+	env->pr_gw_metadata = gw == NULL ? NULL : dump(pr_metadata(cfg, gw));
+	env->pr_gw_path = join(PR_WELL_KNOWN, path, strlen(path) - 1);
+	free(gw);
+	if (env->as_metadata == NULL || env->pr_metadata == NULL ||
+	    env->pr_gw_metadata == NULL || env->pr_gw_path == NULL)
+		return ST_NOMEM;
 	return ST_OK;
 }
 
@@ -217,4 +239,17 @@ oauth_resource_metadata_handle(struct http_req *req, void *ctx)
 	const struct oauth_env *env = ctx;
 
 	return respond_doc(req, env->pr_metadata);
+}
+
+enum status
+oauth_resource_metadata_gw_handle(struct http_req *req, void *ctx)
+{
+	const struct oauth_env *env = ctx;
+	const char *rest = http_req_path(req) + strlen(env->pr_gw_path);
+
+	/* The gateway's path and any path under it (an MCP server at
+	 * /api/mcp), not a longer name ("/apix"). */
+	if (*rest != '\0' && *rest != '/')
+		return http_respond_error(req, 404, "not_found", NULL);
+	return respond_doc(req, env->pr_gw_metadata);
 }

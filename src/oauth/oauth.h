@@ -27,6 +27,8 @@ struct oauth_env {
 	bool secure;                   /* issuer is https */
 	char *as_metadata;             /* RFC 8414 document (JSON) */
 	char *pr_metadata;             /* RFC 9728 document (JSON) */
+	char *pr_gw_metadata;          /* ... for the gateway's path */
+	char *pr_gw_path; /* /.well-known/oauth-protected-resource/<path> */
 };
 
 /* Builds env over cfg and st (borrowed: must outlive env). On error writes
@@ -92,14 +94,17 @@ enum status oauth_metadata_handle(struct http_req *, void *ctx);
 /* GET /.well-known/oauth-protected-resource (RFC 9728): the API behind the
  * gateway, whose resource identifier is the issuer. ctx: oauth_env. */
 enum status oauth_resource_metadata_handle(struct http_req *, void *ctx);
+/* GET env->pr_gw_path and below it (a prefix route; RFC 9728 §3.1, the
+ * path-inserted form): the same API named by the issuer and [gateway]
+ * path. ctx: oauth_env. */
+enum status oauth_resource_metadata_gw_handle(struct http_req *, void *ctx);
 /* OPTIONS on the endpoints browser-based public clients post to: the CORS
  * preflight answer (any origin, POST, no credentials mode). */
 enum status oauth_cors_preflight_handle(struct http_req *, void *ctx);
 
-/* Builds both discovery documents from cfg (oauth_env_init() does this
- * once). *as_json and *pr_json are new (free()); untouched on error. */
-enum status oauth_metadata_build(const struct config *, char **as_json,
-                                 char **pr_json);
+/* Builds the discovery documents from env->cfg into env (oauth_env_init()
+ * does this once); the caller frees them (oauth_env_free()). */
+enum status oauth_metadata_build(struct oauth_env *);
 
 /* POST /oauth/introspect (RFC 7662): any confidential client may ask about
  * any token; public clients may not. ctx is a struct oauth_env. */

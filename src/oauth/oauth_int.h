@@ -9,7 +9,7 @@
 #include "oauth/oauth.h"
 #include "store/store.h"
 
-/* RFC 6749 §5.2 (and §4.1.2.1) error codes. */
+/* RFC 6749 §5.2 (and §4.1.2.1) error codes, and RFC 8707's. */
 enum oauth_error {
 	OAUTH_OK = 0,
 	OAUTH_INVALID_REQUEST,
@@ -22,6 +22,7 @@ enum oauth_error {
 	OAUTH_UNSUPPORTED_RESPONSE_TYPE,
 	OAUTH_SERVER_ERROR,
 	OAUTH_TEMPORARILY_UNAVAILABLE,
+	OAUTH_INVALID_TARGET, /* RFC 8707 §2 */
 };
 
 /* The RFC name ("invalid_request"). */

@@ -24,10 +24,12 @@ struct issue {
 	const struct store_client *client;
 	int64_t user_id; /* 0: none */
 	const char *scope;
-	const char *audience;  /* NULL: none */
-	int64_t family_id;     /* 0: no refresh */
-	const uint8_t *rotate; /* refresh being spent */
-	const uint8_t *code;   /* code being redeemed */
+	const char *audience;        /* the grant's resource; NULL: none */
+	const char *access_audience; /* narrower, for the access token;
+	                              * NULL: audience */
+	int64_t family_id;           /* 0: no refresh */
+	const uint8_t *rotate;       /* refresh being spent */
+	const uint8_t *code;         /* code being redeemed */
 };
 
 struct token_reply {
@@ -131,6 +133,8 @@ issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
 	}
 	t[0].kind = STORE_TOKEN_ACCESS;
 	t[0].expires_at = now + cfg->oauth.access_ttl;
+	if (is->access_audience != NULL)
+		t[0].audience = (char *)(uintptr_t)is->access_audience;
 	rc = sec_token_mint(SEC_PREFIX_ACCESS, r.access, t[0].digest);
 	/* No refresh token for a client that may not use one. */
 	if (rc == ST_OK && is->family_id != 0 &&
@@ -168,6 +172,37 @@ issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
 	return OAUTH_OK;
 }
 
+/*
+ * RFC 8707 §2.2: the resource the token request names, if any. It must be
+ * one this server issues tokens for and, when the grant is bound to a
+ * resource (bound), that one: a token request may narrow the audience of
+ * an unbound grant, never change or widen a bound one. *aud is the
+ * audience of the access token to issue (borrowed).
+ */
+static enum oauth_error
+resource_check(struct grant_ctx *g, const char *bound, const char **aud)
+{
+	const char *want = form_get(g->f, "resource");
+
+	*aud = bound;
+	if (want == NULL)
+		return OAUTH_OK;
+	if (strlen(want) > CFG_RESOURCE_MAX ||
+	    !cfg_resource_known(g->env->cfg, want)) {
+		g->why = "resource is not one this server issues tokens for";
+		g->reason = "resource_unknown";
+		return OAUTH_INVALID_TARGET;
+	}
+	if (bound != NULL && !cfg_resource_same(want, bound)) {
+		g->why = "resource differs from the one the grant is bound to";
+		g->reason = "resource_mismatch";
+		return OAUTH_INVALID_TARGET;
+	}
+	if (bound == NULL)
+		*aud = want;
+	return OAUTH_OK;
+}
+
 static void
 user_name(struct grant_ctx *g, int64_t user_id)
 {
@@ -195,8 +230,12 @@ grant_client_credentials(struct grant_ctx *g)
 	                        g->env->cfg->oauth.scopes,
 	                        g->env->cfg->oauth.default_scope,
 	                        g->ca->client->scope, &scope, &g->why);
-	if (e != OAUTH_OK)
+	if (e == OAUTH_OK)
+		e = resource_check(g, NULL, &is.access_audience);
+	if (e != OAUTH_OK) {
+		free(scope);
 		return e;
+	}
 	is.scope = scope;
 	e = issue_and_respond(g, &is, NULL);
 	free(scope);
@@ -275,6 +314,7 @@ grant_authorization_code(struct grant_ctx *g)
 	uint8_t digest[SEC_DIGEST_BYTES];
 	struct store_code *c = NULL, *taken = NULL;
 	struct issue is;
+	const char *aud = NULL;
 	int64_t now = clk_now_s();
 	enum oauth_error e = OAUTH_INVALID_GRANT;
 	enum status rc;
@@ -303,6 +343,8 @@ grant_authorization_code(struct grant_ctx *g)
 		goto out;
 	}
 	e = code_check(g, c, now);
+	if (e == OAUTH_OK)
+		e = resource_check(g, c->resource, &aud);
 	if (e != OAUTH_OK) {
 		/* Spent by the refused attempt too; if a redemption got
 		 * there first, this attempt is its replay. */
@@ -317,6 +359,7 @@ grant_authorization_code(struct grant_ctx *g)
 	                    .user_id = c->user_id,
 	                    .scope = c->scope,
 	                    .audience = c->resource,
+	                    .access_audience = aud,
 	                    .family_id = c->family_id,
 	                    .code = digest};
 	g->reason = "code_redeemed";
@@ -344,6 +387,7 @@ refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
 	int64_t grace = cfg->oauth.refresh_reuse_grace;
 	struct store_token *t = NULL;
 	struct issue is;
+	const char *aud = NULL;
 	char *scope = NULL;
 	int64_t now = clk_now_s();
 	enum oauth_error e = OAUTH_INVALID_GRANT;
@@ -398,12 +442,15 @@ refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
 			goto out;
 		}
 	}
+	if ((e = resource_check(g, t->audience, &aud)) != OAUTH_OK)
+		goto out;
 	/* A retry within the grace window spends nothing: the store still
 	 * refuses it if the family has been revoked since. */
 	is = (struct issue){.client = g->ca->client,
 	                    .user_id = t->user_id,
 	                    .scope = scope != NULL ? scope : t->scope,
 	                    .audience = t->audience,
+	                    .access_audience = aud,
 	                    .family_id = t->family_id,
 	                    .rotate = t->rotated_at == 0 ? digest : NULL};
 	g->reason =

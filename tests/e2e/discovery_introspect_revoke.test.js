@@ -11,13 +11,13 @@ import { after, before, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 
 import {
-  ACCESS_TOKEN_RE, basic, describeResponse, fakeSecret, form, FORM, freePort, readResponse,
+  ACCESS_TOKEN_RE, basic, describeResponse, fakeSecret, form, FORM, readResponse,
 } from './lib/http.js';
 import {
   Browser, MCP_CALLBACK, PASSWORD, addChatgptClient, addMcpClient, addUser, assertTokenPair,
   exchangeCode, fakeToken, newState, pkce, pluginCallback, refresh,
 } from './lib/flow.js';
-import { createPlugauth } from './lib/server.js';
+import { createPlugauth, startWithIssuer } from './lib/server.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true };
 const USER = 'alice';
@@ -37,23 +37,6 @@ function remember(...values) {
   for (const v of values) if (typeof v === 'string' && v.length > 0) seen.add(v);
 }
 
-
-// Starts `p` on a free port with the matching issuer; resolves with the issuer.
-async function startWithIssuer(p, env = {}) {
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    try {
-      const base = await p.start({
-        env: { PLUGAUTH_SERVER_LISTEN: `127.0.0.1:${port}`, PLUGAUTH_SERVER_ISSUER: url, ...env },
-      });
-      assert.equal(base, url);
-      return url;
-    } catch (err) {
-      if (attempt >= 3) throw err;   // the port was taken in between: try another
-    }
-  }
-}
 
 // oauth4webapi's view of a client and how it authenticates.
 const o4w = (c) => ({ client_id: c.client_id });

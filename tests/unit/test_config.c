@@ -973,6 +973,52 @@ test_url_is_loopback(void **state)
 	assert_false(cfg_url_is_loopback(NULL));
 }
 
+/* RFC 8707 resources: the gateway under its two names, [oauth] resources,
+ * one trailing '/' aside, nothing else. */
+static void
+test_resources(void **state)
+{
+	struct config c;
+	char msg[256];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.server.issuer = (char *)(uintptr_t) "https://plug.example";
+	c.gateway.path = (char *)(uintptr_t) "/api/";
+	c.oauth.resources = (char *)(uintptr_t) " https://mcp.example/mcp  "
+	                                        "http://127.0.0.1:9/m ";
+	assert_true(cfg_resource_is_gateway(&c, "https://plug.example"));
+	assert_true(cfg_resource_is_gateway(&c, "https://plug.example/"));
+	assert_true(cfg_resource_is_gateway(&c, "https://plug.example/api/"));
+	assert_true(cfg_resource_is_gateway(&c, "https://plug.example/api"));
+	assert_false(cfg_resource_is_gateway(&c, "https://plug.example/api/x"));
+	assert_false(cfg_resource_is_gateway(&c, "https://plug.example/apix"));
+	assert_false(cfg_resource_is_gateway(&c, "https://plug.example.evil/"));
+	assert_false(cfg_resource_is_gateway(&c, "https://plug.example//"));
+	assert_false(cfg_resource_is_gateway(&c, "https://mcp.example/mcp"));
+	assert_true(cfg_resource_known(&c, "https://mcp.example/mcp"));
+	assert_true(cfg_resource_known(&c, "https://mcp.example/mcp/"));
+	assert_true(cfg_resource_known(&c, "http://127.0.0.1:9/m"));
+	assert_true(cfg_resource_known(&c, "https://plug.example/api/"));
+	assert_false(cfg_resource_known(&c, "https://mcp.example/mc"));
+	assert_false(cfg_resource_known(&c, "https://mcp.example/mcp/x"));
+	assert_false(cfg_resource_known(&c, ""));
+	assert_true(
+	    cfg_resource_same("https://a.example/x/", "https://a.example/x"));
+	assert_false(
+	    cfg_resource_same("https://a.example/x//", "https://a.example/x"));
+	assert_true(cfg_resources_ok(NULL, msg, sizeof(msg)));
+	assert_true(cfg_resources_ok(c.oauth.resources, msg, sizeof(msg)));
+	assert_false(
+	    cfg_resources_ok("https://a.example/#f", msg, sizeof(msg)));
+	assert_false(
+	    cfg_resources_ok("https://a.example/?q", msg, sizeof(msg)));
+	assert_false(
+	    cfg_resources_ok("https://u@a.example/", msg, sizeof(msg)));
+	assert_false(cfg_resources_ok("http://a.example/", msg, sizeof(msg)));
+	assert_false(cfg_resources_ok("a.example", msg, sizeof(msg)));
+}
+
 static const struct {
 	const char *listen;
 	const char *host; /* NULL: must fail */
@@ -1169,6 +1215,7 @@ main(void)
 	    cmocka_unit_test(test_set),
 	    cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_url_is_loopback),
+	    cmocka_unit_test(test_resources),
 	    cmocka_unit_test(test_listen_split),
 	    cmocka_unit_test(test_scope_descriptions),
 	    cmocka_unit_test(test_scope_descriptions_set),

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { freePort } from './http.js';
+
 const here = dirname(fileURLToPath(import.meta.url));
 
 export const REPO = resolve(here, '..', '..', '..');
@@ -238,4 +240,23 @@ export function createPlugauth() {
     throw err;
   }
   return pa;
+}
+
+// Starts `p` on a free port with an issuer naming that port (strict clients such as
+// oauth4webapi compare the issuer, and resource identifiers under it, with the URL they
+// asked); resolves with the issuer.
+export async function startWithIssuer(p, env = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const base = await p.start({
+        env: { PLUGAUTH_SERVER_LISTEN: `127.0.0.1:${port}`, PLUGAUTH_SERVER_ISSUER: url, ...env },
+      });
+      if (base !== url) throw new Error(`server at ${base}, not ${url}`);
+      return url;
+    } catch (err) {
+      if (attempt >= 3) throw err;   // the port was taken in between: try another
+    }
+  }
 }
