@@ -148,6 +148,20 @@ http_respond_error(struct http_req *req, unsigned status, const char *code,
 	return http_respond_json(req, status, o);
 }
 
+/* Linked in with cors.c (its preflight answer); the token endpoint never
+ * answers with text. */
+enum status
+http_respond_text(struct http_req *req, unsigned status,
+                  const char *content_type, const char *text, size_t len)
+{
+	(void)req;
+	(void)status;
+	(void)content_type;
+	(void)text;
+	(void)len;
+	abort();
+}
+
 /* ---- the store ---- */
 
 static struct config *cfg;
@@ -296,6 +310,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_set_level(LOG_ERR); /* token_refused on every input */
 	must(sec_init());
 	must(cfg_load(NULL, false, &cfg, err, sizeof(err)));
+	/* The seeded grants' resource is one this server issues for. */
+	if ((cfg->oauth.resources = strdup(RESOURCE)) == NULL)
+		abort();
 	memset(&env, 0, sizeof(env));
 	env.cfg = cfg; /* no event writer: events == NULL */
 	seed();
@@ -378,7 +395,8 @@ check_error(const struct http_req *req)
 {
 	static const char *const known[] = {
 	    "invalid_request",     "invalid_client",         "invalid_grant",
-	    "unauthorized_client", "unsupported_grant_type", "invalid_scope"};
+	    "unauthorized_client", "unsupported_grant_type", "invalid_scope",
+	    "invalid_target"};
 	const char *e = json_str(req->json, "error");
 	bool basic;
 	size_t i;
