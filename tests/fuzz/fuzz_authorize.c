@@ -12,8 +12,9 @@
  * oauth_authz_check_request() (TESTABLE), with the server's default
  * configuration. What passes must hold: redirect_uri registered (or the
  * ChatGPT family), state within 1024 bytes, response_type=code, S256 PKCE
- * where sent and always for a public client, resource an absolute
- * http(s) URI without a fragment, and a non-empty resolved scope; every
+ * where sent and always for a public client, resource one this server
+ * issues tokens for (cfg_resource_known()), and a non-empty resolved
+ * scope; every
  * refusal says why and whether it may be redirected. Then
  * oauth_authz_redirect_host() of the accepted redirect_uri.
  */
@@ -81,10 +82,8 @@ check_request_ok(const struct oauth_authz *a)
 		abort();
 	if (a->challenge == NULL && (method != NULL || a->client->is_public))
 		abort();
-	if (a->resource != NULL &&
-	    (strlen(a->resource) > 2048 || strchr(a->resource, '#') != NULL ||
-	     (strncmp(a->resource, "https://", 8) != 0 &&
-	      strncmp(a->resource, "http://", 7) != 0)))
+	if (a->resource != NULL && (strlen(a->resource) > CFG_RESOURCE_MAX ||
+	                            !cfg_resource_known(cfg, a->resource)))
 		abort();
 	if (a->scope == NULL || a->scope[0] == '\0')
 		abort();
@@ -140,7 +139,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (err.e != OAUTH_INVALID_REQUEST &&
 		     err.e != OAUTH_UNSUPPORTED_RESPONSE_TYPE &&
 		     err.e != OAUTH_UNAUTHORIZED_CLIENT &&
-		     err.e != OAUTH_INVALID_SCOPE))
+		     err.e != OAUTH_INVALID_SCOPE &&
+		     err.e != OAUTH_INVALID_TARGET))
 			abort();
 		if (a.scope != NULL)
 			abort(); /* nothing resolved on error */
