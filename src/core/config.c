@@ -131,6 +131,16 @@ bad:
 	return ST_INVALID;
 }
 
+/* A line of a section whose keys are not rows of cfg_keys[]. */
+static enum status
+map_set(struct config *cfg, const char *section, const char *key,
+        const char *value, int line, char *msg, size_t msglen)
+{
+	if (strcmp(section, CFG_GW_RULES_SECTION) == 0)
+		return cfg_gw_rule_set(cfg, key, value, line, msg, msglen);
+	return cfg_scope_desc_set(cfg, key, value, line, msg, msglen);
+}
+
 enum status
 cfg_set(struct config *cfg, const char *section, const char *key,
         const char *value, char *err, size_t errlen)
@@ -142,10 +152,7 @@ cfg_set(struct config *cfg, const char *section, const char *key,
 
 	if (strcmp(section, CFG_SCOPE_DESCS_SECTION) == 0 ||
 	    strcmp(section, CFG_GW_RULES_SECTION) == 0) {
-		rc = section[0] == 'o' ? cfg_scope_desc_set(cfg, key, value, 0,
-		                                            msg, sizeof(msg))
-		                       : cfg_gw_rule_set(cfg, key, value, 0,
-		                                         msg, sizeof(msg));
+		rc = map_set(cfg, section, key, value, 0, msg, sizeof(msg));
 		if (rc != ST_OK)
 			str_errf(err, errlen, "[%s] %s: %s", section,
 			         str_printable(n, sizeof(n), key), msg);
@@ -267,11 +274,8 @@ ini_on_value(void *user, const char *section, const char *name,
 	str_printable(n, sizeof(n), name);
 	if (strcmp(section, CFG_SCOPE_DESCS_SECTION) == 0 ||
 	    strcmp(section, CFG_GW_RULES_SECTION) == 0) {
-		rc = section[0] == 'o'
-		         ? cfg_scope_desc_set(lc->cfg, name, value, lc->lineno,
-		                              msg, sizeof(msg))
-		         : cfg_gw_rule_set(lc->cfg, name, value, lc->lineno,
-		                           msg, sizeof(msg));
+		rc = map_set(lc->cfg, section, name, value, lc->lineno, msg,
+		             sizeof(msg));
 		if (rc != ST_OK)
 			lc_fail(lc, rc, "[%s] %s: %s", s, n, msg);
 		return rc == ST_OK;

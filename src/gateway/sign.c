@@ -69,12 +69,14 @@ gw_id_key_load(const char *path, uint8_t **key, size_t *len, char *err,
 		         path, (unsigned)(st.st_mode & 0777));
 		goto bad;
 	}
-	if ((k = malloc(ID_KEY_MAX_BYTES + 1)) == NULL) {
+	if ((k = malloc(ID_KEY_MAX_BYTES + 3)) == NULL) {
 		close(fd);
 		str_errf(err, errlen, "gateway: out of memory");
 		return ST_NOMEM;
 	}
-	n = read_all(fd, k, ID_KEY_MAX_BYTES);
+	n = read_all(fd, k, ID_KEY_MAX_BYTES + 2);
+	if (n > ID_KEY_MAX_BYTES + 2)
+		n = -1; /* more follows: too long, whatever it ends with */
 	/* A trailing newline (echo, an editor) is no part of the secret. */
 	while (n > 0 && (k[n - 1] == '\n' || k[n - 1] == '\r'))
 		n--;
@@ -91,7 +93,7 @@ gw_id_key_load(const char *path, uint8_t **key, size_t *len, char *err,
 	return ST_OK;
 bad:
 	if (k != NULL) {
-		sec_wipe(k, ID_KEY_MAX_BYTES + 1);
+		sec_wipe(k, ID_KEY_MAX_BYTES + 3);
 		free(k);
 	}
 	close(fd);
