@@ -131,6 +131,16 @@ bad:
 	return ST_INVALID;
 }
 
+/* A line of a section whose keys are not rows of cfg_keys[]. */
+static enum status
+map_set(struct config *cfg, const char *section, const char *key,
+        const char *value, int line, char *msg, size_t msglen)
+{
+	if (strcmp(section, CFG_GW_RULES_SECTION) == 0)
+		return cfg_gw_rule_set(cfg, key, value, line, msg, msglen);
+	return cfg_scope_desc_set(cfg, key, value, line, msg, msglen);
+}
+
 enum status
 cfg_set(struct config *cfg, const char *section, const char *key,
         const char *value, char *err, size_t errlen)
@@ -140,8 +150,9 @@ cfg_set(struct config *cfg, const char *section, const char *key,
 	char msg[MSG_MAX], s[48], n[48];
 	enum status rc;
 
-	if (strcmp(section, CFG_SCOPE_DESCS_SECTION) == 0) {
-		rc = cfg_scope_desc_set(cfg, key, value, 0, msg, sizeof(msg));
+	if (strcmp(section, CFG_SCOPE_DESCS_SECTION) == 0 ||
+	    strcmp(section, CFG_GW_RULES_SECTION) == 0) {
+		rc = map_set(cfg, section, key, value, 0, msg, sizeof(msg));
 		if (rc != ST_OK)
 			str_errf(err, errlen, "[%s] %s: %s", section,
 			         str_printable(n, sizeof(n), key), msg);
@@ -261,9 +272,10 @@ ini_on_value(void *user, const char *section, const char *name,
 		return 0;
 	str_printable(s, sizeof(s), section);
 	str_printable(n, sizeof(n), name);
-	if (strcmp(section, CFG_SCOPE_DESCS_SECTION) == 0) {
-		rc = cfg_scope_desc_set(lc->cfg, name, value, lc->lineno, msg,
-		                        sizeof(msg));
+	if (strcmp(section, CFG_SCOPE_DESCS_SECTION) == 0 ||
+	    strcmp(section, CFG_GW_RULES_SECTION) == 0) {
+		rc = map_set(lc->cfg, section, name, value, lc->lineno, msg,
+		             sizeof(msg));
 		if (rc != ST_OK)
 			lc_fail(lc, rc, "[%s] %s: %s", s, n, msg);
 		return rc == ST_OK;
@@ -428,6 +440,21 @@ invalid_explain(const struct load_ctx *lc, const char *path,
 		str_errf(err, errlen, "[%s] %s: %s", k->section, k->key, msg);
 }
 
+/* "path:line: [section] key: msg" for a line of a map section. */
+static void
+map_explain(const char *path, int line, const char *section, const char *key,
+            const char *msg, char *err, size_t errlen)
+{
+	char name[48];
+
+	str_printable(name, sizeof(name), key);
+	if (line > 0)
+		str_errf(err, errlen, "%s:%d: [%s] %s: %s", path, line, section,
+		         name, msg);
+	else
+		str_errf(err, errlen, "[%s] %s: %s", section, name, msg);
+}
+
 enum status
 cfg_load(const char *path, bool must_exist, struct config **out, char *err,
          size_t errlen)
@@ -436,7 +463,8 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 	struct config *cfg;
 	const struct cfg_key *k, *alt;
 	const struct cfg_scope_desc *d;
-	char msg[MSG_MAX], name[48];
+	const struct cfg_gw_rule *r;
+	char msg[MSG_MAX];
 	enum status rc;
 
 	memset(&lc, 0, sizeof(lc));
@@ -466,13 +494,14 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 		goto out;
 	}
 	if ((d = cfg_scope_descs_check(cfg, msg, sizeof(msg))) != NULL) {
-		str_printable(name, sizeof(name), d->scope);
-		if (d->line > 0)
-			str_errf(err, errlen, "%s:%d: [%s] %s: %s", path,
-			         d->line, CFG_SCOPE_DESCS_SECTION, name, msg);
-		else
-			str_errf(err, errlen, "[%s] %s: %s",
-			         CFG_SCOPE_DESCS_SECTION, name, msg);
+		map_explain(path, d->line, CFG_SCOPE_DESCS_SECTION, d->scope,
+		            msg, err, errlen);
+		rc = ST_INVALID;
+		goto out;
+	}
+	if ((r = cfg_gw_rules_check(cfg, msg, sizeof(msg))) != NULL) {
+		map_explain(path, r->line, CFG_GW_RULES_SECTION, r->methods,
+		            msg, err, errlen);
 		rc = ST_INVALID;
 		goto out;
 	}
@@ -554,5 +583,6 @@ cfg_free(struct config *cfg)
 			str_free(*key_str(cfg, &cfg_keys[i]),
 			         cfg_keys[i].flags & CFG_SECRET);
 	cfg_scope_descs_free(cfg);
+	cfg_gw_rules_free(cfg);
 	free(cfg);
 }

@@ -24,6 +24,18 @@ struct cfg_scope_desc {
 #define CFG_SCOPE_DESCS_MAX 64
 #define CFG_SCOPE_DESCS_SECTION "oauth.scope_descriptions"
 
+/* One line of [gateway.scopes]: "GET POST /api/admin/ = admin.read". */
+struct cfg_gw_rule {
+	char *methods; /* HTTP method tokens, single spaces between */
+	char *prefix;  /* path prefix; NULL: [gateway] path */
+	char *scope;   /* scopes the request needs, space-separated */
+	int line;      /* in the file; 0 if set otherwise */
+};
+
+#define CFG_GW_RULES_MAX 64
+#define CFG_GW_PREFIX_MAX 1024 /* bytes of a path prefix */
+#define CFG_GW_RULES_SECTION "gateway.scopes"
+
 struct config {
 	struct {
 		char *listen;              /* "host:port" */
@@ -93,6 +105,9 @@ struct config {
 		unsigned timeout;        /* seconds */
 		unsigned body_max_bytes; /* proxied request bodies */
 		unsigned response_max_bytes;
+		char *identity_secret_file; /* NULL: no X-Plugauth-Signature */
+		struct cfg_gw_rule *rules;  /* [gateway.scopes] */
+		size_t nrules;
 	} gateway;
 };
 
@@ -117,7 +132,8 @@ enum status cfg_database_resolve(struct config *, const char *config_path,
 
 /* Sets one key from text, as if read from a file (checks type and range;
  * no cross-key checks). ST_NOTFOUND for an unknown key. Section
- * "oauth.scope_descriptions" takes any scope as key. */
+ * "oauth.scope_descriptions" takes any scope as key, "gateway.scopes"
+ * methods and an optional path prefix. */
 enum status cfg_set(struct config *, const char *section, const char *key,
                     const char *value, char *err, size_t errlen);
 

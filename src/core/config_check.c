@@ -182,12 +182,8 @@ scope_in(struct str list, struct str tok)
 	return false;
 }
 
-/*
- * Checks a scope list: scope-tokens separated by single spaces. With known
- * set, every token must be in known; without, no token may repeat.
- */
-static bool
-scopes_ok(const char *list, const char *known, char *msg, size_t msglen)
+bool
+cfg_scopes_ok(const char *list, const char *known, char *msg, size_t msglen)
 {
 	const char *p = list, *e;
 	struct str tok;
@@ -323,12 +319,12 @@ scopes_check(const struct config *cfg, const struct cfg_key **bad,
              const struct cfg_key **alt, char *msg, size_t msglen)
 {
 	*bad = cfg_key_at(OFF(oauth.scopes));
-	if (!scopes_ok(cfg->oauth.scopes, NULL, msg, msglen))
+	if (!cfg_scopes_ok(cfg->oauth.scopes, NULL, msg, msglen))
 		return ST_INVALID;
 	*bad = cfg_key_at(OFF(oauth.default_scope));
 	*alt = cfg_key_at(OFF(oauth.scopes));
-	if (!scopes_ok(cfg->oauth.default_scope, cfg->oauth.scopes, msg,
-	               msglen))
+	if (!cfg_scopes_ok(cfg->oauth.default_scope, cfg->oauth.scopes, msg,
+	                   msglen))
 		return ST_INVALID;
 	*alt = NULL;
 	*bad = cfg_key_at(OFF(oauth.resources));
@@ -381,8 +377,8 @@ gateway_check(const struct config *cfg, const struct cfg_key **bad,
 	if (cfg->gateway.scope != NULL) {
 		*bad = cfg_key_at(OFF(gateway.scope));
 		*alt = cfg_key_at(OFF(oauth.scopes));
-		if (!scopes_ok(cfg->gateway.scope, cfg->oauth.scopes, msg,
-		               msglen))
+		if (!cfg_scopes_ok(cfg->gateway.scope, cfg->oauth.scopes, msg,
+		                   msglen))
 			return ST_INVALID;
 		*alt = NULL;
 	}
@@ -425,6 +421,7 @@ cfg_validate(const struct config *cfg, char *err, size_t errlen)
 {
 	const struct cfg_key *bad, *alt;
 	const struct cfg_scope_desc *d;
+	const struct cfg_gw_rule *r;
 	char msg[MSG_MAX], name[48];
 
 	if (cfg_validate_keys(cfg, &bad, &alt, msg, sizeof(msg)) != ST_OK) {
@@ -435,6 +432,11 @@ cfg_validate(const struct config *cfg, char *err, size_t errlen)
 	if ((d = cfg_scope_descs_check(cfg, msg, sizeof(msg))) != NULL) {
 		str_errf(err, errlen, "[%s] %s: %s", CFG_SCOPE_DESCS_SECTION,
 		         str_printable(name, sizeof(name), d->scope), msg);
+		return ST_INVALID;
+	}
+	if ((r = cfg_gw_rules_check(cfg, msg, sizeof(msg))) != NULL) {
+		str_errf(err, errlen, "[%s] %s: %s", CFG_GW_RULES_SECTION,
+		         str_printable(name, sizeof(name), r->methods), msg);
 		return ST_INVALID;
 	}
 	return ST_OK;

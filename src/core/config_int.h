@@ -122,4 +122,22 @@ const struct cfg_scope_desc *cfg_scope_descs_check(const struct config *,
 enum status cfg_scope_descs_render(const struct config *, struct buf *out);
 void cfg_scope_descs_free(struct config *);
 
+/* Checks a scope list: scope-tokens separated by single spaces; with known
+ * set, each in known; without, none twice. msg says what is wrong. */
+bool cfg_scopes_ok(const char *list, const char *known, char *msg,
+                   size_t msglen);
+
+/*
+ * [gateway.scopes] (config_gwscope.c), as the scope descriptions above:
+ * _set parses key (methods, optional prefix) and value (scopes); _check
+ * returns the first rule naming a scope not in [oauth] scopes, or a prefix
+ * not under [gateway] path, or a method and prefix given twice.
+ */
+enum status cfg_gw_rule_set(struct config *, const char *key, const char *value,
+                            int line, char *msg, size_t msglen);
+const struct cfg_gw_rule *cfg_gw_rules_check(const struct config *, char *msg,
+                                             size_t msglen);
+enum status cfg_gw_rules_render(const struct config *, struct buf *out);
+void cfg_gw_rules_free(struct config *);
+
 #endif

@@ -174,6 +174,10 @@ const struct cfg_key cfg_keys[] = {
     {"gateway", "response_max_bytes", CFG_UINT, "10485760", 1024, 1073741824,
      NULL, 0, OFF(gateway.response_max_bytes),
      "largest upstream response passed on (then 502)", NULL},
+    {"gateway", "identity_secret_file", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
+     OFF(gateway.identity_secret_file),
+     "file of >= 32 secret bytes (mode 0600): adds X-Plugauth-Signature",
+     "/etc/plugauth/identity.key"},
 };
 
 const size_t cfg_nkeys = ARRAY_LEN(cfg_keys);
@@ -297,6 +301,8 @@ cfg_render(const struct config *cfg, struct buf *out)
 		}
 		rc = buf_printf(out, "%s = %s\n", k->key, v);
 	}
+	if (rc == ST_OK)
+		rc = cfg_gw_rules_render(cfg, out); /* after [gateway] */
 	if (rc != ST_OK)
 		buf_free(out); /* as buf_add() does on error */
 	return rc;

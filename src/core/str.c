@@ -48,6 +48,22 @@ str_dup(struct str s)
 }
 
 bool
+str_list_has(const char *list, const char *tok, size_t len)
+{
+	const char *e;
+
+	if (len == 0)
+		return false;
+	for (;; list = e + 1) {
+		e = list + strcspn(list, " ");
+		if ((size_t)(e - list) == len && memcmp(list, tok, len) == 0)
+			return true;
+		if (*e == '\0')
+			return false;
+	}
+}
+
+bool
 str_copy(char *dst, size_t dstsz, const char *src)
 {
 	size_t n;

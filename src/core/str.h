@@ -41,6 +41,9 @@ char *str_dup(struct str s);
 /* Copies src into dst[dstsz] always NUL-terminating; false if truncated. */
 bool str_copy(char *dst, size_t dstsz, const char *src);
 
+/* True if the list of single-space-separated words has tok[len] (len > 0). */
+bool str_list_has(const char *list, const char *tok, size_t len);
+
 /* Parses a decimal unsigned number in [min, max]; false if not exactly one. */
 bool str_to_u64(struct str s, unsigned long long min, unsigned long long max,
                 unsigned long long *out);

@@ -205,6 +205,18 @@ sec_hmac_token(const char *key, size_t keylen, const char *label,
 }
 
 void
+sec_hmac_sha256(const uint8_t *key, size_t keylen, const void *msg, size_t len,
+                uint8_t out[SEC_HMAC_BYTES])
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, key, keylen);
+	crypto_auth_hmacsha256_update(&st, msg, len);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
+}
+
+void
 sec_password_prepare(void)
 {
 	pthread_once(&dummy_once, dummy_make);

@@ -59,6 +59,12 @@ int64_t sec_random_i64(void);
 void sec_hmac_token(const char *key, size_t keylen, const char *label,
                     char out[SEC_TOKEN_STRLEN]);
 
+#define SEC_HMAC_BYTES 32
+
+/* HMAC-SHA256(key, msg) into out (libsodium's crypto_auth_hmacsha256). */
+void sec_hmac_sha256(const uint8_t *key, size_t keylen, const void *msg,
+                     size_t len, uint8_t out[SEC_HMAC_BYTES]);
+
 /*
  * At most SEC_PWHASH_RUNS_MAX argon2id runs (19 MiB each) go on at once;
  * a caller waits up to SEC_PWHASH_WAIT_MS for its turn, then gives up with

@@ -22,28 +22,29 @@
 
 static const struct gw_verdict v_missing = {
     GW_MISSING, "missing_token",
-    "an access token is required (Authorization: Bearer)"};
+    "an access token is required (Authorization: Bearer)", NULL};
 static const struct gw_verdict v_malformed = {
-    GW_INVALID, "malformed", "malformed Authorization: Bearer header"};
+    GW_INVALID, "malformed", "malformed Authorization: Bearer header", NULL};
 static const struct gw_verdict v_unknown = {GW_INVALID, "unknown_token",
-                                            "unknown access token"};
+                                            "unknown access token", NULL};
 static const struct gw_verdict v_not_access = {
-    GW_INVALID, "not_access_token", "the token is not an access token"};
-static const struct gw_verdict v_revoked = {GW_INVALID, "revoked",
-                                            "the access token was revoked"};
+    GW_INVALID, "not_access_token", "the token is not an access token", NULL};
+static const struct gw_verdict v_revoked = {
+    GW_INVALID, "revoked", "the access token was revoked", NULL};
 static const struct gw_verdict v_expired = {GW_INVALID, "expired",
-                                            "the access token expired"};
+                                            "the access token expired", NULL};
 static const struct gw_verdict v_audience = {
-    GW_INVALID, "wrong_audience", "the access token is for another resource"};
+    GW_INVALID, "wrong_audience", "the access token is for another resource",
+    NULL};
 static const struct gw_verdict v_bad_identity = {
     GW_INVALID, "unusable_identity",
-    "the access token's identity cannot be sent"};
+    "the access token's identity cannot be sent", NULL};
 static const struct gw_verdict v_scope = {
     GW_INSUFFICIENT_SCOPE, "insufficient_scope",
-    "the access token lacks the scope this API needs"};
+    "the access token lacks the scope this API needs", NULL};
 static const struct gw_verdict v_store = {GW_UNAVAILABLE, "store_unavailable",
-                                          "storage unavailable"};
-static const struct gw_verdict v_ok = {GW_OK, NULL, NULL};
+                                          "storage unavailable", NULL};
+static const struct gw_verdict v_ok = {GW_OK, NULL, NULL, NULL};
 
 /* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
  * "+" / "/" ) *"=" */
@@ -90,28 +91,10 @@ gw_header_value_ok(const char *s)
 	return true;
 }
 
-/* True if the space-separated list has tok[toklen]. */
-static bool
-list_has(const char *list, const char *tok, size_t toklen)
-{
-	const char *p = list, *e;
-
-	if (toklen == 0)
-		return false;
-	for (;;) {
-		e = p + strcspn(p, " ");
-		if ((size_t)(e - p) == toklen && memcmp(p, tok, toklen) == 0)
-			return true;
-		if (*e == '\0')
-			return false;
-		p = e + 1;
-	}
-}
-
 bool
 gw_scope_has(const struct gw_identity *id, const char *tok)
 {
-	return list_has(id->scope, tok, strlen(tok));
+	return str_list_has(id->scope, tok, strlen(tok));
 }
 
 /* True if the token may be used here: it has no audience, or its audience
@@ -217,18 +200,22 @@ gw_bearer_check_why(struct gw_env *gw, const struct http_req *req,
 }
 
 void
-gw_authorize(struct gw_env *gw, const struct http_req *req,
+gw_authorize(struct gw_env *gw, const struct http_req *req, bool routed,
              struct gw_identity *id, struct gw_verdict *v)
 {
+	const char *need = routed ? gw_route_need(gw, req) : gw->scope;
 	const char *p, *e;
 
 	gw_bearer_check_why(gw, req, id, v);
-	if (v->check != GW_OK || gw->scope == NULL)
+	if (v->check == GW_MISSING)
+		v->need = need; /* the 401 names what to ask for */
+	if (v->check != GW_OK || need == NULL)
 		return;
-	for (p = gw->scope;; p = e + 1) {
+	for (p = need;; p = e + 1) {
 		e = p + strcspn(p, " ");
-		if (e > p && !list_has(id->scope, p, (size_t)(e - p))) {
+		if (e > p && !str_list_has(id->scope, p, (size_t)(e - p))) {
 			*v = v_scope;
+			v->need = need;
 			return;
 		}
 		if (*e == '\0')
@@ -237,7 +224,8 @@ gw_authorize(struct gw_env *gw, const struct http_req *req,
 }
 
 const struct gw_identity *
-gw_identify(struct gw_env *gw, struct http_req *req, enum status *rc)
+gw_identify(struct gw_env *gw, struct http_req *req, bool routed,
+            enum status *rc)
 {
 	struct gw_identity *id = http_req_stashed(req);
 	struct gw_verdict v;
@@ -250,7 +238,7 @@ gw_identify(struct gw_env *gw, struct http_req *req, enum status *rc)
 		*rc = ST_NOMEM;
 		return NULL;
 	}
-	gw_authorize(gw, req, id, &v);
+	gw_authorize(gw, req, routed, id, &v);
 	if (v.check != GW_OK) {
 		*rc = gw_refuse(gw, req, id, &v);
 		free(id);
@@ -302,9 +290,11 @@ quote_add(struct buf *b, const char *s)
 	return rc;
 }
 
-/* WWW-Authenticate value for a verdict: new (free()), NULL on ENOMEM. */
+/* WWW-Authenticate value for a verdict, need the scopes the request needs
+ * (NULL if none): new (free()), NULL on ENOMEM. */
 static char *
-challenge(const struct gw_env *gw, enum gw_check c, const char *desc)
+challenge(const struct gw_env *gw, enum gw_check c, const char *desc,
+          const char *need)
 {
 	struct buf b;
 	enum status rc;
@@ -319,7 +309,7 @@ challenge(const struct gw_env *gw, enum gw_check c, const char *desc)
 	} else if (rc == ST_OK && c == GW_INSUFFICIENT_SCOPE) {
 		if ((rc = buf_adds(&b, "error=\"insufficient_scope\", "
 		                       "scope=\"")) == ST_OK &&
-		    (rc = quote_add(&b, gw->scope)) == ST_OK)
+		    (rc = quote_add(&b, need != NULL ? need : "")) == ST_OK)
 			rc = buf_adds(&b, "\", ");
 	}
 	if (rc == ST_OK)
@@ -329,41 +319,55 @@ challenge(const struct gw_env *gw, enum gw_check c, const char *desc)
 	if (rc == ST_OK)
 		rc = buf_adds(&b, "\"");
 	/* Tell a client what to ask for before it has a token (MCP). */
-	if (rc == ST_OK && c == GW_MISSING && gw->scope != NULL &&
+	if (rc == ST_OK && c == GW_MISSING && need != NULL &&
 	    (rc = buf_adds(&b, ", scope=\"")) == ST_OK &&
-	    (rc = quote_add(&b, gw->scope)) == ST_OK)
+	    (rc = quote_add(&b, need)) == ST_OK)
 		rc = buf_adds(&b, "\"");
 	if (rc != ST_OK)
 		return NULL;
 	return buf_take(&b);
 }
 
+/* Sets WWW-Authenticate: the prepared value ready if the request needs
+ * just [gateway] scope, else one built for need. */
+static enum status
+challenge_set(struct gw_env *gw, struct http_req *req, enum gw_check c,
+              const char *desc, const char *need, const char *ready)
+{
+	char *ch = NULL;
+	enum status rc;
+
+	if (ready == NULL || need != gw->scope) {
+		ch = challenge(gw, c, desc, need);
+		if (ch == NULL)
+			return ST_NOMEM;
+		ready = ch;
+	}
+	rc = http_resp_header(req, "WWW-Authenticate", ready);
+	free(ch);
+	return rc;
+}
+
 static enum status
 respond(struct gw_env *gw, struct http_req *req, enum gw_check c,
-        const char *desc)
+        const char *desc, const char *need)
 {
-	char *ch;
 	enum status rc;
 
 	switch (c) {
 	case GW_MISSING:
-		rc = http_resp_header(req, "WWW-Authenticate",
-		                      gw->challenge_missing);
+		rc = challenge_set(gw, req, c, desc, need,
+		                   gw->challenge_missing);
 		if (rc != ST_OK)
 			return rc;
 		return http_respond_error(req, 401, "unauthorized", desc);
 	case GW_INVALID:
-		ch = challenge(gw, c, desc);
-		if (ch == NULL)
-			return ST_NOMEM;
-		rc = http_resp_header(req, "WWW-Authenticate", ch);
-		free(ch);
+		rc = challenge_set(gw, req, c, desc, need, NULL);
 		if (rc != ST_OK)
 			return rc;
 		return http_respond_error(req, 401, "invalid_token", desc);
 	case GW_INSUFFICIENT_SCOPE:
-		rc = http_resp_header(req, "WWW-Authenticate",
-		                      gw->challenge_scope);
+		rc = challenge_set(gw, req, c, desc, need, gw->challenge_scope);
 		if (rc != ST_OK)
 			return rc;
 		return http_respond_error(req, 403, "insufficient_scope", desc);
@@ -385,13 +389,13 @@ gw_respond_unauthorized(struct gw_env *gw, struct http_req *req,
 {
 	switch (c) {
 	case GW_MISSING:
-		return respond(gw, req, c, v_missing.desc);
+		return respond(gw, req, c, v_missing.desc, gw->scope);
 	case GW_INVALID:
-		return respond(gw, req, c, "invalid access token");
+		return respond(gw, req, c, "invalid access token", NULL);
 	case GW_INSUFFICIENT_SCOPE:
-		return respond(gw, req, c, v_scope.desc);
+		return respond(gw, req, c, v_scope.desc, gw->scope);
 	case GW_UNAVAILABLE:
-		return respond(gw, req, c, v_store.desc);
+		return respond(gw, req, c, v_store.desc, NULL);
 	case GW_OK:
 		break;
 	}
@@ -418,7 +422,7 @@ gw_refuse(struct gw_env *gw, struct http_req *req, const struct gw_identity *id,
           const struct gw_verdict *v)
 {
 	gw_event(gw, req, id, outcome_of(v->check), v->reason);
-	return respond(gw, req, v->check, v->desc);
+	return respond(gw, req, v->check, v->desc, v->need);
 }
 
 enum status
@@ -446,14 +450,23 @@ gw_env_new(const struct config *cfg, struct store *st,
 		rc = ST_NOMEM;
 		goto fail;
 	}
-	gw->challenge_missing = challenge(gw, GW_MISSING, NULL);
-	gw->challenge_scope = gw->scope == NULL
-	                          ? NULL
-	                          : challenge(gw, GW_INSUFFICIENT_SCOPE, NULL);
+	gw->challenge_missing = challenge(gw, GW_MISSING, NULL, gw->scope);
+	gw->challenge_scope =
+	    gw->scope == NULL
+	        ? NULL
+	        : challenge(gw, GW_INSUFFICIENT_SCOPE, NULL, gw->scope);
 	if (gw->challenge_missing == NULL ||
 	    (gw->scope != NULL && gw->challenge_scope == NULL)) {
 		rc = ST_NOMEM;
 		goto fail;
+	}
+	if ((rc = gw_routes_new(gw)) != ST_OK)
+		goto fail;
+	if (cfg->gateway.identity_secret_file != NULL &&
+	    (rc = gw_id_key_load(cfg->gateway.identity_secret_file, &gw->id_key,
+	                         &gw->id_keylen, err, errlen)) != ST_OK) {
+		gw_env_free(gw);
+		return rc;
 	}
 	rc = gw_cache_new(GW_CACHE_ENTRIES, GW_CACHE_TTL_S * 1000,
 	                  GW_REVOKE_POLL_MS, &gw->cache);
@@ -503,5 +516,9 @@ gw_env_free(struct gw_env *gw)
 	free(gw->metadata_url);
 	free(gw->challenge_missing);
 	free(gw->challenge_scope);
+	gw_routes_free(gw);
+	if (gw->id_key != NULL)
+		sec_wipe(gw->id_key, gw->id_keylen);
+	free(gw->id_key);
 	free(gw);
 }

@@ -18,6 +18,11 @@ struct gw_proxy;
 
 #define GW_DROP_COOKIES_MAX 4
 
+struct gw_route;
+
+#define GW_ROUTE_PATH_BYTES (CFG_GW_PREFIX_MAX + 2)
+#define GW_SIG_STRLEN 96 /* "t=<20 digits>, v1=<64 hex>" + NUL */
+
 struct gw_env {
 	const struct config *cfg;    /* borrowed */
 	struct store *st;            /* borrowed */
@@ -29,6 +34,10 @@ struct gw_env {
 	char *challenge_missing; /* WWW-Authenticate */
 	char *challenge_scope;   /* ... for 403 */
 	const char *drop_cookies[GW_DROP_COOKIES_MAX + 1]; /* NULL-ended */
+	struct gw_route *routes; /* [gateway.scopes] (route.c) */
+	size_t nroutes;
+	uint8_t *id_key; /* [gateway] identity_secret_file; NULL if unset */
+	size_t id_keylen;
 };
 
 /* What a check found, for the answer and the event log (static text). */
@@ -36,6 +45,7 @@ struct gw_verdict {
 	enum gw_check check;
 	const char *reason; /* event reason code */
 	const char *desc;   /* error_description */
+	const char *need;   /* scopes the request needs (challenge); NULL */
 };
 
 /*
@@ -51,8 +61,9 @@ enum gw_check gw_bearer_parse(const char *hdr, struct str *tok);
 void gw_bearer_check_why(struct gw_env *, const struct http_req *,
                          struct gw_identity *, struct gw_verdict *);
 
-/* As gw_bearer_check_why(), then the [gateway] scope. */
-void gw_authorize(struct gw_env *, const struct http_req *,
+/* As gw_bearer_check_why(), then the [gateway] scope and, if routed (a
+ * proxied request), the scopes of its [gateway.scopes] rule. */
+void gw_authorize(struct gw_env *, const struct http_req *, bool routed,
                   struct gw_identity *, struct gw_verdict *);
 
 /* Answers v (not GW_OK) and records it as an "api" event. */
@@ -89,7 +100,32 @@ enum status gw_identity_headers(const struct gw_identity *id,
  * error; *rc is the status to return from the handler. Borrowed: valid
  * until the request is done. */
 const struct gw_identity *gw_identify(struct gw_env *, struct http_req *,
-                                      enum status *rc);
+                                      bool routed, enum status *rc);
+
+/* Builds gw->routes from [gateway.scopes] (route.c); _free empties them. */
+enum status gw_routes_new(struct gw_env *);
+void gw_routes_free(struct gw_env *);
+
+/* The scopes req needs (space-separated): [gateway] scope and those of
+ * its [gateway.scopes] rule; NULL if none. Borrowed from gw. */
+const char *gw_route_need(const struct gw_env *, const struct http_req *);
+
+/* The target's path as [gateway.scopes] prefixes are matched (route.c):
+ * decoded once, without ";params", runs of '/' as one, cut to outsz - 1
+ * bytes. */
+void gw_route_path(const char *target, char *out, size_t outsz);
+
+/* Reads the HMAC key of X-Plugauth-Signature from path (sign.c): a
+ * regular file of 32..4096 bytes (trailing CR and LF dropped) that only
+ * its owner can read. *key is new (wipe with sec_wipe(), then free()). */
+enum status gw_id_key_load(const char *path, uint8_t **key, size_t *len,
+                           char *err, size_t errlen);
+
+/* The X-Plugauth-Signature value for id's request req sent at unix time t
+ * (docs/gateway.md has the canonical string). */
+enum status gw_signature(const struct gw_env *, const struct http_req *,
+                         const struct gw_identity *, int64_t t,
+                         char out[GW_SIG_STRLEN]);
 
 /* True if the raw request-target (path and query as received) has a path
  * an upstream can only resolve under prefix (path.c). */
@@ -98,11 +134,12 @@ bool gw_path_ok(const char *target, const char *prefix);
 struct curl_slist;
 
 /* The headers the upstream gets for req (a curl list, new in *out): the
- * client's, minus those dropped (drop_cookies: cookie names, NULL-ended),
- * plus id's X-Plugauth-* and X-Forwarded-*. */
+ * client's, minus those dropped (gw->drop_cookies: cookie names), plus
+ * id's X-Plugauth-* (X-Plugauth-Signature with gw->id_key) and
+ * X-Forwarded-*. */
 enum status gw_request_headers(struct http_req *req,
                                const struct gw_identity *id,
-                               const char *const *drop_cookies,
+                               const struct gw_env *gw,
                                struct curl_slist **out);
 
 /* True if s may go into an HTTP header value as is: no control

@@ -2,8 +2,9 @@
  * The request head the upstream gets: the client's headers minus the
  * hop-by-hop ones, Authorization, any X-Plugauth-*, the client-address
  * headers plugauth sets itself (X-Forwarded-*, X-Real-IP) or that would
- * let a client claim an address (Forwarded, X-Client-IP, ...), every header
- * whose name has an '_' (CGI, WSGI and Rack map X_Plugauth_User to the
+ * let a client claim an address (Forwarded, X-Client-IP, ...), the path
+ * and method overrides (X-Original-URL, X-HTTP-Method-Override, ...), every
+ * header whose name has an '_' (CGI, WSGI and Rack map X_Plugauth_User to the
  * same key as X-Plugauth-User; nginx drops them too), and plugauth's
  * session cookie (with it the upstream could act as the signed-in user at
  * /oauth/authorize); plus the identity and X-Forwarded-* headers.
@@ -122,7 +123,11 @@ request_header_dropped(const char *name, const char *conn)
 	    "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP",
 	    /* Path overrides (Symfony, IIS URL Rewrite): they would route
 	     * the request outside [gateway] path at the upstream. */
-	    "X-Original-URL", "X-Rewrite-URL"};
+	    "X-Original-URL", "X-Rewrite-URL",
+	    /* Method overrides (Express method-override, Symfony, Rails,
+	     * ASP.NET): a GET checked against [gateway.scopes] could act
+	     * as a DELETE at the upstream. */
+	    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"};
 
 	if (strchr(name, '_') != NULL)
 		return true;
@@ -264,15 +269,16 @@ add_identity(void *arg, const char *name, const char *value)
 
 enum status
 gw_request_headers(struct http_req *req, const struct gw_identity *id,
-                   const char *const *drop_cookies, struct curl_slist **out)
+                   const struct gw_env *gw, struct curl_slist **out)
 {
 	struct hdr_build hb;
+	char sig[GW_SIG_STRLEN];
 	enum status rc;
 
 	memset(&hb, 0, sizeof(hb));
 	buf_init(&hb.xff, REQ_HEADER_MAX_BYTES);
 	hb.conn = http_req_header(req, "Connection");
-	hb.drop_cookies = drop_cookies;
+	hb.drop_cookies = gw->drop_cookies;
 	http_req_headers_each(req, on_request_header, &hb);
 	rc = hb.rc;
 	if (rc == ST_OK && hb.xff.len > 0)
@@ -281,6 +287,9 @@ gw_request_headers(struct http_req *req, const struct gw_identity *id,
 		rc = buf_adds(&hb.xff, http_req_peer(req));
 	if (rc == ST_OK)
 		rc = gw_identity_headers(id, add_identity, &hb.list);
+	if (rc == ST_OK && gw->id_key != NULL &&
+	    (rc = gw_signature(gw, req, id, gw_now_ms() / 1000, sig)) == ST_OK)
+		rc = slist_add(&hb.list, "X-Plugauth-Signature", sig);
 	if (rc == ST_OK)
 		rc = slist_add(&hb.list, "X-Forwarded-For", hb.xff.p);
 	if (rc == ST_OK)

@@ -1,6 +1,7 @@
 /*
  * The request-target check of the reverse proxy (proxy.c): whether an
- * upstream can resolve the path only under [gateway] path.
+ * upstream can resolve the path only under [gateway] path; and the path
+ * [gateway.scopes] prefixes are matched against.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -67,4 +68,31 @@ gw_path_ok(const char *target, const char *prefix)
 				other = true;
 		}
 	}
+}
+
+void
+gw_route_path(const char *target, char *out, size_t outsz)
+{
+	size_t o = 0;
+	bool param = false;
+	const char *p;
+	char c;
+
+	for (p = target; *p != '\0' && *p != '?' && o + 1 < outsz; p++) {
+		c = *p;
+		if (c == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+			c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+			p += 2;
+		}
+		if (c == '/') {
+			param = false;
+			if (o == 0 || out[o - 1] != '/')
+				out[o++] = '/';
+		} else if (c == ';') {
+			param = true;
+		} else if (!param) {
+			out[o++] = c;
+		}
+	}
+	out[o] = '\0';
 }

@@ -443,8 +443,7 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 		rc = ST_NOMEM;
 		goto fail;
 	}
-	if ((rc = gw_request_headers(req, id, px->gw->drop_cookies,
-	                             &j->hdrs)) != ST_OK)
+	if ((rc = gw_request_headers(req, id, px->gw, &j->hdrs)) != ST_OK)
 		goto fail;
 	e = j->easy = easy_get(px);
 	if (e == NULL) {
@@ -558,7 +557,7 @@ proxy_admit(struct gw_env *gw, struct http_req *req, enum status *rc)
 {
 	const struct gw_identity *id;
 
-	if ((id = gw_identify(gw, req, rc)) == NULL)
+	if ((id = gw_identify(gw, req, true, rc)) == NULL)
 		return NULL;
 	if (gw->proxy == NULL) {
 		*rc = http_respond_error(req, 404, "not_found",

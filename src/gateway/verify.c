@@ -17,7 +17,7 @@ gw_verify_head(struct http_req *req, void *ctx)
 {
 	enum status rc;
 
-	(void)gw_identify(ctx, req, &rc);
+	(void)gw_identify(ctx, req, false, &rc);
 	return rc;
 }
 
@@ -27,7 +27,7 @@ gw_verify_handle(struct http_req *req, void *ctx)
 	const struct gw_identity *id;
 	enum status rc;
 
-	if ((id = gw_identify(ctx, req, &rc)) == NULL)
+	if ((id = gw_identify(ctx, req, false, &rc)) == NULL)
 		return rc;
 	if ((rc = gw_identity_headers(id, add_answer_header, req)) != ST_OK ||
 	    (rc = http_resp_header(req, "Cache-Control", "no-store")) != ST_OK)

@@ -291,6 +291,38 @@ test_identity_headers(void **state)
 	                            "X-Plugauth-Client: c1\n");
 }
 
+/* The path [gateway.scopes] prefixes are matched against: decoded once,
+ * without ";params", runs of '/' as one, no query, cut to the buffer. */
+static void
+test_route_path(void **state)
+{
+	static const struct {
+		const char *target, *want;
+	} cases[] = {
+	    {"/api/todos?x=/api/admin/", "/api/todos"},
+	    {"/api/%61dmin/x", "/api/admin/x"},
+	    {"/api//admin///x", "/api/admin/x"},
+	    {"/api/admin;v=1/x;y/z", "/api/admin/x/z"},
+	    {"/api/admin%2Fx", "/api/admin/x"},
+	    {"/api/%2F%2Fadmin/", "/api/admin/"},
+	    {"/api/%252e", "/api/%2e"},
+	    {"/api/%zz", "/api/%zz"},
+	    {"/api/%", "/api/%"},
+	    {"", ""},
+	};
+	char out[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char big[64];
+
+		gw_route_path(cases[i].target, big, sizeof(big));
+		assert_string_equal(big, cases[i].want);
+	}
+	gw_route_path("/api/abcdefghijklmnopqrstuvwxyz", out, sizeof(out));
+	assert_string_equal(out, "/api/abcdefghij");
+}
+
 int
 main(void)
 {
@@ -303,6 +335,7 @@ main(void)
 	    cmocka_unit_test(test_set_cookie_dropped),
 	    cmocka_unit_test(test_path_ok),
 	    cmocka_unit_test(test_identity_headers),
+	    cmocka_unit_test(test_route_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

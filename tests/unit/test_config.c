@@ -1075,6 +1075,61 @@ test_listen_split(void **state)
 
 int main(void);
 
+/* [gateway.scopes]: methods and an optional prefix as keys, rendered back
+ * as read; bad rules name the file, line and key. */
+static void
+test_gateway_scopes(void **state)
+{
+	static const struct {
+		const char *line, *msg;
+	} bad[] = {
+	    {"GET = nope", "GET: 'nope' is not in [oauth] scopes"},
+	    {"get = a", "get: 'get' is not an HTTP method"},
+	    {"GET /x/ = a", "GET: path prefix must start with [gateway] path"},
+	    {"/api/x/ = a", "/api/x/: must name HTTP methods"},
+	    {"GET /api/ POST = a", "the path prefix must come last"},
+	    {"GET = a\nPOST GET = b", "POST GET: GET for /api/ given twice"},
+	    {"GET = a  b", "must be scope tokens separated by single"},
+	};
+	struct config *c = UNTOUCHED, *c2;
+	struct buf r, r2;
+	char err[ERRLEN], path[64], text[256];
+
+	(void)state;
+	load_render("[oauth]\nscopes = a b\ndefault_scope = a\n"
+	            "[gateway.scopes]\n"
+	            "GET = a\n"
+	            "POST  PUT\tDELETE = b\n"
+	            "GET /api/admin/ = a b\n",
+	            &r, &c2);
+	assert_int_equal(c2->gateway.nrules, 3);
+	assert_string_equal(c2->gateway.rules[1].methods, "POST PUT DELETE");
+	assert_null(c2->gateway.rules[1].prefix);
+	assert_string_equal(c2->gateway.rules[2].prefix, "/api/admin/");
+	assert_non_null(strstr(r.p, "\n[gateway.scopes]\n; scopes a method"));
+	assert_non_null(strstr(r.p, "\nGET /api/admin/ = a b\n"));
+	cfg_free(c2);
+	load_render(r.p, &r2, &c2); /* the rendered file reads back */
+	assert_string_equal(r.p, r2.p);
+	cfg_free(c2);
+	buf_free(&r);
+	buf_free(&r2);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(
+		    snprintf(text, sizeof(text),
+		             "[oauth]\nscopes = a b\ndefault_scope = a\n"
+		             "[gateway.scopes]\n%s\n",
+		             bad[i].line) > 0);
+		c = UNTOUCHED;
+		assert_int_equal(load_text(text, path, &c, err), ST_INVALID);
+		assert_non_null(strstr(err, path));
+		assert_non_null(strstr(err, "[gateway.scopes] "));
+		if (strstr(err, bad[i].msg) == NULL)
+			fail_msg("%s: %s", bad[i].line, err);
+		assert_ptr_equal(c, UNTOUCHED);
+	}
+}
+
 /* [oauth.scope_descriptions]: scopes as keys, checked against [oauth]
  * scopes with the line named, rendered back as they were read. */
 static void
@@ -1218,6 +1273,7 @@ main(void)
 	    cmocka_unit_test(test_resources),
 	    cmocka_unit_test(test_listen_split),
 	    cmocka_unit_test(test_scope_descriptions),
+	    cmocka_unit_test(test_gateway_scopes),
 	    cmocka_unit_test(test_scope_descriptions_set),
 	    cmocka_unit_test(test_service_name),
 	};
