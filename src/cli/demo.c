@@ -11,7 +11,9 @@
 
 #include "cli/cli.h"
 #include "cli/cli_int.h"
+#include "core/buf.h"
 #include "core/clock.h"
+#include "core/form.h"
 #include "crypto/sec.h"
 #include "gateway/gateway.h"
 #include "http/http.h"
@@ -20,24 +22,24 @@
 #define DEMO_CLIENT_ID "demo-client"
 #define DEMO_USER "demo"
 #define DEMO_PASSWORD "demo"
-#define DEMO_REDIRECT "http://127.0.0.1/callback"
-#define DEMO_REDIRECT_ENC "http%3A%2F%2F127.0.0.1%2Fcallback"
+#define DEMO_STATE "demo"
+#define URL_MAX_BYTES 2048
 
 /* The demo's data: one user, one confidential client (secret gets its
- * secret) and the playground's public client, whose redirect URI is
- * <issuer>/demo/callback. */
+ * secret) and the playground's public client. Both redirect to
+ * <issuer>/demo/callback: the playground (its own mode, and its GPT
+ * Action mode as the confidential client), which also shows the code of a
+ * flow run by hand. Both may ask for every configured scope. */
 static int
 demo_seed(const struct config *cfg, struct store *st,
           char secret[SEC_TOKEN_STRLEN])
 {
 	struct store_client c;
 	char hash[SEC_PWHASH_STRLEN];
-	char uris[] = DEMO_REDIRECT;
 	char name[] = "Demo client";
 	char scope[] = "";
-	char pg_uri[400];
+	char uri[400];
 	char pg_name[] = "Demo playground";
-	char pg_scope[] = "todo.read todo.write";
 	int n;
 
 	if (sec_password_hash(DEMO_PASSWORD, strlen(DEMO_PASSWORD), hash) !=
@@ -46,10 +48,16 @@ demo_seed(const struct config *cfg, struct store *st,
 		cli_err("cannot create the demo user");
 		return CLI_FAIL;
 	}
+	n = snprintf(uri, sizeof(uri), "%s%s", cfg->server.issuer,
+	             PLUG_PLAYGROUND_CALLBACK);
+	if (n < 0 || (size_t)n >= sizeof(uri)) {
+		cli_err("the issuer is too long for the demo");
+		return CLI_FAIL;
+	}
 	memset(&c, 0, sizeof(c));
 	str_copy(c.id, sizeof(c.id), DEMO_CLIENT_ID);
 	c.name = name;
-	c.redirect_uris = uris;
+	c.redirect_uris = uri;
 	c.scope = scope;
 	c.grants = STORE_GRANTS_ALL; /* the curl line below */
 	c.created_at = clk_now_s();
@@ -59,29 +67,48 @@ demo_seed(const struct config *cfg, struct store *st,
 		cli_err("cannot create the demo client");
 		return CLI_FAIL;
 	}
-	n = snprintf(pg_uri, sizeof(pg_uri), "%s%s", cfg->server.issuer,
-	             PLUG_PLAYGROUND_CALLBACK);
 	memset(&c, 0, sizeof(c));
 	str_copy(c.id, sizeof(c.id), PLUG_PLAYGROUND_CLIENT_ID);
 	c.name = pg_name;
 	c.is_public = true;
-	c.redirect_uris = pg_uri;
-	c.scope = pg_scope;
+	c.redirect_uris = uri;
+	c.scope = scope;
 	c.created_at = clk_now_s();
-	if (n < 0 || (size_t)n >= sizeof(pg_uri) ||
-	    store_client_add(st, &c) != ST_OK) {
+	if (store_client_add(st, &c) != ST_OK) {
 		cli_err("cannot create the playground client");
 		return CLI_FAIL;
 	}
 	return CLI_OK;
 }
 
+/* The hand-run code flow's authorization URL into b: the confidential
+ * demo client, the manifest's scope ([oauth] default_scope), state "demo",
+ * back to <issuer>/demo/callback. As buf_add(). */
+static enum status
+demo_authorize_url(const struct config *cfg, const char *redirect,
+                   struct buf *b)
+{
+	enum status rc;
+
+	if ((rc = buf_printf(b, "%s/oauth/authorize?", cfg->server.issuer)) !=
+	        ST_OK ||
+	    (rc = form_append(b, "response_type", "code")) != ST_OK ||
+	    (rc = form_append(b, "client_id", DEMO_CLIENT_ID)) != ST_OK ||
+	    (rc = form_append(b, "redirect_uri", redirect)) != ST_OK ||
+	    (rc = form_append(b, "scope", cfg->oauth.default_scope)) != ST_OK)
+		return rc;
+	return form_append(b, "state", DEMO_STATE);
+}
+
 /* Once listening: what the demo has and how to use it, the playground
- * first. */
+ * first, then the code flow by hand, then client_credentials. */
 static void
 demo_ready(const struct config *cfg, void *arg)
 {
 	const char *secret = arg;
+	char redirect[400];
+	struct buf authz;
+	int n;
 
 	printf(
 	    "plugauth demo: a throwaway server; its data is deleted on "
@@ -96,22 +123,28 @@ demo_ready(const struct config *cfg, void *arg)
 	       "  scopes:         %s\n\n",
 	       DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
 	       cfg->oauth.scopes);
-	printf("Get an access token (client_credentials grant):\n\n"
+	n = snprintf(redirect, sizeof(redirect), "%s%s", cfg->server.issuer,
+	             PLUG_PLAYGROUND_CALLBACK);
+	buf_init(&authz, URL_MAX_BYTES);
+	if (n > 0 && (size_t)n < sizeof(redirect) &&
+	    demo_authorize_url(cfg, redirect, &authz) == ST_OK) {
+		printf(
+		    "Play ChatGPT by hand (authorization-code grant, as a "
+		    "GPT Action does):\n\n"
+		    "  1. open in a browser, sign in and allow:\n"
+		    "     %s\n"
+		    "     the browser lands on %s, which shows the code\n"
+		    "  2. exchange the code (replace CODE):\n"
+		    "     curl -s -u '%s:%s' -d grant_type=authorization_code "
+		    "-d redirect_uri=%s -d code=CODE %s/oauth/token\n\n",
+		    authz.p, redirect, DEMO_CLIENT_ID, secret, redirect,
+		    cfg->server.issuer);
+	}
+	buf_free(&authz);
+	printf("Or get a token without a user (client_credentials grant):\n\n"
 	       "  curl -s -u '%s:%s' -d grant_type=client_credentials "
 	       "%s/oauth/token\n\n",
 	       DEMO_CLIENT_ID, secret, cfg->server.issuer);
-	printf("Or play ChatGPT by hand (authorization-code grant):\n\n"
-	       "  1. open in a browser, sign in and allow:\n"
-	       "     %s/oauth/authorize?response_type=code&client_id=%s"
-	       "&redirect_uri=%s&scope=todo.read+todo.write&state=demo\n"
-	       "     the browser then goes to %s?code=...&state=demo "
-	       "(that page need not load)\n"
-	       "  2. exchange the code (replace CODE):\n"
-	       "     curl -s -u '%s:%s' -d grant_type=authorization_code "
-	       "-d redirect_uri=%s -d code=CODE %s/oauth/token\n\n",
-	       cfg->server.issuer, DEMO_CLIENT_ID, DEMO_REDIRECT_ENC,
-	       DEMO_REDIRECT, DEMO_CLIENT_ID, secret, DEMO_REDIRECT,
-	       cfg->server.issuer);
 	fflush(stdout);
 }
 
@@ -182,6 +215,9 @@ static const struct {
 	const char *section, *key, *value;
 } demo_keys[] = {
     {"service", "name", "TODO List"},
+    /* The manifest's auth.scope, which the playground and the hand-run
+     * flow request: both scopes, so the demo can add todos. */
+    {"oauth", "default_scope", "todo.read todo.write"},
     {"plugin", "name_for_human", "TODO List"},
     {"plugin", "name_for_model", "todo"},
     {"plugin", "description_for_human", "Manage your TODO list."},
@@ -302,7 +338,9 @@ demo_usage(void)
 	       "client, the demo TODO API (/api/todos) and a playground\n"
 	       "page (/demo) that plays ChatGPT's part in the browser, "
 	       "and\n"
-	       "prints the command that gets a token from it.\n"
+	       "prints the code flow to run by hand (its callback page\n"
+	       "/demo/callback shows the code) and the commands that get\n"
+	       "tokens.\n"
 	       "The configuration file is not read. Ctrl-C stops it and\n"
 	       "deletes its data. It listens on a loopback address only:\n"
 	       "its user, password and client secret are public.\n");

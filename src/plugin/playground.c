@@ -2,10 +2,15 @@
  * The demo playground (plugauth demo only): GET /demo and GET
  * /demo/callback serve one self-contained page that plays ChatGPT's part
  * in the browser. It reads the manifest, runs the authorization-code flow
- * with PKCE S256 as the public client PLUG_PLAYGROUND_CLIENT_ID (redirect
- * URI <issuer>/demo/callback), exchanges the code at the token endpoint,
- * then calls the demo API, refreshes and revokes, showing each HTTP
- * exchange with the tokens masked.
+ * for the manifest's scope, either with PKCE S256 as the public client
+ * PLUG_PLAYGROUND_CLIENT_ID or as a GPT Action does (the confidential demo
+ * client, no PKCE, the secret the user types in sent in a Basic header or
+ * in the form body), both back to <issuer>/demo/callback; it exchanges the
+ * code at the token endpoint, then calls the demo API, refreshes and
+ * revokes, showing each HTTP exchange with tokens and secrets masked. A
+ * response to /demo/callback that no sign-in of the tab started (the
+ * hand-run flow `plugauth demo` prints) shows its code and state as text
+ * and exchanges nothing.
  *
  * The page (playground.html, embedded at build time by
  * scripts/embed-text.py) carries its CSS and JavaScript inline, no external

@@ -59,7 +59,7 @@ async function userToken({ scope = 'todo.read todo.write', user = DEMO_USER, pas
   const { verifier, challenge } = pkce();
   const state = newState();
   const confidential = client === 'confidential';
-  const redirectUri = confidential ? 'http://127.0.0.1/callback' : `${base}/demo/callback`;
+  const redirectUri = `${base}/demo/callback`;
   const r = await b.authorize({
     response_type: 'code',
     client_id: confidential ? DEMO_CLIENT_ID : PLAYGROUND_CLIENT_ID,

@@ -7,22 +7,18 @@
 // Screenshots land in tests/e2e/output/playground/ (git-ignored).
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { DEMO_PASSWORD, DEMO_USER, startDemo } from './lib/demo.js';
+import {
+  assertNoProblems, clickAndLog, dropExpected, launchChromium, newest, openPage as open, pageText, ready,
+} from './lib/playground.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, 'output', 'playground');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-const STEP_TIMEOUT_MS = 10_000;
 const MASKED_ACCESS_RE = /^pa_at_[A-Za-z0-9_-]{4}\u2026$/;
 const MASKED_REFRESH_RE = /^pa_rt_[A-Za-z0-9_-]{4}\u2026$/;
 const WHOLE_TOKEN_RE = /pa_(?:at|rt|ac|cs|ss)_[A-Za-z0-9_-]{43}/;
@@ -32,13 +28,10 @@ let base;
 let browser;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (scripts/install-deps)`);
-  }
   mkdirSync(OUT, { recursive: true });
   demo = await startDemo();
   base = demo.base;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -46,83 +39,7 @@ after(async () => {
   await demo?.stop();
 });
 
-// A fresh profile with everything that can go wrong recorded: console errors, page
-// errors, CSP violations (reported through an exposed function, so they survive the
-// navigations to the sign-in pages and back) and failed requests.
-async function openPage({ width = 1360, height = 940, colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, colorScheme });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  const page = await context.newPage();
-  const problems = { console: [], pageErrors: [], csp: [], failed: [] };
-  const log = [];
-  page.on('console', (m) => {
-    const at = m.location()?.url ? ` (${m.location().url})` : '';
-    log.push(`${m.type()}: ${m.text()}${at}`);
-    if (m.type() === 'error') problems.console.push(`${m.text()}${at}`);
-  });
-  page.on('pageerror', (e) => problems.pageErrors.push(String(e)));
-  page.on('requestfailed', (r) => problems.failed.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
-  await page.exposeFunction('__plugauthCspViolation', (v) => problems.csp.push(v));
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__plugauthCspViolation({
-        directive: e.violatedDirective, blocked: e.blockedURI, page: e.documentURI,
-        sample: e.sample, disposition: e.disposition,
-      });
-    });
-  });
-  return { context, page, problems, log };
-}
-
-function assertNoProblems(problems, log, where) {
-  const msg = `${where} (demo ${base}): ${JSON.stringify(problems)}\nconsole:\n${log.join('\n')}`;
-  assert.deepEqual(problems.csp, [], `CSP violation(s) ${msg}`);
-  assert.deepEqual(problems.console, [], `console error(s) ${msg}`);
-  assert.deepEqual(problems.pageErrors, [], `page error(s) ${msg}`);
-  assert.deepEqual(problems.failed, [], `failed request(s) ${msg}`);
-}
-
-// Chromium logs every fetch answered with 4xx as a console error ("Failed to load
-// resource: … status of 401"). The API's 401 after the revocation is the point of the
-// test: drop exactly those lines, nothing else.
-function dropExpected(problems, status, path) {
-  problems.console = problems.console.filter(
-    (t) => !(t.includes(`status of ${status} `) && t.endsWith(`(${base}${path})`)));
-}
-
-async function ready(page) {
-  await page.locator('body[data-ready=true]').waitFor({ state: 'attached' });
-}
-
-// The newest entry of the exchange log (`li.http`: HTTP exchanges only):
-// {label, status, method, request, response, checks}.
-async function newest(page, which = 'li') {
-  const li = page.locator(`#log > ${which}`).first();
-  return {
-    label: await li.locator('.ex-label').innerText(),
-    status: await li.getAttribute('data-status'),
-    method: await li.locator('.verb').innerText(),
-    request: (await li.locator('pre').count()) > 0 ? await li.locator('pre').nth(0).innerText() : '',
-    response: (await li.locator('pre').count()) > 1 ? await li.locator('pre').nth(1).innerText() : '',
-    checks: await li.locator('.checks li').allInnerTexts(),
-  };
-}
-
-// Clicks a button and waits until it is done and the log has `n` more HTTP exchanges;
-// returns the newest exchange.
-async function clickAndLog(page, name, n = 1) {
-  const before = await page.locator('#log > li.http').count();
-  await page.getByRole('button', { name, exact: true }).click();
-  await page.waitForFunction((want) => document.querySelectorAll('#log > li.http').length >= want,
-    before + n);
-  await page.locator('button[aria-busy]').waitFor({ state: 'detached' });
-  return newest(page, 'li.http');
-}
-
-async function pageText(page) {
-  return page.locator('body').innerText();
-}
+const openPage = (opts) => open(browser, opts);
 
 test('playground_signs_in_calls_the_api_refreshes_and_revokes', async () => {
   const { context, page, problems, log } = await openPage();
@@ -253,7 +170,7 @@ test('playground_signs_in_calls_the_api_refreshes_and_revokes', async () => {
 
     // No whole token anywhere on the page.
     assert.doesNotMatch(await pageText(page), WHOLE_TOKEN_RE);
-    dropExpected(problems, 401, '/api/todos');
+    dropExpected(problems, 401, `${base}/api/todos`);
     assertNoProblems(problems, log, 'playground flow');
 
     // The same page, dark and narrow.
@@ -269,6 +186,11 @@ test('playground_signs_in_calls_the_api_refreshes_and_revokes', async () => {
 test('playground_callback_with_a_foreign_state_shows_an_error_and_exchanges_nothing', async () => {
   const { context, page, problems, log } = await openPage();
   try {
+    // A sign-in started from this tab (its state kept), then a response with another state.
+    await page.goto(demo.playgroundUrl);
+    await ready(page);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/oauth/authorize'),
+      page.getByRole('button', { name: 'Sign in with TODO List', exact: true }).click()]);
     const u = new URL('/demo/callback', base);
     u.searchParams.set('code', `pa_ac_${'A'.repeat(43)}`);
     u.searchParams.set('state', 'not-from-this-tab');
@@ -277,14 +199,15 @@ test('playground_callback_with_a_foreign_state_shows_an_error_and_exchanges_noth
     await ready(page);
     const alert = page.locator('#signin-error .alert[role=alert]');
     await alert.waitFor();
-    assert.match(await alert.innerText(), /Sign-in failed: no sign-in was started from this tab/);
+    assert.match(await alert.innerText(), /Sign-in failed: state does not match the one sent/);
     assert.equal(new URL(page.url()).pathname, '/demo');
     const n = await newest(page);
     assert.equal(n.method, 'CALLBACK');
-    assert.ok(n.checks.some((c) => /no sign-in was started/.test(c)), JSON.stringify(n.checks));
+    assert.ok(n.checks.some((c) => /state does not match/.test(c)), JSON.stringify(n.checks));
     const posts = await page.locator('#log > li.http .verb.post').count();
     assert.equal(posts, 0, 'no token request');
     assert.equal(await page.locator('#tokens').isHidden(), true);
+    assert.equal(await page.locator('#handrun').isHidden(), true);
     assert.doesNotMatch(await pageText(page), WHOLE_TOKEN_RE);
     await page.screenshot({ path: join(OUT, '08-bad-state.png'), fullPage: true });
     assertNoProblems(problems, log, 'foreign state');
