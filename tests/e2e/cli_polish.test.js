@@ -1,0 +1,99 @@
+// CLI polish (issue 12 item 5): global options after the command, `plugauth help`,
+// no server log lines in a command's output, one --json shape (JSON Lines) for every
+// listing with header rows and UTC times in text, a warning for a misspelt PLUGAUTH_*
+// variable, and `init` leaving nothing behind when it fails.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { Plugauth, createPlugauth, run } from './lib/server.js';
+
+let pa;
+
+before(() => {
+  pa = createPlugauth();
+});
+
+after(async () => {
+  await pa?.cleanup();
+});
+
+function show(r) {
+  return `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}
+
+function ok(r) {
+  assert.equal(r.status, 0, show(r));
+  return r;
+}
+
+// The server's log format: `ts=… level=… event=…`.
+const LOG_LINE = /(^|\n)ts=\S+ level=|\blevel=(info|debug|warn|error)\b/;
+
+// --- global options and help ---------------------------------------------------------
+
+test('global_options_after_the_command', () => {
+  ok(pa.cli(['user', 'add', 'gina', '--password-stdin'], { input: 'a long password\n' }));
+  const before = ok(run(['-c', pa.conf, 'user', 'list']));
+  assert.match(before.stdout, /\bgina\b/);
+  for (const args of [
+    ['user', 'list', '-c', pa.conf],
+    ['user', 'list', '--config', pa.conf],
+    ['user', 'list', `--config=${pa.conf}`],
+    ['user', '-c', pa.conf, 'list'],
+  ]) {
+    // No -c in front: run() adds none, and the cwd holds no plugauth.conf.
+    const r = ok(run(args));
+    assert.equal(r.stdout, before.stdout, `plugauth ${args.join(' ')}`);
+  }
+  const json = ok(run(['user', 'list', '--json', '-c', pa.conf]));
+  assert.equal(json.stdout, ok(run(['-c', pa.conf, 'user', 'list', '--json'])).stdout);
+  // The last -c wins, as before the command.
+  const r = run(['-c', '/nonexistent/plugauth.conf', 'user', 'list', '-c', pa.conf]);
+  assert.equal(r.stdout, before.stdout, show(r));
+  // -V after the command too; a -c without its file is a usage error.
+  assert.equal(ok(run(['user', 'list', '-V'])).stdout, ok(run(['--version'])).stdout);
+  const bad = run(['user', 'list', '-c']);
+  assert.equal(bad.status, 2, show(bad));
+  assert.match(bad.stderr, /^plugauth: -c needs a file name/);
+});
+
+test('help_command_prints_the_same_as_help_options', () => {
+  assert.equal(ok(run(['help'])).stdout, ok(run(['--help'])).stdout);
+  assert.match(ok(run(['help'])).stdout, /^\s+help\s/m, 'help lists itself');
+  for (const cmd of ['init', 'serve', 'demo', 'migrate', 'client', 'user', 'manifest',
+    'token', 'consent', 'events']) {
+    const a = ok(run(['help', cmd]));
+    const b = ok(run([cmd, '--help']));
+    assert.equal(a.stdout, b.stdout, `help ${cmd}`);
+    assert.match(a.stdout, new RegExp(`^usage: plugauth .*\\b${cmd}\\b`), `help ${cmd}`);
+  }
+  const r = run(['help', 'nosuch']);
+  assert.equal(r.status, 2, show(r));
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^plugauth: unknown command 'nosuch'[^\n]*\n$/);
+});
+
+// --- no server log lines from CLI commands -------------------------------------------
+
+test('cli_commands_print_no_server_log_lines', () => {
+  const p = new Plugauth();
+  try {
+    const runs = [p.init()];
+    runs.push(p.cli(['user', 'add', 'hal', '--password-stdin'], { input: 'a long password\n' }));
+    runs.push(p.cli(['client', 'add', '--name', 'logless', '--redirect-uri',
+      'https://client.example/cb']));
+    for (const args of [['client', 'list'], ['client', 'list', '--json'], ['user', 'list'],
+      ['events'], ['migrate'], ['manifest'], ['token', 'revoke', '--user', 'hal'],
+      ['consent', 'revoke', '--user', 'hal']]) {
+      runs.push(p.cli(args));
+    }
+    for (const r of runs) {
+      ok(r);
+      assert.doesNotMatch(r.stderr, LOG_LINE, show(r));
+      assert.doesNotMatch(r.stdout, LOG_LINE, show(r));
+    }
+  } finally {
+    p.cleanup();
+  }
+});
