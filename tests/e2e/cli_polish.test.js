@@ -97,3 +97,29 @@ test('cli_commands_print_no_server_log_lines', () => {
     p.cleanup();
   }
 });
+
+// --- PLUGAUTH_* variables that name no key -------------------------------------------
+
+test('misspelt_env_variable_is_a_warning_naming_it', () => {
+  const plain = ok(pa.cli(['client', 'list']));
+  const r = ok(run(['client', 'list'], {
+    env: {
+      PLUGAUTH_CONFIG: pa.conf, // read by plugauth itself: no warning
+      PLUGAUTH_SERVR_ISSUER: 'https://secret-looking-value.example',
+      PLUGAUTH_OAUTH_CODE_TTL: '60', // a real key: no warning
+      PLUGAUTH_NOTHING_LIKE_ANY_KEY_AT_ALL: 'x',
+    },
+  }));
+  assert.equal(r.stdout, plain.stdout, 'the command still works');
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 2, show(r));
+  const typo = lines.find((l) => l.includes('PLUGAUTH_SERVR_ISSUER'));
+  assert.ok(typo, show(r));
+  assert.match(typo, /level=warn\b/);
+  assert.match(typo, /\bdid_you_mean=PLUGAUTH_SERVER_ISSUER\b/);
+  const far = lines.find((l) => l.includes('PLUGAUTH_NOTHING_LIKE_ANY_KEY_AT_ALL'));
+  assert.ok(far, show(r));
+  assert.doesNotMatch(far, /did_you_mean/);
+  assert.ok(!r.stderr.includes('secret-looking-value'), 'a value reached the warning');
+  assert.ok(!r.stderr.includes('PLUGAUTH_CONFIG') && !r.stderr.includes('CODE_TTL'), show(r));
+});
