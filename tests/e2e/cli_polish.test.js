@@ -4,6 +4,9 @@
 // variable, and `init` leaving nothing behind when it fails.
 
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { Plugauth, createPlugauth, run } from './lib/server.js';
@@ -123,3 +126,55 @@ test('misspelt_env_variable_is_a_warning_naming_it', () => {
   assert.ok(!r.stderr.includes('secret-looking-value'), 'a value reached the warning');
   assert.ok(!r.stderr.includes('PLUGAUTH_CONFIG') && !r.stderr.includes('CODE_TTL'), show(r));
 });
+
+// --- init leaves nothing behind when it fails ----------------------------------------
+
+// Runs fn(dir) in a fresh empty directory, removed afterwards.
+function inTempDir(fn) {
+  const dir = mkdtempSync(join(tmpdir(), 'plugauth-e2e-init-'));
+  try {
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function initIn(dir, db, extra = []) {
+  return run(['-c', join(dir, 'plugauth.conf'), 'init', '--issuer', 'http://127.0.0.1:8080',
+    '--db', db, ...extra], { cwd: dir });
+}
+
+test('init_failing_at_the_database_leaves_no_config', () => inTempDir((dir) => {
+  const r = initIn(dir, `sqlite:${join(dir, 'missing', 'x.db')}`);
+  assert.equal(r.status, 1, show(r));
+  assert.match(r.stderr, /^plugauth: cannot open database/);
+  assert.deepEqual(readdirSync(dir), [], 'init left files behind');
+}));
+
+test('init_failing_after_creating_the_database_removes_it', () => inTempDir((dir) => {
+  // SQLite creates x.db, then cannot open its write-ahead log.
+  mkdirSync(join(dir, 'x.db-wal'));
+  const r = initIn(dir, 'sqlite:x.db');
+  assert.equal(r.status, 1, show(r));
+  assert.deepEqual(readdirSync(dir), ['x.db-wal'], 'init left files behind');
+}));
+
+test('init_failing_keeps_files_that_were_there', () => inTempDir((dir) => {
+  writeFileSync(join(dir, 'x.db'), 'not a database\n');
+  let r = initIn(dir, 'sqlite:x.db');
+  assert.equal(r.status, 1, show(r));
+  assert.deepEqual(readdirSync(dir), ['x.db']);
+  assert.equal(readFileSync(join(dir, 'x.db'), 'utf8'), 'not a database\n');
+  // --force over a working configuration, then a failure: the old file stays as it was.
+  ok(initIn(dir, 'sqlite:good.db'));
+  const conf = readFileSync(join(dir, 'plugauth.conf'), 'utf8');
+  r = initIn(dir, 'sqlite:x.db', ['--force']);
+  assert.equal(r.status, 1, show(r));
+  assert.equal(readFileSync(join(dir, 'plugauth.conf'), 'utf8'), conf);
+  assert.deepEqual(readdirSync(dir).sort(), ['good.db', 'plugauth.conf', 'x.db']);
+  // Without --force, an existing configuration is refused before anything is made.
+  r = initIn(dir, 'sqlite:other.db');
+  assert.equal(r.status, 1, show(r));
+  assert.match(r.stderr, /exists: use --force/);
+  assert.deepEqual(readdirSync(dir).sort(), ['good.db', 'plugauth.conf', 'x.db']);
+}));
