@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { Plugauth, createPlugauth, run } from './lib/server.js';
+import { basic, postToken } from './lib/http.js';
+import { Plugauth, createPlugauth, jsonLines, run } from './lib/server.js';
 
 let pa;
 
@@ -75,6 +76,145 @@ test('help_command_prints_the_same_as_help_options', () => {
   assert.equal(r.status, 2, show(r));
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^plugauth: unknown command 'nosuch'[^\n]*\n$/);
+});
+
+// --- listings: JSON Lines, and text tables with UTC times ---------------------------
+
+const DEADLINE_MS = 10_000;
+const UTC_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+// Each line of a --json listing is one JSON object; returns them.
+function jsonObjectLines(r) {
+  ok(r);
+  const lines = r.stdout.split('\n');
+  assert.equal(lines.pop(), '', 'ends with a newline');
+  for (const l of lines) {
+    const o = JSON.parse(l);
+    assert.ok(o !== null && typeof o === 'object' && !Array.isArray(o), l);
+  }
+  return jsonLines(r.stdout);
+}
+
+// Polls `events --json` until it shows at least one event; returns them.
+async function someEvents(p) {
+  const t0 = Date.now();
+  for (;;) {
+    const ev = jsonObjectLines(p.cli(['events', '--json']));
+    if (ev.length > 0) return ev;
+    if (Date.now() - t0 > DEADLINE_MS) assert.fail(`no event within ${DEADLINE_MS} ms`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+// A text table: the header row's words start the columns; every row has a cell starting
+// at each column (after at least two spaces), and nothing before the first.
+function tableRows(text, head) {
+  const lines = text.replace(/\n$/, '').split('\n');
+  assert.match(lines[0], new RegExp(`^${head.join(' {2,}')}$`), text);
+  const starts = head.map((h) => lines[0].indexOf(h));
+  const rows = lines.slice(1).map((l) => {
+    for (const [i, at] of starts.entries()) {
+      assert.notEqual(l[at], ' ', `column ${head[i]} misaligned:\n${text}`);
+      if (i > 0) assert.equal(l.slice(at - 2, at), '  ', `column ${head[i]} misaligned:\n${text}`);
+    }
+    return starts.map((at, i) => l.slice(at, starts[i + 1] ?? l.length).trim());
+  });
+  return rows;
+}
+
+test('every_listing_json_is_json_lines_with_effective_scopes', async () => {
+  const p = createPlugauth();
+  try {
+    const all = p.addClient({ name: 'no own list' });
+    const narrow = p.addClient({ name: 'narrow', scope: 'todo.read' });
+    ok(p.cli(['user', 'add', 'ida', '--password-stdin'], { input: 'a long password\n' }));
+    ok(p.cli(['user', 'add', 'jo', '--password-stdin'], { input: 'a long password\n' }));
+    const now = Date.now() / 1000;
+
+    const clients = jsonObjectLines(p.cli(['client', 'list', '--json']));
+    assert.equal(clients.length, 2);
+    const a = clients.find((c) => c.client_id === all.client_id);
+    const n = clients.find((c) => c.client_id === narrow.client_id);
+    // The effective scopes: [oauth] scopes for a client without a list of its own.
+    assert.equal(a.scope, 'todo.read todo.write');
+    assert.equal(a.scope_all, true);
+    assert.equal(n.scope, 'todo.read');
+    assert.equal(n.scope_all, false);
+    for (const c of clients) {
+      assert.ok(Number.isInteger(c.created_at) && Math.abs(c.created_at - now) < 600, JSON.stringify(c));
+      assert.equal(c.client_secret, undefined);
+    }
+
+    const users = jsonObjectLines(p.cli(['user', 'list', '--json']));
+    assert.deepEqual(users.map((u) => u.name).sort(), ['ida', 'jo']);
+    for (const u of users) assert.ok(Number.isInteger(u.created_at), JSON.stringify(u));
+
+    // An empty listing prints nothing at all.
+    const q = createPlugauth();
+    try {
+      assert.equal(ok(q.cli(['client', 'list', '--json'])).stdout, '');
+      assert.equal(ok(q.cli(['user', 'list', '--json'])).stdout, '');
+      assert.equal(ok(q.cli(['events', '--json'])).stdout, '');
+    } finally {
+      await q.cleanup();
+    }
+
+    // events --json: the same shape.
+    const base = await p.start();
+    const res = await postToken(base, {
+      body: { grant_type: 'client_credentials' }, authorization: basic(all.client_id, 'wrong'),
+    });
+    assert.equal(res.status, 401);
+    const ev = await someEvents(p);
+    for (const e of ev) assert.ok(Number.isInteger(e.at) && Math.abs(e.at - now) < 600, JSON.stringify(e));
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('text_listings_have_header_rows_aligned_columns_and_utc_times', async () => {
+  const p = createPlugauth();
+  try {
+    const c1 = p.addClient({ name: 'a much longer client name', scope: 'todo.read' });
+    const c2 = p.addClient({ name: 'short', isPublic: true });
+    ok(p.cli(['user', 'add', 'kim', '--password-stdin'], { input: 'a long password\n' }));
+    ok(p.cli(['user', 'add', 'a.much.longer.name@example.com', '--password-stdin'],
+      { input: 'a long password\n' }));
+
+    const clients = tableRows(ok(p.cli(['client', 'list'])).stdout,
+      ['CLIENT_ID', 'KIND', 'NAME', 'GRANTS', 'SCOPE', 'ADDED']);
+    assert.deepEqual(clients.map((r) => r[0]).sort(), [c1.client_id, c2.client_id].sort());
+    const r1 = clients.find((r) => r[0] === c1.client_id);
+    const r2 = clients.find((r) => r[0] === c2.client_id);
+    assert.deepEqual(r1.slice(1, 5), ['confidential', 'a much longer client name',
+      'authorization_code,refresh_token,client_credentials', 'todo.read']);
+    assert.deepEqual(r2.slice(1, 5), ['public', 'short', 'authorization_code,refresh_token',
+      'todo.read todo.write']);
+    for (const r of clients) assert.match(r[5], UTC_TIME);
+
+    const users = tableRows(ok(p.cli(['user', 'list'])).stdout, ['NAME', 'ADDED']);
+    assert.deepEqual(users.map((r) => r[0]).sort(), ['a.much.longer.name@example.com', 'kim']);
+    for (const r of users) assert.match(r[1], UTC_TIME);
+
+    const base = await p.start();
+    await postToken(base, {
+      body: { grant_type: 'client_credentials' }, authorization: basic(c1.client_id, 'wrong'),
+    });
+    await someEvents(p);
+    const text = ok(p.cli(['events'])).stdout;
+    const lines = text.replace(/\n$/, '').split('\n');
+    assert.match(lines[0], /^TIME {2,}KIND {2,}OUTCOME {2,}REASON AND DETAILS$/, text);
+    assert.ok(lines.length > 1, text);
+    for (const l of lines.slice(1)) {
+      assert.match(l.slice(0, lines[0].indexOf('KIND')).trim(), UTC_TIME, text);
+      for (const col of ['KIND', 'OUTCOME']) {
+        const at = lines[0].indexOf(col);
+        assert.ok(l[at - 1] === ' ' && l[at] !== ' ', `${col} misaligned:\n${text}`);
+      }
+    }
+  } finally {
+    await p.cleanup();
+  }
 });
 
 // --- no server log lines from CLI commands -------------------------------------------
