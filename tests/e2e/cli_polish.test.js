@@ -219,7 +219,7 @@ test('text_listings_have_header_rows_aligned_columns_and_utc_times', async () =>
 
 // --- no server log lines from CLI commands -------------------------------------------
 
-test('cli_commands_print_no_server_log_lines', () => {
+test('cli_commands_print_no_server_log_lines', async () => {
   const p = new Plugauth();
   try {
     const runs = [p.init()];
@@ -237,7 +237,7 @@ test('cli_commands_print_no_server_log_lines', () => {
       assert.doesNotMatch(r.stdout, LOG_LINE, show(r));
     }
   } finally {
-    p.cleanup();
+    await p.cleanup();
   }
 });
 
