@@ -43,7 +43,9 @@ cli_config_load(const struct cli *cli, struct config **cfg)
 		return CLI_FAIL;
 	}
 	if (log_level_parse((*cfg)->server.log_level, &lvl))
-		log_set_level(lvl);
+		log_set_level(cli->serving || lvl == LOG_DEBUG || lvl < LOG_WARN
+		                  ? lvl
+		                  : LOG_WARN);
 	return CLI_OK;
 }
 

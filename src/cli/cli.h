@@ -16,6 +16,7 @@
 
 struct cli {
 	const char *config_path; /* -c, PLUGAUTH_CONFIG or the default */
+	bool serving;            /* serve, demo: log at [server] log_level */
 };
 
 /* Commands: argv[0] is the command name. Each returns an exit code. */
@@ -39,7 +40,9 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_err(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Loads the configuration file (it must exist), sets the log level. *cfg is
+/* Loads the configuration file (it must exist), sets the log level: [server]
+ * log_level when serving, else warnings and errors only (debug stays
+ * debug), so that a command's output holds no server log lines. *cfg is
  * new (cfg_free()). Prints the error itself. */
 int cli_config_load(const struct cli *, struct config **cfg);
 

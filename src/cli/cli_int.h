@@ -44,13 +44,47 @@ bool redirect_ok(const char *u);
 /* True if name is well-formed UTF-8 without control or invisible
  * formatting characters (it is shown on the consent page and in lists). */
 bool client_name_ok(const char *name);
+/* name for a terminal (into out): control and formatting characters as
+ * \xHH or \u{XXXX}, a backslash as \\, bytes of malformed UTF-8 as \xHH;
+ * cut short with "..." past CLI_NAME_MAX_BYTES. Returns out. */
+#define CLI_NAME_SAFE_BYTES (CLI_NAME_MAX_BYTES * 10 + 1) /* \u{XXXX} */
+const char *client_name_safe(const char *name, char out[CLI_NAME_SAFE_BYTES]);
 /* True if every scope in the space-separated list is one the server
  * knows; else prints which is not. */
 bool cli_scope_known(const struct config *cfg, const char *scope);
-/* The client as client list --json shows it (never a secret): new. */
-json_t *cli_client_json(const struct store_client *c);
+/* The client as client list --json shows it (never a secret), with its
+ * effective scopes (cfg's for a client without a list of its own): new. */
+json_t *cli_client_json(const struct config *cfg, const struct store_client *c);
 /* Prints o indented on stdout. Takes o (NULL-safe). */
 void cli_json_print(json_t *o);
+
+/* table.c: the listings' shapes. A text table: a header row, then the
+ * rows, columns aligned, two spaces apart. _init borrows head[ncols]
+ * (until _print); _add copies the row's ncols cells (NULL prints "-");
+ * _print prints it all and frees it (CLI_FAIL if a row could not be
+ * kept; prints the error itself). Adding a column is one more head and
+ * one more cell per row. */
+#define CLI_TABLE_COLS_MAX 8
+struct cli_table {
+	const char *head[CLI_TABLE_COLS_MAX];
+	size_t ncols, nrows, cap;
+	char **cells; /* nrows * ncols, each new */
+	bool failed;
+};
+void cli_table_init(struct cli_table *, const char *const *head, size_t ncols);
+void cli_table_add(struct cli_table *, const char *const *cells);
+int cli_table_print(struct cli_table *);
+/* "2026-12-02T15:41:35Z" (RFC 3339, UTC) into out; returns out. */
+#define CLI_TIME_BYTES 32
+const char *cli_time_utc(int64_t at, char out[CLI_TIME_BYTES]);
+/* Prints o as one compact line (JSON Lines: what every --json listing
+ * prints, one object per line). Takes o (NULL-safe). */
+void cli_json_line(json_t *o);
+
+/* client_list.c: client list's text: a table, one row per client of
+ * v[n] (borrowed). Returns an exit code; prints the error itself. */
+int cli_client_table_print(const struct config *cfg,
+                           struct store_client *const *v, size_t n);
 
 /* client_edit.c: client update; argv[0] is the subcommand. Returns an
  * exit code. */

@@ -1,5 +1,5 @@
 /* plugauth client add | list | remove | rotate-secret; update is in
- * client_edit.c */
+ * client_edit.c, the listing's shapes in client_list.c */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include "oauth/oauth.h"
 
 #define NAME_MAX_BYTES CLI_NAME_MAX_BYTES
-#define NAME_SAFE_BYTES (NAME_MAX_BYTES * 10 + 1) /* \u{XXXX} */
+#define NAME_SAFE_BYTES CLI_NAME_SAFE_BYTES
 #define REDIRECTS_MAX_BYTES CLI_REDIRECTS_MAX_BYTES
 #define REDIRECT_MAX_BYTES 2048
 
@@ -53,7 +53,12 @@ static const char usage[] =
     "                       without authorization_code no redirect URI is\n"
     "                       needed\n"
     "  --json               print one JSON object\n"
-    "list           lists clients and their grant types (never secrets)\n"
+    "list           lists clients: kind, name, grant types, effective scopes,\n"
+    "               when added (UTC); never secrets\n"
+    "  --json               one JSON object per line (JSON Lines): scope is\n"
+    "                       what the client may get, scope_all true if it\n"
+    "                       has no list of its own; created_at in seconds\n"
+    "                       since the epoch\n"
     "remove         deletes a client and revokes everything issued to it\n"
     "rotate-secret  replaces a client's secret and prints the new one once;\n"
     "               the old one stops working at once, or after --grace\n"
@@ -133,8 +138,8 @@ client_name_ok(const char *name)
 /* name for a terminal: control and formatting characters as \xHH or
  * \u{XXXX}, a backslash as \\, bytes of malformed UTF-8 as \xHH. Names
  * stored before names were checked (or by other means) may hold them. */
-static const char *
-client_name_safe(const char *name, char out[NAME_SAFE_BYTES])
+const char *
+client_name_safe(const char *name, char out[CLI_NAME_SAFE_BYTES])
 {
 	const unsigned char *p = (const unsigned char *)name;
 	bool utf8 = str_utf8_ok(str_of(name));
@@ -174,61 +179,6 @@ client_name_safe(const char *name, char out[NAME_SAFE_BYTES])
 	}
 	out[o] = '\0';
 	return out;
-}
-
-/* "authorization_code,refresh_token" for the grants in mask. */
-static const char *
-grants_text(unsigned mask, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (unsigned bit = 1; bit <= STORE_GRANTS_ALL; bit <<= 1) {
-		const char *g = oauth_grant_name(bit);
-		int k;
-
-		if ((mask & bit) == 0 || g == NULL)
-			continue;
-		k = snprintf(out + o, outsz - o, "%s%s", o > 0 ? "," : "", g);
-		if (k < 0 || (size_t)k >= outsz - o)
-			break;
-		o += (size_t)k;
-	}
-	return out;
-}
-
-json_t *
-cli_client_json(const struct store_client *c)
-{
-	json_t *o, *uris, *grants;
-	const char *p;
-	char safe[NAME_SAFE_BYTES];
-
-	o = json_pack(
-	    "{s:s, s:s, s:s, s:b, s:b, s:I}", "client_id", c->id, "name",
-	    str_utf8_ok(str_of(c->name)) ? c->name
-	                                 : client_name_safe(c->name, safe),
-	    "scope", c->scope, "public", c->is_public, "chatgpt", c->chatgpt,
-	    "created_at", (json_int_t)c->created_at);
-	if (o == NULL)
-		return NULL;
-	grants = json_array();
-	for (unsigned bit = 1; bit <= STORE_GRANTS_ALL; bit <<= 1)
-		if ((c->grants & bit) != 0 && oauth_grant_name(bit) != NULL)
-			json_array_append_new(
-			    grants, json_string(oauth_grant_name(bit)));
-	json_object_set_new(o, "grant_types", grants);
-	uris = json_array();
-	for (p = c->redirect_uris; p != NULL && *p != '\0';) {
-		size_t n = strcspn(p, "\n");
-
-		json_array_append_new(uris, json_stringn(p, n));
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
-	json_object_set_new(o, "redirect_uris", uris);
-	return o;
 }
 
 void
@@ -385,7 +335,7 @@ add_result_print(const struct config *cfg, const struct store_client *c,
                  const char *secret, bool json)
 {
 	if (json) {
-		json_t *o = cli_client_json(c);
+		json_t *o = cli_client_json(cfg, c);
 
 		json_object_set_new(o, "client_secret",
 		                    c->is_public ? json_null()
@@ -485,28 +435,12 @@ client_list(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		json_t *a = json_array();
-
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, cli_client_json(v[i]));
-		cli_json_print(a);
+			cli_json_line(cli_client_json(cfg, v[i]));
+	} else if (n == 0) {
+		printf("no clients: add one with 'plugauth client add'\n");
 	} else {
-		if (n == 0)
-			printf("no clients: add one with 'plugauth client add'"
-			       "\n");
-		for (size_t i = 0; i < n; i++) {
-			char safe[NAME_SAFE_BYTES], grants[128];
-
-			printf(
-			    "%s  %-12s  %s  scope=\"%s\"  grants=%s\n",
-			    v[i]->id,
-			    v[i]->is_public ? "public"
-			    : v[i]->chatgpt ? "chatgpt"
-			                    : "confidential",
-			    client_name_safe(v[i]->name, safe),
-			    v[i]->scope[0] ? v[i]->scope : cfg->oauth.scopes,
-			    grants_text(v[i]->grants, grants, sizeof(grants)));
-		}
+		rc = cli_client_table_print(cfg, v, n);
 	}
 out:
 	store_client_list_free(v, n);

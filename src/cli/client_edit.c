@@ -233,7 +233,7 @@ update_apply(const struct config *cfg, struct store *st,
 	c->redirect_uris = uris.p != NULL ? uris.p : (char *)(uintptr_t) "";
 	s = store_client_update(st, c);
 	if (s == ST_OK && o->json)
-		cli_json_print(cli_client_json(c));
+		cli_json_print(cli_client_json(cfg, c));
 	else if (s == ST_OK)
 		printf("updated client %s (its client_id, secret and tokens "
 		       "stay)\n",

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_int.h"
 #include "core/log.h"
 
 #define EVENTS_DEFAULT 50
@@ -28,7 +28,9 @@ static const char usage[] =
     "  --state S     only the flow with this OAuth state value\n"
     "  -n COUNT      how many (default 50)\n"
     "  --follow      keep printing new events until interrupted\n"
-    "  --json        one JSON object per line\n";
+    "  --json        one JSON object per line (JSON Lines), at in seconds\n"
+    "                since the epoch\n"
+    "Text: a header row, then one event per line, times in UTC.\n";
 
 static volatile sig_atomic_t stop;
 
@@ -77,39 +79,39 @@ reason_print(const char *r)
 static void
 event_json(const struct store_event *e)
 {
-	json_t *o = json_pack(
+	cli_json_line(json_pack(
 	    "{s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
 	    "s:s?, s:s?}",
 	    "id", (json_int_t)e->id, "at", (json_int_t)e->at, "kind", e->kind,
 	    "outcome", e->outcome, "reason", e->reason, "client_id",
 	    e->client_id, "user", e->user, "state", e->state, "peer", e->peer,
 	    "detail", e->detail, "method", e->method, "description",
-	    e->description);
-	char *txt = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	if (txt != NULL)
-		puts(txt);
-	free(txt);
-	json_decref(o);
+	    e->description));
 }
 
+/* The text's columns: the time (UTC), kind, outcome, then the reason and
+ * the key="value" details. */
+#define EVENT_ROW_FMT "%-20s  %-9s %-22s"
+
 static void
-event_print(const struct store_event *e, bool json)
+event_print(const struct store_event *e, bool json, bool *head)
 {
-	char when[32];
+	char when[CLI_TIME_BYTES];
 	char s[3][96];
-	time_t t = (time_t)e->at;
-	struct tm tm;
 
 	if (json) {
 		event_json(e);
 		return;
 	}
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (!*head) {
+		printf(EVENT_ROW_FMT " %s\n", "TIME", "KIND", "OUTCOME",
+		       "REASON AND DETAILS");
+		*head = true;
+	}
 	/* Values came from the network: codes through log_safe(), the
 	 * rest quoted by field_print(). */
-	printf("%s  %-9s %-22s", when, log_safe(e->kind, s[0], sizeof(s[0])),
+	printf(EVENT_ROW_FMT, cli_time_utc(e->at, when),
+	       log_safe(e->kind, s[0], sizeof(s[0])),
 	       log_safe(e->outcome, s[1], sizeof(s[1])));
 	reason_print(e->reason);
 	field_print("client", e->client_id, false);
@@ -191,6 +193,7 @@ events_show(struct store *st, struct store_event_filter *f, bool follow,
 {
 	struct store_event **v = NULL;
 	size_t n = 0;
+	bool head = false; /* the header row is out */
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -200,7 +203,7 @@ events_show(struct store *st, struct store_event_filter *f, bool follow,
 			return CLI_FAIL;
 		}
 		for (size_t i = 0; i < n; i++) {
-			event_print(v[i], json);
+			event_print(v[i], json, &head);
 			f->after_id = v[i]->id;
 		}
 		if (n == 0 && !follow && f->after_id == 0 && !json)

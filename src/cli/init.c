@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -29,38 +31,96 @@ static const char usage[] =
     "                  127.0.0.1:8080)\n"
     "  --force         overwrite an existing configuration file\n";
 
-/* Writes text to path with mode 0600, refusing to replace unless force. */
+/* Writes text to a new private file next to path (mode 0600), whose name
+ * goes to tmp[tmpsz]: init moves it into place once the database is
+ * ready, so a failure leaves no configuration behind, and --force does
+ * not lose the old one. */
 static int
-file_write(const char *path, struct str text, bool force)
+file_write(const char *path, struct str text, char *tmp, size_t tmpsz)
 {
-	int fd, flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-	ssize_t n;
+	int fd, n;
+	ssize_t w;
 
-	if (!force)
-		flags |= O_EXCL;
-	fd = open(path, flags, 0600);
+	n = snprintf(tmp, tmpsz, "%s.XXXXXX", path);
+	if (n < 0 || (size_t)n >= tmpsz) {
+		cli_err("cannot write %s: the name is too long", path);
+		tmp[0] = '\0';
+		return CLI_FAIL;
+	}
+	fd = mkstemp(tmp); /* mode 0600 */
 	if (fd < 0) {
-		if (errno == EEXIST)
-			cli_err("%s exists: use --force to overwrite it", path);
-		else
-			cli_err("cannot write %s: %s", path, strerror(errno));
+		cli_err("cannot write %s: %s", path, strerror(errno));
+		tmp[0] = '\0';
 		return CLI_FAIL;
 	}
-	/* open()'s mode is for a new file: an old one keeps its own, and
-	 * the secrets must not land in a file others can read. */
-	if (fchmod(fd, 0600) != 0) {
-		cli_err("cannot make %s private: %s", path, strerror(errno));
-		close(fd);
-		return CLI_FAIL;
-	}
-	n = write(fd, text.p, text.len);
-	if (n < 0 || (size_t)n != text.len || fsync(fd) != 0) {
+	w = write(fd, text.p, text.len);
+	if (w < 0 || (size_t)w != text.len || fsync(fd) != 0) {
 		cli_err("cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		return CLI_FAIL;
 	}
 	close(fd);
 	return CLI_OK;
+}
+
+/* Moves the written file tmp to path: over an old one only if force. */
+static int
+file_install(const char *tmp, const char *path, bool force)
+{
+	if (force ? rename(tmp, path) == 0 : link(tmp, path) == 0) {
+		if (!force)
+			unlink(tmp);
+		return CLI_OK;
+	}
+	if (errno == EEXIST)
+		cli_err("%s exists: use --force to overwrite it", path);
+	else
+		cli_err("cannot write %s: %s", path, strerror(errno));
+	return CLI_FAIL;
+}
+
+/* The files of a SQLite database at url that init would create: which
+ * did not exist before (made[i]), so that a failed init removes those
+ * and only those. */
+struct db_files {
+	char path[3][PATH_MAX];
+	bool made[3];
+};
+
+/* Notes which of url's database files (the database, -wal, -shm) exist
+ * now; nothing for another kind of URL or ":memory:". */
+static void
+db_files_note(struct db_files *f, const char *url)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	const char *file;
+	struct stat sb;
+	int n;
+
+	memset(f, 0, sizeof(*f));
+	if (strncmp(url, "sqlite:", 7) != 0)
+		return;
+	file = url + 7;
+	if (file[0] == '\0' || strcmp(file, ":memory:") == 0)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(suffix); i++) {
+		n = snprintf(f->path[i], sizeof(f->path[i]), "%s%s", file,
+		             suffix[i]);
+		if (n < 0 || (size_t)n >= sizeof(f->path[i]))
+			f->path[i][0] = '\0';
+		else
+			f->made[i] =
+			    lstat(f->path[i], &sb) != 0 && errno == ENOENT;
+	}
+}
+
+/* Removes the database files that were not there before. */
+static void
+db_files_undo(const struct db_files *f)
+{
+	for (size_t i = 0; i < ARRAY_LEN(f->path); i++)
+		if (f->made[i] && f->path[i][0] != '\0')
+			unlink(f->path[i]);
 }
 
 /* init's options. All borrowed from argv; NULL if absent. */
@@ -225,9 +285,11 @@ cli_init(struct cli *cli, int argc, char **argv)
 	struct init_opts o = {0};
 	struct config *cfg = NULL;
 	struct store *st = NULL;
+	struct db_files db;
 	struct buf text;
-	char err[512];
+	char err[512], tmp[PATH_MAX] = "";
 	unsigned have = 0, want = 0;
+	bool db_tried = false;
 	int rc;
 
 	buf_init(&text, 1 << 20);
@@ -241,9 +303,14 @@ cli_init(struct cli *cli, int argc, char **argv)
 	if (rc != CLI_OK)
 		goto out;
 	rc = CLI_FAIL;
-	if (cfg_render(cfg, &text) != ST_OK)
+	if (!o.force && access(cli->config_path, F_OK) == 0) {
+		cli_err("%s exists: use --force to overwrite it",
+		        cli->config_path);
 		goto out;
-	if (file_write(cli->config_path, buf_str(&text), o.force) != CLI_OK)
+	}
+	if (cfg_render(cfg, &text) != ST_OK ||
+	    file_write(cli->config_path, buf_str(&text), tmp, sizeof(tmp)) !=
+	        CLI_OK)
 		goto out;
 	/* Rendered as given: a relative sqlite: path is read from the
 	 * configuration file's directory, by this run and every later one. */
@@ -252,14 +319,24 @@ cli_init(struct cli *cli, int argc, char **argv)
 		cli_err("%s", err);
 		goto out;
 	}
+	db_files_note(&db, cfg->database.url);
+	db_tried = true;
 	if (cli_store_open(cfg, CLI_DB_CREATE, &st) != CLI_OK)
 		goto out;
 	store_schema_version(st, &have, &want);
+	if (file_install(tmp, cli->config_path, o.force) != CLI_OK)
+		goto out;
+	tmp[0] = '\0';
 	init_next_print(cli->config_path, cfg, have);
 	rc = CLI_OK;
 out:
 	buf_free(&text);
 	store_close(st);
+	/* A failed init leaves nothing it made behind. */
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	if (rc != CLI_OK && db_tried)
+		db_files_undo(&db);
 	cfg_free(cfg);
 	return rc;
 }

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -21,7 +20,9 @@ static const char usage[] =
     "       plugauth [-c FILE] user passwd NAME [--password-stdin]\n"
     "\n"
     "add     creates a user who can sign in on the login page\n"
-    "list    lists users (--json: an array of {name, created_at})\n"
+    "list    lists users and when they were added (UTC); --json: one\n"
+    "        {name, created_at} object per line (JSON Lines), created_at\n"
+    "        in seconds since the epoch\n"
     "remove  deletes a user and revokes everything issued to them\n"
     "passwd  sets a new password and ends the user's sign-in sessions, so\n"
     "        that a stolen session cookie stops working; the tokens issued\n"
@@ -201,34 +202,34 @@ out:
 	return rc;
 }
 
-/* Prints the users as text, or as a JSON array of {name, created_at}
- * (seconds since the epoch, as client list --json). */
-static void
+/* Prints the users as a table, or as JSON Lines of {name, created_at}
+ * (seconds since the epoch, as client list --json and events --json). */
+static int
 user_list_print(struct store_user *const *v, size_t n, bool json)
 {
-	json_t *a;
+	static const char *const head[] = {"NAME", "ADDED"};
+	struct cli_table t;
 
 	if (json) {
-		a = json_array();
-		for (size_t i = 0; a != NULL && i < n; i++)
-			json_array_append_new(
-			    a, json_pack("{s:s, s:I}", "name", v[i]->name,
-			                 "created_at",
-			                 (json_int_t)v[i]->created_at));
-		cli_json_print(a);
-		return;
+		for (size_t i = 0; i < n; i++)
+			cli_json_line(json_pack("{s:s, s:I}", "name",
+			                        v[i]->name, "created_at",
+			                        (json_int_t)v[i]->created_at));
+		return CLI_OK;
 	}
-	if (n == 0)
+	if (n == 0) {
 		printf("no users: add one with 'plugauth user add NAME'\n");
-	for (size_t i = 0; i < n; i++) {
-		char when[32];
-		time_t t = (time_t)v[i]->created_at;
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-		printf("%-32s  added %s\n", v[i]->name, when);
+		return CLI_OK;
 	}
+	cli_table_init(&t, head, ARRAY_LEN(head));
+	for (size_t i = 0; i < n; i++) {
+		char added[CLI_TIME_BYTES];
+		const char *row[] = {v[i]->name,
+		                     cli_time_utc(v[i]->created_at, added)};
+
+		cli_table_add(&t, row);
+	}
+	return cli_table_print(&t);
 }
 
 static int
@@ -254,7 +255,7 @@ user_list(struct cli *cli, int argc, char **argv)
 		cli_err("cannot list users");
 		rc = CLI_FAIL;
 	} else {
-		user_list_print(v, n, json);
+		rc = user_list_print(v, n, json);
 	}
 	store_user_list_free(v, n);
 	store_close(st);

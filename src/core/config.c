@@ -306,20 +306,6 @@ ini_on_value(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* PLUGAUTH_<SECTION>_<KEY>, upper case, '.' as '_'. */
-static bool
-env_name(const struct cfg_key *k, char *dst, size_t dstsz)
-{
-	int n;
-
-	n = snprintf(dst, dstsz, "PLUGAUTH_%s_%s", k->section, k->key);
-	if (n < 0 || (size_t)n >= dstsz)
-		return false;
-	for (char *p = dst; *p != '\0'; p++)
-		*p = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
-	return true;
-}
-
 /* Parses path into cfg; ST_OK also when it is absent and may be. */
 static enum status
 load_file(struct load_ctx *lc, const char *path, bool must_exist, char *err,
@@ -395,7 +381,7 @@ env_apply(struct load_ctx *lc, char *err, size_t errlen)
 	size_t i;
 
 	for (i = 0; i < cfg_nkeys; i++) {
-		if (!env_name(&cfg_keys[i], var, sizeof(var))) {
+		if (!cfg_env_name(&cfg_keys[i], var, sizeof(var))) {
 			str_errf(err, errlen, "[%s] %s: name too long",
 			         cfg_keys[i].section, cfg_keys[i].key);
 			return ST_INTERNAL;
@@ -430,10 +416,10 @@ invalid_explain(const struct load_ctx *lc, const char *path,
 	if (at > 0)
 		str_errf(err, errlen, "%s:%d: [%s] %s: %s", path, at,
 		         k->section, k->key, msg);
-	else if (at == ORIGIN_ENV && env_name(k, var, sizeof(var)) &&
+	else if (at == ORIGIN_ENV && cfg_env_name(k, var, sizeof(var)) &&
 	         lc->origin[k - cfg_keys] == ORIGIN_ENV)
 		str_errf(err, errlen, "environment %s: %s", var, msg);
-	else if (at == ORIGIN_ENV && env_name(alt, var, sizeof(var)))
+	else if (at == ORIGIN_ENV && cfg_env_name(alt, var, sizeof(var)))
 		str_errf(err, errlen, "environment %s: [%s] %s: %s", var,
 		         k->section, k->key, msg);
 	else
@@ -484,6 +470,7 @@ cfg_load(const char *path, bool must_exist, struct config **out, char *err,
 	}
 	if ((rc = env_apply(&lc, err, errlen)) != ST_OK)
 		goto out;
+	cfg_env_unknown_warn();
 	if (path != NULL &&
 	    (rc = cfg_database_resolve(cfg, path, err, errlen)) != ST_OK)
 		goto out;

@@ -74,6 +74,13 @@ key_cuint(const struct config *cfg, const struct cfg_key *k)
 	return *(const unsigned *)(const void *)((const char *)cfg + k->off);
 }
 
+/* config_env.c. _name: the PLUGAUTH_<SECTION>_<KEY> variable of k (upper
+ * case, '.' as '_'), false if it does not fit. _unknown_warn: a warning
+ * for each PLUGAUTH_* variable that names no key (nor one plugauth reads
+ * itself), with the closest key's variable if one is near. */
+bool cfg_env_name(const struct cfg_key *k, char *dst, size_t dstsz);
+void cfg_env_unknown_warn(void);
+
 /* The row of the field at offset off (aborts if there is none). */
 const struct cfg_key *cfg_key_at(size_t off);
 

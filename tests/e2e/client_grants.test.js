@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
-import { createPlugauth } from './lib/server.js';
+import { createPlugauth, jsonLines } from './lib/server.js';
 import { Browser, addUser, exchangeCode, refresh } from './lib/flow.js';
 import { assertOAuthError, basic, postToken } from './lib/http.js';
 
@@ -40,7 +40,7 @@ function add(args) {
 function listed(id) {
   const r = pa.cli(['client', 'list', '--json']);
   assert.equal(r.status, 0, show(r));
-  return JSON.parse(r.stdout).find((c) => c.client_id === id);
+  return jsonLines(r.stdout).find((c) => c.client_id === id);
 }
 
 const ccWith = (c) => postToken(base, { body: CC, authorization: basic(c.client_id, c.client_secret) });
@@ -96,8 +96,9 @@ test('grant_client_credentials_opts_in_and_only_that', async () => {
   assert.deepEqual(all.grant_types, ['authorization_code', 'refresh_token', 'client_credentials']);
   assert.equal((await ccWith(all)).status, 200);
   const text = pa.cli(['client', 'list']);
-  assert.match(text.stdout, new RegExp(`${all.client_id} .*grants=authorization_code,refresh_token,client_credentials`));
-  assert.match(text.stdout, new RegExp(`${c.client_id} .*grants=client_credentials\\n`));
+  assert.match(text.stdout, /^CLIENT_ID +KIND +NAME +GRANTS +SCOPE +ADDED\n/);
+  assert.match(text.stdout, new RegExp(`${all.client_id} .* authorization_code,refresh_token,client_credentials `));
+  assert.match(text.stdout, new RegExp(`${c.client_id} .* client_credentials +todo\\.read todo\\.write `));
 });
 
 test('client_without_refresh_grant_gets_no_refresh_token', async () => {

@@ -10,7 +10,7 @@ import { assertOAuthError, basic, postToken } from './lib/http.js';
 import {
   Browser, addUser, assertTokenPair, exchangeCode, isConsentForm, newState, refresh, theForm,
 } from './lib/flow.js';
-import { createPlugauth } from './lib/server.js';
+import { createPlugauth, jsonLines } from './lib/server.js';
 
 const CC = { grant_type: 'client_credentials' };
 const POLL_DEADLINE_MS = 15000;
@@ -230,7 +230,7 @@ test('client_update_refuses_bad_changes', async () => {
   assert.equal(pa.cli(['client', 'update', 'no-such-client', '--name', 'x']).status, 1);
 
   // Nothing changed; a client_credentials-only client may lose its last URI.
-  const list = JSON.parse(pa.cli(['client', 'list', '--json']).stdout);
+  const list = jsonLines(pa.cli(['client', 'list', '--json']).stdout);
   const now = list.find((x) => x.client_id === id);
   assert.equal(now.name, 'strict');
   assert.deepEqual(now.redirect_uris, ['https://only.example/cb']);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { describeResponse, get } from './lib/http.js';
-import { createPlugauth, run } from './lib/server.js';
+import { createPlugauth, jsonLines, run } from './lib/server.js';
 
 let pa;
 let base;
@@ -86,7 +86,7 @@ test('restart_after_sigterm_keeps_clients', async () => {
   assert.equal(res.status, 200, describeResponse(res));
   const list = pa.cli(['client', 'list', '--json']);
   assert.equal(list.status, 0, list.stderr);
-  assert.ok(JSON.parse(list.stdout).some((x) => x.client_id === c.client_id));
+  assert.ok(jsonLines(list.stdout).some((x) => x.client_id === c.client_id));
   assert.equal(await pa.stop(), 0);
 });
 

@@ -17,7 +17,7 @@ import {
   Browser, CODE_RE, PASSWORD, addClient, addUser, assertHtmlPage, assertTokenPair,
   authorizePath, exchangeCode, isConsentForm, isLoginForm, newState, sleep, theForm,
 } from './lib/flow.js';
-import { Plugauth, createPlugauth } from './lib/server.js';
+import { Plugauth, createPlugauth, jsonLines } from './lib/server.js';
 
 const SQL_USER = "x' OR '1'='1";
 const SQL_CLIENT_NAME = '"; DROP TABLE tokens; --';
@@ -66,14 +66,14 @@ function assertRefused(r, what) {
 function clientList(p) {
   const r = p.cli(['client', 'list', '--json']);
   assert.equal(r.status, 0, show(r));
-  return JSON.parse(r.stdout);
+  return jsonLines(r.stdout);
 }
 
-// The names `user list` prints ("NAME  added DATE" per line).
+// The names `user list --json` prints.
 function userNames(p) {
-  const r = p.cli(['user', 'list']);
+  const r = p.cli(['user', 'list', '--json']);
   assert.equal(r.status, 0, show(r));
-  return r.stdout.split('\n').map((l) => /^(.*?) +added \S/.exec(l)?.[1]).filter((n) => n !== undefined);
+  return jsonLines(r.stdout).map((u) => u.name);
 }
 
 function exactParams(client, state = newState()) {

@@ -50,6 +50,11 @@ function childEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
+// The objects a `--json` listing printed: JSON Lines, one object per line.
+export function jsonLines(stdout) {
+  return stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
+}
+
 function checkBinary() {
   if (!existsSync(BIN)) {
     throw new Error(`plugauth binary not found at ${BIN} (build it, or set PLUGAUTH_BIN)`);
