@@ -32,6 +32,7 @@ static const char usage[] =
     "  token     revoke every token of a user or a client\n"
     "  consent   forget what a user allowed: ask again\n"
     "  events    show recent OAuth events: why a flow failed\n"
+    "  registration  make initial access tokens for client registration\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -39,11 +40,17 @@ static const struct {
 	const char *name;
 	int (*fn)(struct cli *, int, char **);
 } commands[] = {
-    {"init", cli_init},         {"serve", cli_serve},
-    {"demo", cli_demo},         {"migrate", cli_migrate},
-    {"client", cli_client},     {"user", cli_user},
-    {"token", cli_token},       {"events", cli_events},
-    {"manifest", cli_manifest}, {"consent", cli_consent},
+    {"init", cli_init},
+    {"serve", cli_serve},
+    {"demo", cli_demo},
+    {"migrate", cli_migrate},
+    {"client", cli_client},
+    {"user", cli_user},
+    {"token", cli_token},
+    {"events", cli_events},
+    {"manifest", cli_manifest},
+    {"consent", cli_consent},
+    {"registration", cli_registration},
 };
 
 int

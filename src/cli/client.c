@@ -225,6 +225,8 @@ cli_client_json(const struct store_client *c)
 			p++;
 	}
 	json_object_set_new(o, "redirect_uris", uris);
+	json_object_set_new(o, "origin",
+	                    json_string(store_client_origin_name(c->origin)));
 	return o;
 }
 
@@ -495,11 +497,12 @@ client_list(struct cli *cli, int argc, char **argv)
 			char safe[NAME_SAFE_BYTES], grants[128];
 
 			printf(
-			    "%s  %-12s  %s  scope=\"%s\"  grants=%s\n",
+			    "%s  %-12s  %-10s  %s  scope=\"%s\"  grants=%s\n",
 			    v[i]->id,
 			    v[i]->is_public ? "public"
 			    : v[i]->chatgpt ? "chatgpt"
 			                    : "confidential",
+			    store_client_origin_name(v[i]->origin),
 			    client_name_safe(v[i]->name, safe),
 			    v[i]->scope[0] ? v[i]->scope : cfg->oauth.scopes,
 			    grants_text(v[i]->grants, grants, sizeof(grants)));
