@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 
-import { Browser, addUser, newState, pkce } from './lib/flow.js';
+import { Browser, addUser, assertErrorPage, newState, pkce } from './lib/flow.js';
 import { FORM, describeResponse, readResponse } from './lib/http.js';
 import {
   assertRegError, assertRegistered, clientList, manage, register,
@@ -111,17 +111,26 @@ test('public_client_registers_then_pkce_code_flow_and_refresh', async () => {
   assert.match(text, new RegExp(`^${info.client_id}  public +registered  Native app  `, 'm'));
 });
 
-test('public_client_without_pkce_refused_at_authorize', async () => {
+test('registered_client_authorize_errors_shown_not_redirected', async () => {
+  // RFC 9700 §4.18: anyone may register a redirect URI, so an error (here: a public
+  // client without PKCE, an unknown scope) is shown on a page, never redirected there
+  // without the user's say. An administrator's client keeps the redirect.
   const info = await registerWithLibrary({
     redirect_uris: ['https://spa.example/cb'], token_endpoint_auth_method: 'none',
   });
   const browser = new Browser(base, seen);
-  const r = await browser.get(`/oauth/authorize?response_type=code&client_id=${info.client_id}`
-    + `&redirect_uri=${encodeURIComponent('https://spa.example/cb')}&state=s1`);
+  const cb = encodeURIComponent('https://spa.example/cb');
+  for (const extra of ['', `&scope=admin&code_challenge=${pkce().challenge}&code_challenge_method=S256`]) {
+    const r = await browser.get(`/oauth/authorize?response_type=code&client_id=${info.client_id}`
+      + `&redirect_uri=${cb}&state=s1${extra}`);
+    assertErrorPage(r, 400);
+    assert.equal(r.location, null, describeResponse(r));
+  }
+  const admin = pa.addClient({ name: 'admin client', redirectUris: ['https://adm.example/cb'], isPublic: true });
+  const r = await browser.get(`/oauth/authorize?response_type=code&client_id=${admin.client_id}`
+    + `&redirect_uri=${encodeURIComponent('https://adm.example/cb')}&state=s1`);
   assert.equal(r.status, 302, describeResponse(r));
-  const back = new URL(r.location);
-  assert.equal(back.origin + back.pathname, 'https://spa.example/cb');
-  assert.equal(back.searchParams.get('error'), 'invalid_request');
+  assert.equal(new URL(r.location).searchParams.get('error'), 'invalid_request');
 });
 
 test('confidential_client_secret_basic_default_code_flow', async () => {
