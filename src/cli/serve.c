@@ -21,6 +21,7 @@
 /* Room for the extra routes, the standard ones and the gateway's, with
  * some to spare for new endpoints (checked in serve_routes()). */
 #define SERVE_ROUTES_MAX (SERVE_EXTRA_MAX + 32)
+#define SERVE_REG_ROUTES 6 /* serve_reg_routes() */
 
 static enum status
 healthz(struct http_req *req, void *ctx)
@@ -183,6 +184,37 @@ fail:
 	return CLI_FAIL;
 }
 
+/* Appends the registration routes (RFC 7591, RFC 7592) to all[nall] when
+ * registration is on (else /oauth/register is a 404); returns the count. */
+static size_t
+serve_reg_routes(const struct config *cfg, struct serve_envs *e,
+                 struct http_route *all, size_t nall)
+{
+	/* RFC 7591, RFC 7592: only when registration is on (else 404). */
+	struct http_route reg_routes[] = {
+	    {"POST", OAUTH_REGISTER_PATH, false, oauth_register_handle,
+	     &e->oauth, OAUTH_REGISTER_BODY_MAX_BYTES, true, NULL},
+	    {"OPTIONS", OAUTH_REGISTER_PATH, false, oauth_register_preflight,
+	     NULL, 0, false, NULL},
+	    {"GET", OAUTH_REGISTER_PATH "/", true, oauth_register_manage_handle,
+	     &e->oauth, 0, true, NULL},
+	    {"PUT", OAUTH_REGISTER_PATH "/", true, oauth_register_manage_handle,
+	     &e->oauth, OAUTH_REGISTER_BODY_MAX_BYTES, true, NULL},
+	    {"DELETE", OAUTH_REGISTER_PATH "/", true,
+	     oauth_register_manage_handle, &e->oauth, 0, true, NULL},
+	    {"OPTIONS", OAUTH_REGISTER_PATH "/", true, oauth_register_preflight,
+	     NULL, 0, false, NULL},
+	};
+
+	_Static_assert(ARRAY_LEN(reg_routes) == SERVE_REG_ROUTES,
+	               "SERVE_REG_ROUTES counts reg_routes[]");
+	if (strcmp(cfg->oauth.registration, "closed") == 0)
+		return nall;
+	for (size_t i = 0; i < ARRAY_LEN(reg_routes); i++)
+		all[nall++] = reg_routes[i];
+	return nall;
+}
+
 /* Fills all[SERVE_ROUTES_MAX]: extra[nextra] (at most SERVE_EXTRA_MAX), the
  * standard routes, the gateway's; contexts point into e. Returns the count. */
 static size_t
@@ -217,21 +249,6 @@ serve_routes(const struct config *cfg, struct serve_envs *e,
 	    {"GET", "/logo.png", false, plug_logo_handle, &e->plug, 0, false,
 	     NULL},
 	};
-	/* RFC 7591, RFC 7592: only when registration is on (else 404). */
-	struct http_route reg_routes[] = {
-	    {"POST", OAUTH_REGISTER_PATH, false, oauth_register_handle,
-	     &e->oauth, OAUTH_REGISTER_BODY_MAX_BYTES, true, NULL},
-	    {"OPTIONS", OAUTH_REGISTER_PATH, false, oauth_register_preflight,
-	     NULL, 0, false, NULL},
-	    {"GET", OAUTH_REGISTER_PATH "/", true, oauth_register_manage_handle,
-	     &e->oauth, 0, true, NULL},
-	    {"PUT", OAUTH_REGISTER_PATH "/", true, oauth_register_manage_handle,
-	     &e->oauth, OAUTH_REGISTER_BODY_MAX_BYTES, true, NULL},
-	    {"DELETE", OAUTH_REGISTER_PATH "/", true,
-	     oauth_register_manage_handle, &e->oauth, 0, true, NULL},
-	    {"OPTIONS", OAUTH_REGISTER_PATH "/", true, oauth_register_preflight,
-	     NULL, 0, false, NULL},
-	};
 	/* The gateway's routes come last: exact routes win over its prefix.
 	 * The proxy routes are there only with an upstream; they suspend
 	 * themselves while the upstream answers, so they are not offloaded. */
@@ -255,18 +272,15 @@ serve_routes(const struct config *cfg, struct serve_envs *e,
 	};
 	size_t nall = 0;
 
-	_Static_assert(ARRAY_LEN(routes) + ARRAY_LEN(reg_routes) +
-	                       SERVE_EXTRA_MAX + ARRAY_LEN(gw_routes) <=
+	_Static_assert(ARRAY_LEN(routes) + SERVE_REG_ROUTES + SERVE_EXTRA_MAX +
+	                       ARRAY_LEN(gw_routes) <=
 	                   SERVE_ROUTES_MAX,
 	               "more routes than SERVE_ROUTES_MAX: raise it");
 	for (size_t i = 0; i < nextra && nall < SERVE_EXTRA_MAX; i++)
 		all[nall++] = extra[i];
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
 		all[nall++] = routes[i];
-	for (size_t i = 0; i < ARRAY_LEN(reg_routes) &&
-	                   strcmp(cfg->oauth.registration, "closed") != 0;
-	     i++)
-		all[nall++] = reg_routes[i];
+	nall = serve_reg_routes(cfg, e, all, nall);
 	for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
 		if (i > 0 && cfg->gateway.upstream == NULL)
 			break;
