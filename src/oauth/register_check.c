@@ -281,8 +281,12 @@ static enum reg_error
 parse_scope(json_t *in, const struct config *cfg, struct reg_meta *m)
 {
 	const char *scope, *why = NULL;
+	json_t *v = json_object_get(in, "scope");
 
-	if (!get_text(in, "scope", REG_SCOPE_MAX_BYTES, &scope, m))
+	/* An empty scope, as some clients send, names none: as if absent. */
+	if (json_is_string(v) && json_string_length(v) == 0)
+		scope = NULL;
+	else if (!get_text(in, "scope", REG_SCOPE_MAX_BYTES, &scope, m))
 		return REG_INVALID_CLIENT_METADATA;
 	if (scope == NULL) {
 		m->scope = strdup("");

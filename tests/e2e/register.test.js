@@ -111,6 +111,24 @@ test('public_client_registers_then_pkce_code_flow_and_refresh', async () => {
   assert.match(text, new RegExp(`^${info.client_id}  public +registered  Native app  `, 'm'));
 });
 
+test('vscode_registration_body_accepted_and_any_loopback_port', async () => {
+  // The body VS Code sends (src/vs/base/common/oauth.ts, fetchDynamicRegistration), its
+  // grant_types filtered by our grant_types_supported as it does, and an empty scope.
+  const info = await registerWithLibrary({
+    client_name: 'Visual Studio Code',
+    client_uri: 'https://code.visualstudio.com',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['https://insiders.vscode.dev/redirect', 'https://vscode.dev/redirect',
+      'http://127.0.0.1/', 'http://127.0.0.1:33418/'],
+    scope: '',
+    token_endpoint_auth_method: 'none',
+  });
+  assert.equal(info.scope, undefined, 'an empty scope names none: every scope');
+  const tok = await codeFlow(info, oauth.None(), 'http://127.0.0.1:41234/');
+  assert.equal(tok.scope, 'todo.read');
+});
+
 test('registered_client_authorize_errors_shown_not_redirected', async () => {
   // RFC 9700 §4.18: anyone may register a redirect URI, so an error (here: a public
   // client without PKCE, an unknown scope) is shown on a page, never redirected there

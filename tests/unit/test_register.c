@@ -117,6 +117,12 @@ static const struct {
      REG_INVALID_CLIENT_METADATA},
     {"{\"redirect_uris\":[\"https://a.example/cb\"],\"scope\":5}",
      REG_INVALID_CLIENT_METADATA},
+    {"{\"redirect_uris\":[\"https://a.example/cb\"],\"scope\":\"\"}", REG_OK},
+    /* VS Code before it filtered by grant_types_supported. */
+    {"{\"redirect_uris\":[\"http://127.0.0.1/\"],\"grant_types\":"
+     "[\"authorization_code\",\"refresh_token\","
+     "\"urn:ietf:params:oauth:grant-type:device_code\"]}",
+     REG_INVALID_CLIENT_METADATA},
     {"{\"redirect_uris\":[\"https://a.example/cb\"],"
      "\"client_name\":\"a\\u202eb\"}",
      REG_INVALID_CLIENT_METADATA},
