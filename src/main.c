@@ -39,6 +39,7 @@ static const char usage[] =
     "  consent   forget what a user allowed: ask again\n"
     "  events    show recent OAuth events: why a flow failed\n"
     "  templates export the built-in sign-in pages to customise\n"
+    "  registration  make initial access tokens for client registration\n"
     "  help      this help, or one command's\n"
     "\n"
     "Listings (client list, user list, events) print a header row and\n"
@@ -65,6 +66,7 @@ static const struct {
     {"manifest", cli_manifest, false},
     {"consent", cli_consent, false},
     {"templates", cli_templates, false},
+    {"registration", cli_registration, false},
 };
 
 /* Reads the global option at argv[*i], and its value (*i moves past it).

@@ -31,6 +31,7 @@ int cli_consent(struct cli *, int argc, char **argv);
 int cli_events(struct cli *, int argc, char **argv);
 int cli_manifest(struct cli *, int argc, char **argv);
 int cli_templates(struct cli *, int argc, char **argv);
+int cli_registration(struct cli *, int argc, char **argv);
 
 /* Prints "plugauth: <message>" on stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

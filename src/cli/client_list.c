@@ -62,6 +62,9 @@ cli_client_json(const struct config *cfg, const struct store_client *c)
 			p++;
 	}
 	json_object_set_new(o, "redirect_uris", uris);
+	/* How the client came to be: cli, registered (RFC 7591). */
+	json_object_set_new(o, "origin",
+	                    json_string(store_client_origin_name(c->origin)));
 	return o;
 }
 
@@ -69,8 +72,8 @@ int
 cli_client_table_print(const struct config *cfg, struct store_client *const *v,
                        size_t n)
 {
-	static const char *const head[] = {"CLIENT_ID", "KIND",  "NAME",
-	                                   "GRANTS",    "SCOPE", "ADDED"};
+	static const char *const head[] = {
+	    "CLIENT_ID", "KIND", "ORIGIN", "NAME", "GRANTS", "SCOPE", "ADDED"};
 	struct cli_table t;
 
 	cli_table_init(&t, head, ARRAY_LEN(head));
@@ -82,6 +85,7 @@ cli_client_table_print(const struct config *cfg, struct store_client *const *v,
 		    v[i]->is_public ? "public"
 		    : v[i]->chatgpt ? "chatgpt"
 		                    : "confidential",
+		    store_client_origin_name(v[i]->origin),
 		    client_name_safe(v[i]->name, safe),
 		    grants_text(v[i]->grants, grants, sizeof(grants)),
 		    v[i]->scope[0] != '\0' ? v[i]->scope : cfg->oauth.scopes,

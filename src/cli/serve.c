@@ -21,6 +21,7 @@
 /* Room for the extra routes, the standard ones and the gateway's, with
  * some to spare for new endpoints (checked in serve_routes()). */
 #define SERVE_ROUTES_MAX (SERVE_EXTRA_MAX + 32)
+#define SERVE_REG_ROUTES 6 /* serve_reg_routes() */
 
 static enum status
 healthz(struct http_req *req, void *ctx)
@@ -65,15 +66,35 @@ on_sighup(struct http_server *srv, bool tls)
 	log_info("event=tls_reloaded");
 }
 
-/* Serves until SIGTERM or SIGINT (SIGHUP: on_sighup()), collecting
- * expired rows meanwhile. */
+/* Removes the registered clients that never obtained a token within
+ * [oauth] registration_unused_ttl (RFC 7591 abuse limit). */
 static void
-run_until_signal(const sigset_t *set, struct store *st, struct http_server *srv,
-                 bool tls)
+sweep_unused(const struct config *cfg, struct store *st)
+{
+	int64_t now = clk_now_s();
+	unsigned n = 0;
+
+	if (store_client_sweep_unused(st,
+	                              now - cfg->oauth.registration_unused_ttl,
+	                              now, GC_BATCH, &n) == ST_OK &&
+	    n > 0)
+		log_info("event=registered_clients_swept deleted=%u", n);
+}
+
+/* Serves until SIGTERM or SIGINT (SIGHUP: on_sighup()), collecting
+ * expired rows meanwhile: every GC_PERIOD_S, or registration_unused_ttl
+ * if shorter, so that an unused client goes about when it is due. */
+static void
+run_until_signal(const sigset_t *set, const struct config *cfg,
+                 struct store *st, struct http_server *srv)
 {
 	struct timespec ts = {GC_PERIOD_S, 0};
+	bool tls = cfg->server.tls_cert != NULL;
 	unsigned n;
 	int sig;
+
+	if (cfg->oauth.registration_unused_ttl < GC_PERIOD_S)
+		ts.tv_sec = cfg->oauth.registration_unused_ttl;
 
 	for (;;) {
 		sig = sigtimedwait(set, NULL, &ts);
@@ -102,6 +123,7 @@ run_until_signal(const sigset_t *set, struct store *st, struct http_server *srv,
 			}
 			if (total > 0)
 				log_info("event=gc deleted=%u", total);
+			sweep_unused(cfg, st);
 		}
 	}
 }
@@ -132,13 +154,6 @@ serve_envs_start(const struct config *cfg, struct store *st,
 	char err[512];
 
 	e->gw = NULL;
-	/* Advertising an endpoint that answers 404 would mislead clients. */
-	if (strcmp(cfg->oauth.registration, "open") == 0) {
-		cli_err("[oauth] registration = open: dynamic client "
-		        "registration (RFC 7591) is not built yet; set it to "
-		        "closed and add clients with `plugauth client add`");
-		return CLI_FAIL;
-	}
 	/* A manifest ChatGPT would refuse stops us before we listen. */
 	if (plug_env_init(&e->plug, cfg, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
@@ -167,6 +182,37 @@ serve_envs_start(const struct config *cfg, struct store *st,
 fail:
 	serve_envs_free(e);
 	return CLI_FAIL;
+}
+
+/* Appends the registration routes (RFC 7591, RFC 7592) to all[nall] when
+ * registration is on (else /oauth/register is a 404); returns the count. */
+static size_t
+serve_reg_routes(const struct config *cfg, struct serve_envs *e,
+                 struct http_route *all, size_t nall)
+{
+	/* RFC 7591, RFC 7592: only when registration is on (else 404). */
+	struct http_route reg_routes[] = {
+	    {"POST", OAUTH_REGISTER_PATH, false, oauth_register_handle,
+	     &e->oauth, OAUTH_REGISTER_BODY_MAX_BYTES, true, NULL},
+	    {"OPTIONS", OAUTH_REGISTER_PATH, false, oauth_register_preflight,
+	     NULL, 0, false, NULL},
+	    {"GET", OAUTH_REGISTER_PATH "/", true, oauth_register_manage_handle,
+	     &e->oauth, 0, true, NULL},
+	    {"PUT", OAUTH_REGISTER_PATH "/", true, oauth_register_manage_handle,
+	     &e->oauth, OAUTH_REGISTER_BODY_MAX_BYTES, true, NULL},
+	    {"DELETE", OAUTH_REGISTER_PATH "/", true,
+	     oauth_register_manage_handle, &e->oauth, 0, true, NULL},
+	    {"OPTIONS", OAUTH_REGISTER_PATH "/", true, oauth_register_preflight,
+	     NULL, 0, false, NULL},
+	};
+
+	_Static_assert(ARRAY_LEN(reg_routes) == SERVE_REG_ROUTES,
+	               "SERVE_REG_ROUTES counts reg_routes[]");
+	if (strcmp(cfg->oauth.registration, "closed") == 0)
+		return nall;
+	for (size_t i = 0; i < ARRAY_LEN(reg_routes); i++)
+		all[nall++] = reg_routes[i];
+	return nall;
 }
 
 /* Fills all[SERVE_ROUTES_MAX]: extra[nextra] (at most SERVE_EXTRA_MAX), the
@@ -234,7 +280,7 @@ serve_routes(const struct config *cfg, struct serve_envs *e,
 	};
 	size_t nall = 0;
 
-	_Static_assert(ARRAY_LEN(routes) + SERVE_EXTRA_MAX +
+	_Static_assert(ARRAY_LEN(routes) + SERVE_REG_ROUTES + SERVE_EXTRA_MAX +
 	                       ARRAY_LEN(gw_routes) <=
 	                   SERVE_ROUTES_MAX,
 	               "more routes than SERVE_ROUTES_MAX: raise it");
@@ -242,6 +288,7 @@ serve_routes(const struct config *cfg, struct serve_envs *e,
 		all[nall++] = extra[i];
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
 		all[nall++] = routes[i];
+	nall = serve_reg_routes(cfg, e, all, nall);
 	for (size_t i = 0; i < ARRAY_LEN(gw_routes); i++) {
 		if (i > 0 && cfg->gateway.upstream == NULL)
 			break;
@@ -325,7 +372,7 @@ cli_serve_run(const struct config *cfg, struct store *st,
 	serve_listening(cfg, st, srv, host);
 	if (ready != NULL)
 		ready(cfg, arg);
-	run_until_signal(&set, st, srv, cfg->server.tls_cert != NULL);
+	run_until_signal(&set, cfg, st, srv);
 	http_server_quiesce(srv, DRAIN_S);
 	gw_env_abort(e.gw); /* answers proxied requests still waiting */
 	http_server_stop(srv, 1);
@@ -354,9 +401,7 @@ cli_serve(struct cli *cli, int argc, char **argv)
 		    "or\n"
 		    "SIGINT stops accepting, lets requests in flight finish "
 		    "(up\n"
-		    "to %d s) and exits 0. Refuses to start with [oauth]\n"
-		    "registration = open: dynamic client registration is not\n"
-		    "built yet.\n",
+		    "to %d s) and exits 0.\n",
 		    DRAIN_S);
 		return CLI_OK;
 	}

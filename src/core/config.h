@@ -68,8 +68,11 @@ struct config {
 		unsigned access_ttl;
 		unsigned refresh_ttl;
 		unsigned refresh_reuse_grace;
-		char *registration; /* closed|open */
-		char *resources;    /* RFC 8707, space-separated; NULL */
+		char *registration;         /* closed|open|token */
+		unsigned registration_rate; /* per address per minute */
+		unsigned registration_max_clients;
+		unsigned registration_unused_ttl; /* seconds */
+		char *resources; /* RFC 8707, space-separated; NULL */
 		struct cfg_scope_desc
 		    *scope_descs; /* [oauth.scope_descriptions] */
 		size_t nscope_descs;
@@ -151,6 +154,10 @@ bool cfg_listen_split(const char *listen, char *hostbuf, size_t hostsz,
 
 /* True if url is http(s) to a loopback host (127.0.0.0/8, ::1, localhost). */
 bool cfg_url_is_loopback(const char *url);
+
+/* True if url is an absolute http(s) URL (strictly parsed, as for the
+ * issuer) without userinfo or fragment; *https tells which. */
+bool cfg_url_plain(const char *url, bool *https);
 
 /* The description of the scope p[len] in [oauth.scope_descriptions], or
  * NULL. Borrowed from cfg. */

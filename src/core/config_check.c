@@ -119,6 +119,17 @@ cfg_url_is_loopback(const char *url)
 }
 
 bool
+cfg_url_plain(const char *url, bool *https)
+{
+	struct url_parts u;
+
+	if (url == NULL || !cfg_url_split(url, &u) || u.userinfo || u.fragment)
+		return false;
+	*https = u.https;
+	return true;
+}
+
+bool
 cfg_listen_split(const char *listen, char *hostbuf, size_t hostsz,
                  unsigned *port)
 {

@@ -11,7 +11,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug",
                                          NULL};
-static const char *const registrations[] = {"closed", "open", NULL};
+static const char *const registrations[] = {"closed", "open", "token", NULL};
 static const char *const content_types[] = {
     "application/json", "application/x-www-form-urlencoded", NULL};
 
@@ -93,7 +93,20 @@ const struct cfg_key cfg_keys[] = {
      OFF(oauth.refresh_reuse_grace),
      "seconds a rotated refresh token may be retried (0: never)", NULL},
     {"oauth", "registration", CFG_ENUM, "closed", 0, 0, registrations, 0,
-     OFF(oauth.registration), "dynamic client registration", NULL},
+     OFF(oauth.registration),
+     "dynamic client registration (RFC 7591) at /oauth/register: open to "
+     "anyone, or token: with an initial access token from `plugauth "
+     "registration token`",
+     NULL},
+    {"oauth", "registration_rate", CFG_UINT, "10", 1, 100000, NULL, 0,
+     OFF(oauth.registration_rate),
+     "registrations per client address per minute (then 429)", NULL},
+    {"oauth", "registration_max_clients", CFG_UINT, "1000", 1, 10000000, NULL,
+     0, OFF(oauth.registration_max_clients),
+     "most registered clients kept at once (then 400)", NULL},
+    {"oauth", "registration_unused_ttl", CFG_UINT, "86400", 1, 31536000, NULL,
+     0, OFF(oauth.registration_unused_ttl),
+     "seconds a registered client that never obtained a token is kept", NULL},
     {"oauth", "resources", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
      OFF(oauth.resources),
      "RFC 8707 resources besides the gateway that tokens may be bound "

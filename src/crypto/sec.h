@@ -26,7 +26,9 @@
 #define SEC_PREFIX_CODE "pa_ac_"
 #define SEC_PREFIX_SECRET "pa_cs_"
 #define SEC_PREFIX_SESSION "pa_ss_"
-#define SEC_PREFIX_ANON "pa_ss_anon-" /* anonymous session cookie */
+#define SEC_PREFIX_ANON "pa_ss_anon-"    /* anonymous session cookie */
+#define SEC_PREFIX_REGISTRATION "pa_rg_" /* RFC 7592 access token */
+#define SEC_PREFIX_INITIAL "pa_ia_"      /* RFC 7591 initial access */
 
 /* Initialises libsodium; call once before anything else here. */
 enum status sec_init(void);

@@ -532,7 +532,14 @@ oauth_authorize_handle(struct http_req *req, void *ctx)
 	}
 	if (!oauth_authz_check_request(env, &a, &err)) {
 		error_event(env, req, &a, &err);
-		rc = redirect_back(env, req, &a, NULL, &err);
+		/* RFC 9700 §4.18: no automatic redirect to a URI that anyone
+		 * could register (dynamic registration): a page instead. */
+		if (a.client->origin == STORE_ORIGIN_REGISTERED)
+			rc = error_page(env, req, 400,
+			                "This sign-in link is not valid",
+			                err.why);
+		else
+			rc = redirect_back(env, req, &a, NULL, &err);
 		goto out;
 	}
 	rc = authz_run(env, req, &a);

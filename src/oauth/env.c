@@ -29,6 +29,8 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	    (rc = auth_limiter_new(cfg->auth.login_max_failures_per_address,
 	                           cfg->auth.login_window, &env->lim_addr)) !=
 	        ST_OK ||
+	    (rc = auth_limiter_new(cfg->oauth.registration_rate, 60,
+	                           &env->lim_reg)) != ST_OK ||
 	    (rc = oauth_events_new(st, cfg->server.events_max_rows,
 	                           &env->events)) != ST_OK ||
 	    (rc = oauth_metadata_build(env)) != ST_OK) {
@@ -47,6 +49,7 @@ oauth_env_free(struct oauth_env *env)
 	oauth_events_free(env->events);
 	auth_limiter_free(env->lim_user);
 	auth_limiter_free(env->lim_addr);
+	auth_limiter_free(env->lim_reg);
 	auth_pages_free(env->pages);
 	free(env->as_metadata);
 	free(env->pr_metadata);

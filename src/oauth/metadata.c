@@ -131,10 +131,10 @@ as_metadata(const struct config *cfg)
 	         array_of(introspect_auth_methods)) &&
 	     set(o, "authorization_response_iss_parameter_supported",
 	         json_true());
-	/* RFC 7591: advertised only when anyone may register. */
-	if (ok && strcmp(cfg->oauth.registration, "open") == 0)
+	/* RFC 7591: advertised only when registration is on. */
+	if (ok && strcmp(cfg->oauth.registration, "closed") != 0)
 		ok = set_endpoint(o, "registration_endpoint", iss,
-		                  "/oauth/register");
+		                  OAUTH_REGISTER_PATH);
 	if (!ok) {
 		json_decref(o);
 		return NULL;

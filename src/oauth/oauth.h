@@ -23,6 +23,7 @@ struct oauth_env {
 	struct auth_pages *pages;      /* login, consent, error */
 	struct auth_limiter *lim_user; /* failed sign-ins per user */
 	struct auth_limiter *lim_addr; /* ... per client address */
+	struct auth_limiter *lim_reg;  /* registrations per address */
 	struct oauth_events *events;   /* background event writer */
 	bool secure;                   /* issuer is https */
 	char *as_metadata;             /* RFC 8414 document (JSON) */
@@ -114,6 +115,17 @@ enum status oauth_introspect_handle(struct http_req *, void *ctx);
  * token with its family); anything else answers 200 and changes nothing.
  * ctx is a struct oauth_env. */
 enum status oauth_revoke_handle(struct http_req *, void *ctx);
+
+/* Dynamic client registration (register.c), routed only when [oauth]
+ * registration is not closed. ctx is a struct oauth_env.
+ * POST /oauth/register (RFC 7591 §3). */
+enum status oauth_register_handle(struct http_req *, void *ctx);
+/* GET, PUT, DELETE /oauth/register/<client_id> (RFC 7592 §2). */
+enum status oauth_register_manage_handle(struct http_req *, void *ctx);
+/* OPTIONS on both: the CORS preflight of browser-based clients. */
+enum status oauth_register_preflight(struct http_req *, void *ctx);
+#define OAUTH_REGISTER_PATH "/oauth/register"
+#define OAUTH_REGISTER_BODY_MAX_BYTES 8192 /* 413 past it */
 
 /* True if the space-separated list has the scope-token tok[toklen]. */
 bool oauth_scope_has(const char *list, const char *tok, size_t toklen);

@@ -61,8 +61,11 @@ enum status oauth_basic_parse(const char *hdr, struct oauth_basic_creds *);
 void oauth_basic_free(struct oauth_basic_creds *);
 enum oauth_error oauth_params_json(struct str body, struct form *f,
                                    const char **why);
-unsigned oauth_json_depth(struct str body, unsigned max);
 #endif
+
+/* How deep body's JSON nests, counting no further than max + 1 (checked
+ * before jansson parses: it takes up to 2048 levels). */
+unsigned oauth_json_depth(struct str body, unsigned max);
 
 /* Who the client is and how it proved it. */
 struct oauth_client_auth {

@@ -29,7 +29,7 @@ media_of(const char *ct)
  * further than max + 1: jansson takes up to 2048 levels, so the limit is
  * checked before it parses anything.
  */
-TESTABLE unsigned
+unsigned
 oauth_json_depth(struct str body, unsigned max)
 {
 	unsigned depth = 0, deepest = 0;

@@ -557,6 +557,13 @@ out:
 		         http_req_peer(req));
 		oauth_respond_error(req, e, g.why, ca.basic_tried);
 	}
+	/* When a client first obtains a token: a registered client that
+	 * never does is swept (store_client_sweep_unused()). */
+	if (e == OAUTH_OK && ca.client->first_token_at == 0 &&
+	    store_client_mark_used(env->st, ca.client->id, clk_now_s()) !=
+	        ST_OK)
+		log_warn("event=client_mark_used_failed client=%s",
+		         ca.client->id);
 	oauth_client_auth_event(env, req, "token", &ca, e, g.why);
 	if (grant != NULL && ca.client != NULL &&
 	    strcmp(grant, "client_credentials") != 0) {

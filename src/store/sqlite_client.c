@@ -10,12 +10,14 @@
 
 #define CLIENT_COLS                                                            \
 	"id, name, is_public, secret_digest, chatgpt, redirect_uris, scope, "  \
-	"created_at, grants, old_secret_digest, old_secret_until"
+	"created_at, grants, old_secret_digest, old_secret_until, origin, "    \
+	"registration_digest, first_token_at, metadata"
 #define USER_COLS "id, name, password_hash, created_at"
 
 static const char *const sql[Q__COUNT] = {
     [Q_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, 0)",
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, 0, "
+                     "?10, ?11, 0, ?12)",
     [Q_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE id = ?1",
     [Q_CLIENT_LIST] = "SELECT " CLIENT_COLS " FROM clients "
                       "ORDER BY created_at, rowid",
@@ -55,6 +57,26 @@ list_all(struct sq_store *st, enum stmt qid, const char *op,
 
 /* Clients. */
 
+static enum store_client_origin
+origin_of(const char *text)
+{
+	if (text != NULL && strcmp(text, "registered") == 0)
+		return STORE_ORIGIN_REGISTERED;
+	if (text != NULL && strcmp(text, "metadata_document") == 0)
+		return STORE_ORIGIN_METADATA_DOC;
+	return STORE_ORIGIN_CLI;
+}
+
+static bool
+digest_set(const uint8_t d[SEC_DIGEST_BYTES])
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < SEC_DIGEST_BYTES; i++)
+		acc |= d[i];
+	return acc != 0;
+}
+
 static enum status
 client_row(sqlite3_stmt *s, struct store_client **out)
 {
@@ -88,6 +110,12 @@ client_row(sqlite3_stmt *s, struct store_client **out)
 	if ((rc = sq_col_digest(s, 9, cl->old_secret_digest)) != ST_OK)
 		goto out;
 	cl->old_secret_until = sqlite3_column_int64(s, 10);
+	cl->origin = origin_of((const char *)sqlite3_column_text(s, 11));
+	if ((rc = sq_col_digest(s, 12, cl->registration_digest)) != ST_OK)
+		goto out;
+	cl->first_token_at = sqlite3_column_int64(s, 13);
+	if ((rc = sq_col_text(s, 14, true, &cl->metadata)) != ST_OK)
+		goto out;
 	*out = cl;
 	cl = NULL;
 out:
@@ -96,16 +124,13 @@ out:
 }
 
 enum status
-sq_client_add(struct store *s, const struct store_client *cl)
+sq_client_insert(struct conn *c, const struct store_client *cl)
 {
-	struct sq_store *st = sq(s);
-	struct conn *c;
 	sqlite3_stmt *q;
 	enum status rc;
 
-	c = sq_wr_begin(st);
 	if ((rc = sq_stmt_get(c, sql, Q_CLIENT_ADD, &q)) != ST_OK)
-		goto out;
+		return rc;
 	sqlite3_bind_text(q, 1, cl->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, cl->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 3, cl->is_public);
@@ -121,8 +146,27 @@ sq_client_add(struct store *s, const struct store_client *cl)
 	sqlite3_bind_int64(q, 8,
 	                   cl->created_at != 0 ? cl->created_at : clk_now_s());
 	sqlite3_bind_int(q, 9, (int)cl->grants);
-	rc = sq_exec_write(c, q, "client_add", NULL);
-out:
+	sqlite3_bind_text(q, 10, store_client_origin_name(cl->origin), -1,
+	                  SQLITE_STATIC);
+	if (digest_set(cl->registration_digest))
+		sqlite3_bind_blob(q, 11, cl->registration_digest,
+		                  SEC_DIGEST_BYTES, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 11);
+	if (cl->metadata != NULL)
+		sqlite3_bind_text(q, 12, cl->metadata, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 12);
+	return sq_exec_write(c, q, "client_add", NULL);
+}
+
+enum status
+sq_client_add(struct store *s, const struct store_client *cl)
+{
+	struct sq_store *st = sq(s);
+	enum status rc;
+
+	rc = sq_client_insert(sq_wr_begin(st), cl);
 	sq_wr_end(st);
 	return rc;
 }

@@ -7,6 +7,7 @@
  *   sqlite_open.c     open, close, file and memory databases, migrations
  *   sqlite_ckpt.c     the background checkpointer of file databases
  *   sqlite_client.c   clients and users
+ *   sqlite_reg.c      registered clients, initial access tokens
  *   sqlite_token.c    tokens (group commit) and revoked families
  *   sqlite_code.c     authorization codes
  *   sqlite_session.c  consents, sessions and events
@@ -55,6 +56,15 @@ enum stmt {
 	Q_USER_LIST,
 	Q_USER_REMOVE,
 	Q_USER_SET_PASSWORD,
+	/* sqlite_reg.c */
+	Q_REG_SPEND,
+	Q_REG_COUNT,
+	Q_REG_MARK_USED,
+	Q_REG_UPDATE,
+	Q_REG_SWEEP_CLIENTS,
+	Q_REG_SWEEP_TOKENS,
+	Q_REG_TOKEN_ADD,
+	Q_REG_TOKEN_LIVE,
 	/* sqlite_token.c */
 	Q_TOKEN_ADD,
 	Q_TOKEN_ROTATE,
@@ -213,6 +223,9 @@ enum status sq_client_set_secret(struct store *, const char *id,
                                  const uint8_t digest[SEC_DIGEST_BYTES],
                                  int64_t old_until);
 enum status sq_client_update(struct store *, const struct store_client *);
+/* Inserts cl on the writer c (the caller holds it, in its transaction or
+ * not). */
+enum status sq_client_insert(struct conn *c, const struct store_client *cl);
 enum status sq_user_add(struct store *, const char *name,
                         const char *password_hash, int64_t *id);
 enum status sq_user_get(struct store *, const char *name,
@@ -223,6 +236,20 @@ enum status sq_user_list(struct store *, struct store_user ***out, size_t *n);
 enum status sq_user_remove(struct store *, const char *name);
 enum status sq_user_set_password(struct store *, const char *name,
                                  const char *password_hash);
+
+/* sqlite_reg.c */
+enum status sq_client_register(struct store *, const struct store_client *,
+                               const uint8_t *iat, unsigned max, int64_t now);
+enum status sq_client_reregister(struct store *, const struct store_client *);
+enum status sq_client_mark_used(struct store *, const char *id, int64_t now);
+enum status sq_client_sweep_unused(struct store *, int64_t before, int64_t now,
+                                   unsigned batch, unsigned *deleted);
+enum status sq_reg_token_add(struct store *,
+                             const uint8_t digest[SEC_DIGEST_BYTES],
+                             unsigned uses, int64_t expires_at, int64_t now);
+enum status sq_reg_token_live(struct store *,
+                              const uint8_t digest[SEC_DIGEST_BYTES],
+                              int64_t now);
 
 /* sqlite_token.c */
 enum status sq_tokens_issue(struct store *, const uint8_t *rotate,

@@ -27,9 +27,8 @@ set_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
-/* True if id is a NUL-terminated string that fits a client id. */
-static bool
-client_id_ok(const char *id)
+bool
+store_client_id_ok(const char *id)
 {
 	return id != NULL && id[0] != '\0' &&
 	       strnlen(id, sizeof(((struct store_client *)0)->id)) <
@@ -164,20 +163,29 @@ store_backend(const struct store *st)
 }
 
 enum status
+store_client_grants_check(const struct store_client *c)
+{
+	/* A client without a secret, or whose secret is pasted into a third
+	 * party's UI, never mints tokens without a user. */
+	if ((c->grants & ~STORE_GRANTS_ALL) != 0 ||
+	    ((c->is_public || c->chatgpt) &&
+	     (c->grants & STORE_GRANT_CLIENT_CREDENTIALS) != 0))
+		return ST_INVALID;
+	return ST_OK;
+}
+
+enum status
 store_client_add(struct store *st, const struct store_client *c)
 {
 	struct store_client cc;
 
-	if (st == NULL || c == NULL || !client_id_ok(c->id) || c->name == NULL)
+	if (st == NULL || c == NULL || !store_client_id_ok(c->id) ||
+	    c->name == NULL)
 		return ST_INVALID;
 	cc = *c;
 	if (cc.grants == 0)
 		cc.grants = STORE_GRANTS_DEFAULT;
-	/* A client without a secret, or whose secret is pasted into a third
-	 * party's UI, never mints tokens without a user. */
-	if ((cc.grants & ~STORE_GRANTS_ALL) != 0 ||
-	    ((cc.is_public || cc.chatgpt) &&
-	     (cc.grants & STORE_GRANT_CLIENT_CREDENTIALS) != 0))
+	if (store_client_grants_check(&cc) != ST_OK)
 		return ST_INVALID;
 	return st->ops->client_add(st, &cc);
 }
@@ -187,7 +195,7 @@ store_client_get(struct store *st, const char *id, struct store_client **out)
 {
 	if (st == NULL || id == NULL || out == NULL)
 		return ST_INVALID;
-	if (!client_id_ok(id))
+	if (!store_client_id_ok(id))
 		return ST_NOTFOUND;
 	return st->ops->client_get(st, id, out);
 }
@@ -205,7 +213,7 @@ store_client_remove(struct store *st, const char *id)
 {
 	if (st == NULL || id == NULL)
 		return ST_INVALID;
-	if (!client_id_ok(id))
+	if (!store_client_id_ok(id))
 		return ST_NOTFOUND;
 	return revoked(st, st->ops->client_remove(st, id));
 }
@@ -217,7 +225,7 @@ store_client_set_secret(struct store *st, const char *id,
 {
 	if (st == NULL || id == NULL || digest == NULL || old_until < 0)
 		return ST_INVALID;
-	if (!client_id_ok(id))
+	if (!store_client_id_ok(id))
 		return ST_NOTFOUND;
 	return st->ops->client_set_secret(st, id, digest, old_until);
 }
@@ -228,7 +236,7 @@ store_client_update(struct store *st, const struct store_client *c)
 	if (st == NULL || c == NULL || c->name == NULL ||
 	    c->redirect_uris == NULL || c->scope == NULL)
 		return ST_INVALID;
-	if (!client_id_ok(c->id))
+	if (!store_client_id_ok(c->id))
 		return ST_NOTFOUND;
 	return st->ops->client_update(st, c);
 }
@@ -241,6 +249,7 @@ store_client_free(struct store_client *c)
 	free(c->name);
 	free(c->redirect_uris);
 	free(c->scope);
+	free(c->metadata);
 	sec_wipe(c, sizeof(*c));
 	free(c);
 }

@@ -28,6 +28,13 @@ struct store;
 #define STORE_GRANTS_DEFAULT (STORE_GRANT_CODE | STORE_GRANT_REFRESH)
 #define STORE_GRANTS_ALL (STORE_GRANTS_DEFAULT | STORE_GRANT_CLIENT_CREDENTIALS)
 
+/* How a client came to be (`plugauth client list` shows it). */
+enum store_client_origin {
+	STORE_ORIGIN_CLI = 0,     /* plugauth client add */
+	STORE_ORIGIN_REGISTERED,  /* RFC 7591 POST /oauth/register */
+	STORE_ORIGIN_METADATA_DOC /* a client ID metadata document */
+};
+
 struct store_client {
 	char id[SEC_ID_STRLEN + 32]; /* client_id */
 	char *name;
@@ -42,6 +49,14 @@ struct store_client {
 	char *scope;         /* allowed scopes, space-separated; "" = all */
 	unsigned grants;     /* STORE_GRANT_*; 0 at add: STORE_GRANTS_DEFAULT */
 	int64_t created_at;
+	enum store_client_origin origin;
+	/* Registered clients: the digest of the RFC 7592 registration access
+	 * token (zeros: none) and the registered metadata, a JSON object (NULL
+	 * for other clients). */
+	uint8_t registration_digest[SEC_DIGEST_BYTES];
+	char *metadata;
+	int64_t first_token_at; /* first token issued (0: never); set by the
+	                         * store, ignored by store_client_add() */
 };
 
 struct store_user {
@@ -167,6 +182,43 @@ enum status store_client_set_secret(struct store *, const char *id,
 enum status store_client_update(struct store *, const struct store_client *c);
 void store_client_free(struct store_client *);
 void store_client_list_free(struct store_client **, size_t n);
+/* "cli", "registered", "metadata_document". */
+const char *store_client_origin_name(enum store_client_origin);
+
+/*
+ * Dynamic registration (store_reg.c). store_client_register() adds c as a
+ * registered client, in one transaction with its checks: if iat is not
+ * NULL, one use of that initial access token (live at now) is spent, else
+ * ST_DENIED; ST_TOOBIG if max registered clients exist already; otherwise
+ * as store_client_add(). Nothing is stored on error.
+ */
+enum status store_client_register(struct store *, const struct store_client *c,
+                                  const uint8_t *iat, unsigned max,
+                                  int64_t now);
+/* RFC 7592 update: replaces the name, scope, redirect_uris, grants and
+ * metadata of registered client c->id; its secret, registration token and
+ * what was issued to it stay. ST_INVALID as store_client_add() for the
+ * grants; ST_NOTFOUND if there is no such registered client. */
+enum status store_client_reregister(struct store *,
+                                    const struct store_client *c);
+/* Records now as the client's first token time unless it has one. */
+enum status store_client_mark_used(struct store *, const char *id, int64_t now);
+/* Deletes at most batch registered clients created at or before `before`
+ * that never obtained a token and hold none, and the initial access tokens
+ * expired or used up at now; *deleted (may be NULL) counts the clients. */
+enum status store_client_sweep_unused(struct store *, int64_t before,
+                                      int64_t now, unsigned batch,
+                                      unsigned *deleted);
+/* Stores an initial access token (its digest) good for uses (>= 1)
+ * registrations until expires_at. ST_EXISTS if the digest is taken. */
+enum status store_reg_token_add(struct store *,
+                                const uint8_t digest[SEC_DIGEST_BYTES],
+                                unsigned uses, int64_t expires_at, int64_t now);
+/* ST_OK if that initial access token is live at now with a use left,
+ * else ST_NOTFOUND. Spends nothing. */
+enum status store_reg_token_live(struct store *,
+                                 const uint8_t digest[SEC_DIGEST_BYTES],
+                                 int64_t now);
 
 /* Users. ST_EXISTS if the name is taken; *id (may be NULL) gets the id. */
 enum status store_user_add(struct store *, const char *name,

@@ -41,6 +41,24 @@ struct store_ops {
 	                                 int64_t old_until);
 	enum status (*client_update)(struct store *,
 	                             const struct store_client *);
+	enum status (*client_register)(struct store *,
+	                               const struct store_client *,
+	                               const uint8_t *iat, unsigned max,
+	                               int64_t now);
+	enum status (*client_reregister)(struct store *,
+	                                 const struct store_client *);
+	enum status (*client_mark_used)(struct store *, const char *id,
+	                                int64_t now);
+	enum status (*client_sweep_unused)(struct store *, int64_t before,
+	                                   int64_t now, unsigned batch,
+	                                   unsigned *deleted);
+	enum status (*reg_token_add)(struct store *,
+	                             const uint8_t digest[SEC_DIGEST_BYTES],
+	                             unsigned uses, int64_t expires_at,
+	                             int64_t now);
+	enum status (*reg_token_live)(struct store *,
+	                              const uint8_t digest[SEC_DIGEST_BYTES],
+	                              int64_t now);
 
 	enum status (*user_add)(struct store *, const char *name,
 	                        const char *password_hash, int64_t *id);
@@ -124,6 +142,12 @@ struct store {
 };
 
 extern const struct store_ops sqlite_store_ops;
+
+/* store.c: true if id is a NUL-terminated string that fits a client id. */
+bool store_client_id_ok(const char *id);
+/* store.c: ST_INVALID for grants a client may not have (see
+ * store_client_add()), else ST_OK. */
+enum status store_client_grants_check(const struct store_client *c);
 
 /* Migrations embedded by scripts/embed-sql.py, 001 first: applying
  * sqlite_migrations[i] brings the schema to version i + 1. */

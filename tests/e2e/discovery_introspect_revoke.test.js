@@ -197,20 +197,6 @@ test('protected_resource_rfc9728_metadata_accepted_by_oauth4webapi', async () =>
   });
 });
 
-test('registration_open_refused_until_registration_is_built', async () => {
-  // RFC 7591 registration is not built: serve refuses to start rather than advertise
-  // a registration_endpoint that would answer 404.
-  const open = createPlugauth();
-  try {
-    const r = open.cli(['serve'], { env: { PLUGAUTH_OAUTH_REGISTRATION: 'open' } });
-    assert.equal(r.status, 1, `stdout: ${r.stdout} stderr: ${r.stderr}`);
-    assert.match(r.stderr, /^plugauth: \[oauth\] registration = open: .*not built yet/m);
-    assert.doesNotMatch(r.stdout, /listening/);
-  } finally {
-    await open.cleanup();
-  }
-});
-
 // --- introspection ----------------------------------------------------------------------
 
 test('introspect_client_credentials_token_active_with_fields', async () => {

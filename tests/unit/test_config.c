@@ -345,7 +345,7 @@ static const struct {
     {"[server]\nlog_level = verbose\n", 2,
      "[server] log_level: must be one of error|warn|info|debug"},
     {"[oauth]\nregistration = Open\n", 2,
-     "[oauth] registration: must be one of closed|open"},
+     "[oauth] registration: must be one of closed|open|token"},
     {"[plugin]\nauthorization_content_type = text/plain\n", 2,
      "[plugin] authorization_content_type: must be one of "
      "application/json|application/x-www-form-urlencoded"},

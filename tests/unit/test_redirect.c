@@ -108,6 +108,42 @@ test_exact_match_only(void **state)
 	assert_true(oauth_redirect_allowed(&c, "https://app.example/cb"));
 }
 
+/* RFC 8252 §7.3: a registered client's loopback URIs take any port;
+ * nothing else about them changes, and other clients stay exact. */
+static void
+test_registered_loopback_any_port(void **state)
+{
+	struct store_client c;
+	char uris[] = "http://127.0.0.1/cb\nhttp://[::1]:8000/cb?x=1\n"
+	              "http://localhost:1/\nhttps://app.example:8443/cb";
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.redirect_uris = uris;
+	assert_false(oauth_redirect_allowed(&c, "http://127.0.0.1:5555/cb"));
+	c.origin = STORE_ORIGIN_REGISTERED;
+	assert_true(oauth_redirect_allowed(&c, "http://127.0.0.1:5555/cb"));
+	assert_true(oauth_redirect_allowed(&c, "http://127.0.0.1/cb"));
+	assert_true(oauth_redirect_allowed(&c, "http://[::1]/cb?x=1"));
+	assert_true(oauth_redirect_allowed(&c, "http://[::1]:1/cb?x=1"));
+	assert_true(oauth_redirect_allowed(&c, "http://localhost:65535/"));
+	assert_false(oauth_redirect_allowed(&c, "http://127.0.0.1:5555/cb2"));
+	assert_false(oauth_redirect_allowed(&c, "http://127.0.0.1:5555/c"));
+	assert_false(oauth_redirect_allowed(&c, "http://127.0.0.2:5555/cb"));
+	assert_false(oauth_redirect_allowed(&c, "http://[::1]:1/cb"));
+	assert_false(oauth_redirect_allowed(&c, "http://localhost:1"));
+	assert_false(oauth_redirect_allowed(&c, "http://[::1]:8000/cb?x=2"));
+	assert_false(
+	    oauth_redirect_allowed(&c, "http://127.0.0.1.evil.example/cb"));
+	assert_false(
+	    oauth_redirect_allowed(&c, "http://127.0.0.1:80@evil.example/cb"));
+	assert_false(oauth_redirect_allowed(&c, "http://localhost/cb"));
+	assert_false(oauth_redirect_allowed(&c, "https://127.0.0.1:1/cb"));
+	/* https is never port-agnostic. */
+	assert_false(oauth_redirect_allowed(&c, "https://app.example/cb"));
+	assert_true(oauth_redirect_allowed(&c, "https://app.example:8443/cb"));
+}
+
 int main(void);
 int
 main(void)
@@ -116,6 +152,7 @@ main(void)
 	    cmocka_unit_test(test_chatgpt_family_accepts),
 	    cmocka_unit_test(test_chatgpt_family_refuses_lookalikes),
 	    cmocka_unit_test(test_exact_match_only),
+	    cmocka_unit_test(test_registered_loopback_any_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

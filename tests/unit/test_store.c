@@ -2753,6 +2753,110 @@ test_consent_revoke(void **state)
 	free(scope);
 }
 
+/* A registered client (RFC 7591) with id and the given registration
+ * token label. */
+static enum status
+register_client(struct store *st, const char *id, const uint8_t *iat,
+                unsigned max)
+{
+	struct store_client c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.id, sizeof(c.id), "%s", id);
+	c.name = (char *)(uintptr_t) "Registered";
+	c.is_public = true;
+	c.redirect_uris = (char *)(uintptr_t) "http://127.0.0.1/cb";
+	c.scope = (char *)(uintptr_t) "";
+	c.metadata = (char *)(uintptr_t) "{\"client_name\":\"Registered\"}";
+	digest_of("reg", 1, c.registration_digest);
+	c.created_at = NOW;
+	return store_client_register(st, &c, iat, max, NOW);
+}
+
+static void
+test_client_register(void **state)
+{
+	struct fx *f = *state;
+	struct store_client *c = NULL, **v = NULL;
+	uint8_t iat[SEC_DIGEST_BYTES], reg[SEC_DIGEST_BYTES];
+	size_t n = 0;
+	unsigned k = 99;
+	int64_t alice;
+
+	add_client(f->st, "cli", ST_OK);
+	assert_int_equal(register_client(f->st, "r1", NULL, 2), ST_OK);
+	assert_int_equal(store_client_get(f->st, "r1", &c), ST_OK);
+	assert_int_equal(c->origin, STORE_ORIGIN_REGISTERED);
+	assert_string_equal(c->metadata, "{\"client_name\":\"Registered\"}");
+	assert_int_equal(c->first_token_at, 0);
+	digest_of("reg", 1, reg);
+	assert_memory_equal(c->registration_digest, reg, SEC_DIGEST_BYTES);
+	store_client_free(c);
+	c = NULL;
+	assert_int_equal(store_client_get(f->st, "cli", &c), ST_OK);
+	assert_int_equal(c->origin, STORE_ORIGIN_CLI);
+	assert_null(c->metadata);
+	store_client_free(c);
+	c = NULL;
+
+	/* The cap counts registered clients only; nothing stored past it. */
+	assert_int_equal(register_client(f->st, "r2", NULL, 2), ST_OK);
+	assert_int_equal(register_client(f->st, "r3", NULL, 2), ST_TOOBIG);
+	assert_int_equal(store_client_get(f->st, "r3", &c), ST_NOTFOUND);
+
+	/* Initial access tokens: each use spent once, unknown refused. */
+	digest_of("iat", 1, iat);
+	assert_int_equal(store_reg_token_live(f->st, iat, NOW), ST_NOTFOUND);
+	assert_int_equal(register_client(f->st, "r4", iat, 10), ST_DENIED);
+	assert_int_equal(store_reg_token_add(f->st, iat, 1, NOW + 60, NOW),
+	                 ST_OK);
+	assert_int_equal(store_reg_token_live(f->st, iat, NOW), ST_OK);
+	assert_int_equal(store_reg_token_live(f->st, iat, NOW + 60),
+	                 ST_NOTFOUND);
+	/* A refusal for the cap spends no use. */
+	assert_int_equal(register_client(f->st, "r4", iat, 2), ST_TOOBIG);
+	assert_int_equal(register_client(f->st, "r4", iat, 10), ST_OK);
+	assert_int_equal(register_client(f->st, "r5", iat, 10), ST_DENIED);
+	assert_int_equal(store_reg_token_live(f->st, iat, NOW), ST_NOTFOUND);
+
+	/* The sweep: unused registered clients created by then go; one that
+	 * obtained a token, or holds one, and a CLI client stay. */
+	alice = add_user(f->st, "alice");
+	add_token(f->st, "at", 1, "r2", alice, NOW + HOUR_S);
+	assert_int_equal(store_client_mark_used(f->st, "r4", NOW), ST_OK);
+	assert_int_equal(
+	    store_client_sweep_unused(f->st, NOW - 1, NOW + 1, 100, &k), ST_OK);
+	assert_int_equal(k, 0);
+	assert_int_equal(
+	    store_client_sweep_unused(f->st, NOW, NOW + 1, 100, &k), ST_OK);
+	assert_int_equal(k, 1);
+	assert_int_equal(store_client_list(f->st, &v, &n), ST_OK);
+	assert_int_equal(n, 3);
+	/* Oldest first: the registered ones were made at NOW. */
+	assert_string_equal(v[0]->id, "r2");
+	assert_string_equal(v[1]->id, "r4");
+	assert_string_equal(v[2]->id, "cli");
+	assert_true(v[1]->first_token_at == NOW);
+	store_client_list_free(v, n);
+
+	/* An RFC 7592 update reaches registered clients only. */
+	assert_int_equal(store_client_get(f->st, "r2", &c), ST_OK);
+	free(c->metadata);
+	c->metadata = strdup("{}");
+	c->grants = STORE_GRANT_CODE;
+	assert_int_equal(store_client_reregister(f->st, c), ST_OK);
+	snprintf(c->id, sizeof(c->id), "cli");
+	assert_int_equal(store_client_reregister(f->st, c), ST_NOTFOUND);
+	c->grants = STORE_GRANTS_ALL; /* public: no client_credentials */
+	assert_int_equal(store_client_reregister(f->st, c), ST_INVALID);
+	store_client_free(c);
+	c = NULL;
+	assert_int_equal(store_client_get(f->st, "r2", &c), ST_OK);
+	assert_string_equal(c->metadata, "{}");
+	assert_int_equal(c->grants, STORE_GRANT_CODE);
+	store_client_free(c);
+}
+
 #define BOTH(fn)                                                               \
 	cmocka_unit_test_prestate_setup_teardown(                              \
 	    fn, setup, teardown, (void *)(uintptr_t)&target_file),             \
@@ -2812,6 +2916,7 @@ main(void)
 	    cmocka_unit_test(test_memory_stores_separate),
 	    BOTH(test_client_secret_grace),
 	    BOTH(test_client_update),
+	    BOTH(test_client_register),
 	    BOTH(test_consent_revoke),
 	};
 
