@@ -182,15 +182,15 @@ test('text_listings_have_header_rows_aligned_columns_and_utc_times', async () =>
       { input: 'a long password\n' }));
 
     const clients = tableRows(ok(p.cli(['client', 'list'])).stdout,
-      ['CLIENT_ID', 'KIND', 'NAME', 'GRANTS', 'SCOPE', 'ADDED']);
+      ['CLIENT_ID', 'KIND', 'ORIGIN', 'NAME', 'GRANTS', 'SCOPE', 'ADDED']);
     assert.deepEqual(clients.map((r) => r[0]).sort(), [c1.client_id, c2.client_id].sort());
     const r1 = clients.find((r) => r[0] === c1.client_id);
     const r2 = clients.find((r) => r[0] === c2.client_id);
-    assert.deepEqual(r1.slice(1, 5), ['confidential', 'a much longer client name',
+    assert.deepEqual(r1.slice(1, 6), ['confidential', 'cli', 'a much longer client name',
       'authorization_code,refresh_token,client_credentials', 'todo.read']);
-    assert.deepEqual(r2.slice(1, 5), ['public', 'short', 'authorization_code,refresh_token',
+    assert.deepEqual(r2.slice(1, 6), ['public', 'cli', 'short', 'authorization_code,refresh_token',
       'todo.read todo.write']);
-    for (const r of clients) assert.match(r[5], UTC_TIME);
+    for (const r of clients) assert.match(r[6], UTC_TIME);
 
     const users = tableRows(ok(p.cli(['user', 'list'])).stdout, ['NAME', 'ADDED']);
     assert.deepEqual(users.map((r) => r[0]).sort(), ['a.much.longer.name@example.com', 'kim']);

@@ -108,7 +108,7 @@ test('public_client_registers_then_pkce_code_flow_and_refresh', async () => {
   assert.equal(listed.name, 'Native app');
   assert.equal(listed.public, true);
   const text = pa.cli(['client', 'list']).stdout;
-  assert.match(text, new RegExp(`^${info.client_id}  public +registered  Native app  `, 'm'));
+  assert.match(text, new RegExp(`^${info.client_id} +public +registered +Native app  `, 'm'));
 });
 
 test('vscode_registration_body_accepted_and_any_loopback_port', async () => {

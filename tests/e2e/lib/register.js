@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 
 import { JSON_TYPE, describeResponse, readResponse } from './http.js';
+import { jsonLines } from './server.js';
 
 // POST /oauth/register with `body` (an object: sent as JSON; a string: sent as is).
 // Resolves with {status, headers, text, json}.
@@ -40,7 +41,7 @@ export async function manage(base, info, { method = 'GET', token = info.registra
 export function clientList(pa) {
   const r = pa.cli(['client', 'list', '--json']);
   assert.equal(r.status, 0, `client list: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return jsonLines(r.stdout);
 }
 
 // An RFC 7591 §3.2.2 error: status, JSON {error, error_description}, no-store.
