@@ -98,7 +98,7 @@ const struct cfg_key cfg_keys[] = {
      "anyone, or token: with an initial access token from `plugauth "
      "registration token`",
      NULL},
-    {"oauth", "registration_rate", CFG_UINT, "10", 1, 100000, NULL, 0,
+    {"oauth", "registration_rate", CFG_UINT, "10", 1, 100000000, NULL, 0,
      OFF(oauth.registration_rate),
      "registrations per client address per minute (then 429)", NULL},
     {"oauth", "registration_max_clients", CFG_UINT, "1000", 1, 10000000, NULL,
