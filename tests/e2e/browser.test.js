@@ -7,27 +7,23 @@
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 import { ACCESS_TOKEN_RE, basic, describeResponse, postToken } from './lib/http.js';
+import {
+  assertNoProblems as assertNoPageProblems, launchChromium, openPage as openPlaygroundPage,
+} from './lib/playground.js';
 import { ISSUER, createPlugauth } from './lib/server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, 'output', 'browser');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const REFRESH_TOKEN_RE = /^pa_rt_[A-Za-z0-9_-]{43}$/;
 const USER = 'alice';
 const PASSWORD = 'correct horse battery';
-const STEP_TIMEOUT_MS = 10_000;
 
 let pa;
 let base;
@@ -66,9 +62,6 @@ function startCallbackServer() {
 }
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (scripts/install-deps)`);
-  }
   mkdirSync(OUT, { recursive: true });
   cb = await startCallbackServer();
   pa = createPlugauth();
@@ -78,7 +71,7 @@ before(async () => {
   clientB = pa.addClient({ name: 'Second Browser App', redirectUris: [cb.url] });
   remember(clientA.client_secret, clientB.client_secret);
   base = await pa.start();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -87,46 +80,12 @@ after(async () => {
   await pa?.cleanup();
 });
 
-// A fresh browser profile (no cookies) with everything that can go wrong recorded:
-// console errors, uncaught page errors, CSP violations (reported by the page itself
-// through an exposed function, so they survive navigations) and failed requests.
-async function openPage() {
-  const context = await browser.newContext({ viewport: { width: 800, height: 760 }, colorScheme: 'light' });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  const page = await context.newPage();
-  const problems = { console: [], pageErrors: [], csp: [], failed: [] };
-  const log = [];
-  page.on('console', (m) => {
-    const at = m.location()?.url ? ` (${m.location().url})` : '';
-    log.push(`${m.type()}: ${m.text()}${at}`);
-    if (m.type() === 'error') problems.console.push(`${m.text()}${at}`);
-  });
-  page.on('pageerror', (e) => problems.pageErrors.push(String(e)));
-  page.on('requestfailed', (r) => {
-    problems.failed.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`);
-  });
-  await page.exposeFunction('__plugauthCspViolation', (v) => problems.csp.push(v));
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__plugauthCspViolation({
-        directive: e.violatedDirective,
-        blocked: e.blockedURI,
-        page: e.documentURI,
-        disposition: e.disposition,
-      });
-    });
-  });
-  return { context, page, problems, log };
-}
+// A fresh browser profile (no cookies) with everything that can go wrong recorded
+// (lib/playground.js).
+const openPage = () => openPlaygroundPage(browser, { width: 800, height: 760 });
 
 function assertNoProblems(problems, log, where) {
-  const msg = `${where} (plugauth ${base}, callback ${cb.url}): ${JSON.stringify(problems)}`
-    + `\nconsole:\n${log.join('\n')}`;
-  assert.deepEqual(problems.csp, [], `CSP violation(s) ${msg}`);
-  assert.deepEqual(problems.console, [], `console error(s) ${msg}`);
-  assert.deepEqual(problems.pageErrors, [], `page error(s) ${msg}`);
-  assert.deepEqual(problems.failed, [], `failed request(s) ${msg}`);
+  assertNoPageProblems(problems, log, `${where} (plugauth ${base}, callback ${cb.url})`);
 }
 
 // Neither an inline alert nor the error page.

@@ -6,16 +6,13 @@
 // fetch(), preflight included, and reads the token.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
 import { ACCESS_TOKEN_RE, basic, describeResponse, form, postToken, rawRequest } from './lib/http.js';
+import { launchChromium } from './lib/playground.js';
 import { createPlugauth } from './lib/server.js';
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 const ORIGIN = 'https://inspector.example';
 
 let pa;
@@ -104,9 +101,6 @@ test('sign_in_pages_get_no_cors_headers', async () => {
 });
 
 test('browser_page_on_another_origin_gets_a_token_with_fetch', async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (scripts/install-deps)`);
-  }
   // The web client's own origin: another port on loopback is another origin.
   const site = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -114,7 +108,7 @@ test('browser_page_on_another_origin_gets_a_token_with_fetch', async () => {
       + '<link rel="icon" href="data:,"></head><body>web client</body></html>');
   });
   await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${site.address().port}/`);

@@ -1,6 +1,7 @@
 // The demo playground (/demo) in Debian's Chromium through playwright-core: launching it,
 // a fresh page that records everything that can go wrong, and reading the page's exchange
-// log. Shared by playground.test.js and playground_action.test.js.
+// log. Shared by playground.test.js, playground_action.test.js, browser.test.js and
+// cors.test.js.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
