@@ -36,68 +36,21 @@
 
 #include "core/buf.h"
 #include "core/log.h"
-#include "gateway/gateway_int.h"
+#include "gateway/proxy_int.h"
 
 #define RESP_HEADERS_MAX_BYTES 12288 /* upstream answer's headers */
 #define REQ_HEADER_MAX_BYTES 65536   /* one forwarded header line */
-#define EASY_POOL_MAX 256            /* idle curl handles kept */
 #define POLL_MS 1000
-#define GW_LOOPS_MAX 8
-
-enum job_state { JOB_RUNNING = 0, JOB_DONE, JOB_ABORTED };
-
-struct job {
-	struct job *next, *prev; /* queue, then active list */
-	struct gw_proxy *px;
-	struct http_req *req; /* suspended while running */
-	CURL *easy;
-	struct curl_slist *hdrs;
-	char *url;
-	char client_id[128]; /* for the event log */
-	char user[128];
-	enum job_state state;
-	CURLcode cc;
-	long status;
-	bool too_big;     /* answer over a limit */
-	struct buf rhdrs; /* "name\0value\0"... */
-	struct buf body;
-};
-
-/* One curl multi handle and the thread that drives it. */
-struct loop {
-	struct gw_proxy *px;
-	CURLM *multi;
-	pthread_t thread;
-	bool running; /* thread started, not joined */
-	pthread_mutex_t mu;
-	struct job *queue, *queue_tail; /* mu: waiting to be added */
-	bool stopped;                   /* mu: no more jobs */
-	struct job *active;             /* the thread's own */
-	int epfd;                       /* the thread's sockets and evfd */
-	int evfd;                       /* wakes the thread */
-	int64_t deadline_ms; /* libcurl's timer (monotonic); -1: none */
-};
-
-struct gw_proxy {
-	struct gw_env *gw;
-	struct loop loops[GW_LOOPS_MAX];
-	size_t nloops;
-	atomic_uint next; /* the loop for the next transfer */
-	pthread_mutex_t mu;
-	CURL *pool[EASY_POOL_MAX]; /* mu: idle handles */
-	size_t npool;
-	char *base; /* upstream without a final '/' */
-	long timeout_ms;
-	size_t resp_max;
-};
+#define STREAMS_FULL_DESC                                                      \
+	"too many open event streams for this token or address"
 
 static size_t on_response_header(char *, size_t, size_t, void *);
 static size_t on_response_body(char *, size_t, size_t, void *);
 
 /* --- the curl threads --------------------------------------------------- */
 
-static int64_t
-mono_ms(void)
+int64_t
+gw_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -137,16 +90,14 @@ easy_get(struct gw_proxy *px)
 	curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never from the environment */
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, px->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, px->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_response_header);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_response_body);
 	return e;
 }
 
-/* Ends a job: its connection wakes up and proxy_resumed() answers. */
-static void
-job_finish(struct loop *lp, struct job *j, enum job_state state)
+void
+gw_job_finish(struct loop *lp, struct job *j, enum job_state state)
 {
 	if (j->prev != NULL)
 		j->prev->next = j->next;
@@ -155,12 +106,17 @@ job_finish(struct loop *lp, struct job *j, enum job_state state)
 	if (j->next != NULL)
 		j->next->prev = j->prev;
 	j->next = j->prev = NULL;
+	j->in_loop = false;
 	if (j->easy != NULL) {
 		easy_put(lp->px, j->easy);
 		j->easy = NULL;
 	}
 	j->state = state;
-	http_req_resume(j->req); /* j belongs to the server now */
+	if (j->stream)
+		gw_stream_ended(j);
+	else
+		http_req_resume(j->req); /* proxy_resumed() answers */
+	gw_job_unref(j);                 /* the loop's */
 }
 
 static void
@@ -180,9 +136,11 @@ reap(struct loop *lp)
 			continue;
 		j = (struct job *)(void *)priv;
 		j->cc = m->data.result;
-		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+		if (!j->stream) /* else the server thread's to read */
+			curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE,
+			                  &j->status);
 		curl_multi_remove_handle(lp->multi, j->easy);
-		job_finish(lp, j, JOB_DONE);
+		gw_job_finish(lp, j, JOB_DONE);
 	}
 }
 
@@ -222,8 +180,16 @@ on_timer(CURLM *m, long timeout_ms, void *arg)
 	struct loop *lp = arg;
 
 	(void)m;
-	lp->deadline_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	lp->deadline_ms = timeout_ms < 0 ? -1 : gw_mono_ms() + timeout_ms;
 	return 0;
+}
+
+/* Lowers the loop's next deadline scan to t. */
+static void
+scan_at(struct loop *lp, int64_t t)
+{
+	if (lp->next_scan_ms < 0 || t < lp->next_scan_ms)
+		lp->next_scan_ms = t;
 }
 
 /* Adds the queued jobs to the multi handle; true once stopped. */
@@ -243,9 +209,12 @@ take_queue(struct loop *lp)
 		j->next = j->prev = NULL;
 		if (stop ||
 		    curl_multi_add_handle(lp->multi, j->easy) != CURLM_OK) {
-			job_finish(lp, j, stop ? JOB_ABORTED : JOB_DONE);
+			gw_job_finish(lp, j, stop ? JOB_ABORTED : JOB_DONE);
 			continue;
 		}
+		j->in_loop = true;
+		j->deadline_ms = gw_mono_ms() + lp->px->timeout_ms;
+		scan_at(lp, j->deadline_ms);
 		j->next = lp->active;
 		if (lp->active != NULL)
 			lp->active->prev = j;
@@ -255,9 +224,53 @@ take_queue(struct loop *lp)
 }
 
 /*
+ * Ends the transfers past their deadline (504, or a silent stream
+ * closed): [gateway] timeout for an answer, or a stream's head, then
+ * [gateway] stream_idle_timeout since a stream's last byte either way.
+ * Runs when the earliest deadline is due, so it scans rarely.
+ */
+static void
+scan_deadlines(struct loop *lp)
+{
+	int64_t now = gw_mono_ms(), due;
+	struct job *j, *next;
+
+	if (lp->next_scan_ms < 0 || now < lp->next_scan_ms)
+		return;
+	lp->next_scan_ms = -1;
+	for (j = lp->active; j != NULL; j = next) {
+		next = j->next;
+		due = j->stream ? atomic_load(&j->active_ms) + lp->px->idle_ms
+		                : j->deadline_ms;
+		if (now < due) {
+			scan_at(lp, due);
+			continue;
+		}
+		if (j->stream)
+			log_warn("event=stream_closed reason=idle_timeout");
+		curl_multi_remove_handle(lp->multi, j->easy);
+		j->cc = CURLE_OPERATION_TIMEDOUT;
+		gw_job_finish(lp, j, JOB_DONE);
+	}
+}
+
+/* How long the loop may sleep: until libcurl's timer or a deadline. */
+static int
+loop_wait_ms(const struct loop *lp)
+{
+	int64_t now = gw_mono_ms(), wait_ms = POLL_MS;
+
+	if (lp->deadline_ms >= 0 && lp->deadline_ms - now < wait_ms)
+		wait_ms = lp->deadline_ms - now;
+	if (lp->next_scan_ms >= 0 && lp->next_scan_ms - now < wait_ms)
+		wait_ms = lp->next_scan_ms - now;
+	return wait_ms < 0 ? 0 : (int)wait_ms;
+}
+
+/*
  * A curl thread: libcurl's event-driven interface over one epoll set, so
  * that each wake-up touches only the transfers whose sockets are ready,
- * however many are waiting. The eventfd wakes it for new jobs.
+ * however many are waiting. The eventfd wakes it for new jobs and pokes.
  */
 static void *
 loop_main(void *arg)
@@ -266,26 +279,11 @@ loop_main(void *arg)
 	struct epoll_event evs[64];
 	struct job *j;
 	uint64_t junk;
-	long wait_ms;
 	int n, running, flags;
 
-	for (;;) {
-		if (take_queue(lp)) {
-			while ((j = lp->active) != NULL) {
-				curl_multi_remove_handle(lp->multi, j->easy);
-				job_finish(lp, j, JOB_ABORTED);
-			}
-			return NULL;
-		}
-		wait_ms = POLL_MS;
-		if (lp->deadline_ms >= 0) {
-			wait_ms = lp->deadline_ms - mono_ms();
-			wait_ms = wait_ms < 0         ? 0
-			          : wait_ms > POLL_MS ? POLL_MS
-			                              : wait_ms;
-		}
+	while (!take_queue(lp)) {
 		n = epoll_wait(lp->epfd, evs, (int)ARRAY_LEN(evs),
-		               (int)wait_ms);
+		               loop_wait_ms(lp));
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == lp->evfd) {
 				/* EAGAIN: another wake-up drained it. */
@@ -302,18 +300,25 @@ loop_main(void *arg)
 			curl_multi_socket_action(lp->multi, evs[i].data.fd,
 			                         flags, &running);
 		}
-		if (lp->deadline_ms >= 0 && mono_ms() >= lp->deadline_ms) {
+		gw_pokes_run(lp, false);
+		if (lp->deadline_ms >= 0 && gw_mono_ms() >= lp->deadline_ms) {
 			lp->deadline_ms = -1;
 			curl_multi_socket_action(lp->multi, CURL_SOCKET_TIMEOUT,
 			                         0, &running);
 		}
 		reap(lp);
+		scan_deadlines(lp);
 	}
+	while ((j = lp->active) != NULL) {
+		curl_multi_remove_handle(lp->multi, j->easy);
+		gw_job_finish(lp, j, JOB_ABORTED);
+	}
+	gw_pokes_run(lp, true);
+	return NULL;
 }
 
-/* Wakes a curl thread (from any thread). */
-static void
-loop_wake(struct loop *lp)
+void
+gw_loop_wake(struct loop *lp)
 {
 	uint64_t one = 1;
 
@@ -340,10 +345,19 @@ on_response_header(char *p, size_t size, size_t n, void *arg)
 	                                   "Clear-Site-Data",
 	                                   "Proxy-"};
 
+	if (j->stream)
+		return size * n; /* trailers: the head is gone already */
 	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
 		len--;
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		buf_free(&j->rhdrs); /* a new answer (after a 1xx) */
+		j->sse = false;
+		return size * n;
+	}
+	if (len == 0) { /* the end of a head */
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+		if (!gw_stream_start(j) && j->over_cap)
+			return 0; /* aborts: 429 */
 		return size * n;
 	}
 	if (len == 0 || p[0] == ' ' || p[0] == '\t' ||
@@ -375,6 +389,10 @@ on_response_header(char *p, size_t size, size_t n, void *arg)
 		log_warn("event=upstream_cookie_dropped reason=session_cookie");
 		return size * n;
 	}
+	if (nlen == 12 && strncasecmp(p, "Content-Type", 12) == 0)
+		j->sse = vlen >= 17 &&
+		         strncasecmp(v, "text/event-stream", 17) == 0 &&
+		         (vlen == 17 || v[17] == ';' || v[17] == ' ');
 	if (nlen == 0 || buf_add(&j->rhdrs, p, nlen) != ST_OK ||
 	    buf_add(&j->rhdrs, "", 1) != ST_OK ||
 	    buf_add(&j->rhdrs, v, vlen) != ST_OK ||
@@ -391,6 +409,8 @@ on_response_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct job *j = arg;
 
+	if (j->stream)
+		return gw_stream_write(j, p, size * n);
 	if (buf_add(&j->body, p, size * n) != ST_OK) {
 		j->too_big = true;
 		return 0; /* aborts the transfer */
@@ -398,12 +418,12 @@ on_response_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static void
-job_free(void *arg)
+void
+gw_job_unref(void *arg)
 {
 	struct job *j = arg;
 
-	if (j == NULL)
+	if (j == NULL || atomic_fetch_sub(&j->refs, 1) != 1)
 		return;
 	if (j->easy != NULL)
 		curl_easy_cleanup(j->easy);
@@ -411,6 +431,8 @@ job_free(void *arg)
 	free(j->url);
 	buf_free(&j->rhdrs);
 	buf_free(&j->body);
+	free(j->sbuf);
+	pthread_mutex_destroy(&j->smu);
 	free(j);
 }
 
@@ -420,7 +442,7 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 {
 	struct job *j;
 	struct buf url;
-	struct str body = http_req_body(req);
+	struct str body = http_req_body(req), tok;
 	const char *m = http_req_method(req);
 	CURL *e;
 	enum status rc;
@@ -430,6 +452,13 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 		return ST_NOMEM;
 	j->px = px;
 	j->req = req;
+	atomic_init(&j->refs, 1);
+	pthread_mutex_init(&j->smu, NULL);
+	j->head = strcmp(m, "HEAD") == 0;
+	str_copy(j->peer, sizeof(j->peer), http_req_peer(req));
+	if (gw_bearer_parse(http_req_header(req, "Authorization"), &tok) ==
+	    GW_OK)
+		sec_digest(tok.p, tok.len, j->token);
 	buf_init(&j->rhdrs, RESP_HEADERS_MAX_BYTES);
 	buf_init(&j->body, px->resp_max);
 	str_copy(j->client_id, sizeof(j->client_id), id->client_id);
@@ -480,7 +509,7 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 	return ST_OK;
 fail:
 	buf_free(&url);
-	job_free(j);
+	gw_job_unref(j);
 	return rc;
 }
 
@@ -513,12 +542,17 @@ proxy_resumed(struct http_req *req, void *ctx)
 	size_t len;
 	enum status rc;
 
+	if (j->stream) /* first: the transfer goes on */
+		return gw_stream_respond(req, j);
 	if (j->state == JOB_ABORTED) {
 		if ((rc = http_resp_header(req, "Retry-After", "1")) != ST_OK)
 			return rc;
 		return http_respond_error(req, 503, "temporarily_unavailable",
 		                          "the server is shutting down");
 	}
+	if (j->over_cap)
+		return upstream_failed(gw, req, j, 429, "too_many_streams",
+		                       "too_many_streams", STREAMS_FULL_DESC);
 	if (j->too_big)
 		return upstream_failed(gw, req, j, 502, "bad_gateway",
 		                       "response_too_big",
@@ -584,6 +618,17 @@ gw_proxy_head(struct http_req *req, void *ctx)
 	return rc;
 }
 
+/* True if req asks for an event stream: GET with Accept:
+ * text/event-stream (what MCP's Streamable HTTP sends for one). */
+static bool
+wants_stream(const struct http_req *req)
+{
+	const char *a = http_req_header(req, "Accept");
+
+	return a != NULL && strcmp(http_req_method(req), "GET") == 0 &&
+	       strcasestr(a, "text/event-stream") != NULL;
+}
+
 enum status
 gw_proxy_handle(struct http_req *req, void *ctx)
 {
@@ -602,18 +647,26 @@ gw_proxy_handle(struct http_req *req, void *ctx)
 		                          "request headers too large");
 	if (rc != ST_OK)
 		return rc;
+	if (wants_stream(req) && gw_stream_full(px, j)) {
+		rc = upstream_failed(gw, req, j, 429, "too_many_streams",
+		                     "too_many_streams", STREAMS_FULL_DESC);
+		gw_job_unref(j);
+		return rc;
+	}
 	lp = &px->loops[atomic_fetch_add(&px->next, 1) % px->nloops];
+	j->lp = lp;
 	pthread_mutex_lock(&lp->mu);
 	if (lp->stopped) {
 		pthread_mutex_unlock(&lp->mu);
-		job_free(j);
+		gw_job_unref(j);
 		if ((rc = http_resp_header(req, "Retry-After", "1")) != ST_OK)
 			return rc;
 		return http_respond_error(req, 503, "temporarily_unavailable",
 		                          "the server is shutting down");
 	}
-	rc = http_req_suspend(req, proxy_resumed, j, job_free);
+	rc = http_req_suspend(req, proxy_resumed, j, gw_job_server_done);
 	if (rc == ST_OK) {
+		atomic_fetch_add(&j->refs, 1); /* the loop's */
 		if (lp->queue_tail != NULL)
 			lp->queue_tail->next = j;
 		else
@@ -622,10 +675,10 @@ gw_proxy_handle(struct http_req *req, void *ctx)
 	}
 	pthread_mutex_unlock(&lp->mu);
 	if (rc != ST_OK) {
-		job_free(j);
+		gw_job_unref(j);
 		return rc;
 	}
-	loop_wake(lp);
+	gw_loop_wake(lp);
 	return ST_OK;
 }
 
@@ -673,7 +726,7 @@ loop_stop(struct loop *lp)
 	lp->stopped = true;
 	pthread_mutex_unlock(&lp->mu);
 	if (lp->running) {
-		loop_wake(lp);
+		gw_loop_wake(lp);
 		pthread_join(lp->thread, NULL);
 		lp->running = false;
 	}
@@ -717,6 +770,8 @@ gw_proxy_new(struct gw_env *gw, struct gw_proxy **out, char *err, size_t errlen)
 	pthread_mutex_init(&px->mu, NULL);
 	px->timeout_ms = (long)cfg->gateway.timeout * 1000;
 	px->resp_max = cfg->gateway.response_max_bytes;
+	px->idle_ms = (long)cfg->gateway.stream_idle_timeout * 1000;
+	pthread_mutex_init(&px->caps_mu, NULL);
 	while (base.len > 0 && base.p[base.len - 1] == '/')
 		base.len--;
 	px->base = str_dup(base);
@@ -763,6 +818,7 @@ gw_proxy_free(struct gw_proxy *px)
 	for (size_t i = 0; i < px->npool; i++)
 		curl_easy_cleanup(px->pool[i]);
 	pthread_mutex_destroy(&px->mu);
+	gw_stream_caps_free(px);
 	free(px->base);
 	free(px);
 }
