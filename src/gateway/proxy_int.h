@@ -99,15 +99,24 @@ struct gw_proxy {
 	struct stream_cap *caps[STREAM_CAP_BUCKETS]; /* caps_mu */
 };
 
-/* proxy.c */
-int64_t gw_mono_ms(void);
-/* Drops a reference to j; the last one frees it. NULL-safe. */
+/* proxy.c. Drops a reference to j; the last one frees it. NULL-safe. */
 void gw_job_unref(void *j);
+
+/* loop.c. The monotonic clock, milliseconds. */
+int64_t gw_mono_ms(void);
 /* Ends j's transfer on its loop (the loop thread): a buffered answer's
  * request is resumed, a stream is told it ended. */
 void gw_job_finish(struct loop *, struct job *, enum job_state);
 /* Wakes a curl thread (from any thread). */
 void gw_loop_wake(struct loop *);
+/* Keeps an idle curl handle for the next transfer (or frees it). */
+void gw_easy_put(struct gw_proxy *, CURL *);
+/* Starts lp's thread for px; on error gw_loop_free() cleans up. */
+enum status gw_loop_start(struct gw_proxy *, struct loop *lp);
+/* Answers what the loop holds (503; streams cut) and stops its thread. */
+void gw_loop_stop(struct loop *);
+/* Stops and frees a started (or half-started) loop; NULL-safe fields. */
+void gw_loop_free(struct loop *);
 
 /* stream.c. Called by the curl callbacks for a job whose head is in:
  * true if the answer is to be streamed, which then has begun (caps
