@@ -84,8 +84,6 @@ bool http_resp_unanswered(struct http_req *);
  * of an offloaded request. */
 enum status http_resp_queue(struct http_req *, unsigned status,
                             struct MHD_Response *resp);
-/* The answer when the one a handler built lost a header: a fixed 500. */
-enum status http_respond_broken(struct http_req *);
 
 /* limits.c. The body cap of the request's route (the server's for no
  * route). */

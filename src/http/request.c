@@ -240,8 +240,9 @@ http_resp_queue(struct http_req *req, unsigned status,
 	return ST_OK;
 }
 
-enum status
-http_respond_broken(struct http_req *req)
+/* The answer when the one a handler built lost a header: a fixed 500. */
+static enum status
+respond_broken(struct http_req *req)
 {
 	static const char body[] = "{\"error\":\"server_error\","
 	                           "\"error_description\":\"internal error\"}";
@@ -317,7 +318,7 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 	}
 	if (req->hdrs_failed) {
 		free(data);
-		return http_respond_broken(req);
+		return respond_broken(req);
 	}
 	resp =
 	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
@@ -327,7 +328,7 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 	}
 	if (!http_resp_headers_add(req, resp, content_type)) {
 		MHD_destroy_response(resp); /* frees data */
-		return http_respond_broken(req);
+		return respond_broken(req);
 	}
 	return http_resp_queue(req, status, resp);
 }

@@ -64,6 +64,15 @@ stream_free(void *cls)
 	free(s);
 }
 
+/* The fixed 500 of an answer that lost a header (respond_broken() in
+ * request.c, which answers so for any answer once a header is lost). */
+static enum status
+respond_broken_500(struct http_req *req)
+{
+	req->hdrs_failed = true;
+	return http_respond_text(req, 500, NULL, "", 0);
+}
+
 enum status
 http_respond_stream(struct http_req *req, unsigned status, http_stream_fn fn,
                     void *ctx, void (*ctx_free)(void *))
@@ -85,7 +94,7 @@ http_respond_stream(struct http_req *req, unsigned status, http_stream_fn fn,
 	pthread_mutex_init(&s->mu, NULL);
 	if (req->hdrs_failed) {
 		stream_free(s);
-		return http_respond_broken(req);
+		return respond_broken_500(req);
 	}
 	resp = MHD_create_response_from_callback(
 	    MHD_SIZE_UNKNOWN, STREAM_BLOCK_BYTES, stream_read, s, stream_free);
@@ -95,7 +104,7 @@ http_respond_stream(struct http_req *req, unsigned status, http_stream_fn fn,
 	}
 	if (!http_resp_headers_add(req, resp, NULL)) {
 		MHD_destroy_response(resp); /* frees s */
-		return http_respond_broken(req);
+		return respond_broken_500(req);
 	}
 	req->stream = s;
 	return http_resp_queue(req, status, resp);
