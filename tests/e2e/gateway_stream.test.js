@@ -68,14 +68,17 @@ async function waitFor(what, cond) {
 
 // A GET through the gateway whose body is read as it comes: {status, headers, text(),
 // events(), ended, aborted, destroy()}; resolves once the head is in.
-function openStream(base, path, tok, { accept = 'text/event-stream', method = 'GET' } = {}) {
+function openStream(base, path, tok, { accept = 'text/event-stream', method = 'GET', body } = {}) {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const chunks = [];
     const st = { ended: false, aborted: false };
     const req = http.request({
       host: url.hostname, port: url.port, path, method, agent: false,
-      headers: { authorization: `Bearer ${tok}`, accept },
+      headers: {
+        authorization: `Bearer ${tok}`, accept,
+        ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
+      },
     }, (res) => {
       st.status = res.statusCode;
       st.headers = res.headers;
@@ -92,7 +95,7 @@ function openStream(base, path, tok, { accept = 'text/event-stream', method = 'G
     st.events = () => st.text().split('\n\n').filter((e) => e !== '').map((e) => e.replace(/^data: /, ''));
     st.destroy = () => req.destroy();
     req.on('error', (e) => { st.aborted = true; if (st.status === undefined) reject(e); });
-    req.end();
+    req.end(body);
   });
 }
 
@@ -143,7 +146,10 @@ before(async () => {
 });
 
 after(async () => {
+  const logs = servers.map((s) => s.log).join('\n');
   for (const s of servers) await s.cleanup();
+  // Under the ASan build (PLUGAUTH_BIN=build-asan/plugauth) a report goes to the log.
+  assert.doesNotMatch(logs, /Sanitizer|runtime error:/);
   await up?.close();
 });
 
@@ -171,6 +177,24 @@ test('stream_event_reaches_client_before_the_next_is_sent', async () => {
   await waitFor('the end of the stream', () => st.ended || st.aborted);
   assert.equal(st.ended, true, 'a stream the upstream ends ends cleanly');
   assert.deepEqual(st.events(), ['one', 'two']);
+});
+
+test('stream_post_answered_with_an_event_stream_mcp_style', async () => {
+  // MCP's Streamable HTTP: a JSON-RPC POST answered with text/event-stream.
+  const id = newId();
+  const st = await openStream(gw.base, `/api/sse/${id}`, gw.tokens[0], {
+    method: 'POST', accept: 'application/json, text/event-stream',
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+  assert.equal(st.status, 200);
+  const s = await waitFor('the upstream stream', () => up.streams.get(id));
+  s.send('{"jsonrpc":"2.0","method":"notifications/progress"}');
+  await waitFor('the notification', () => st.events().length === 1);
+  s.send('{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}');
+  s.res.end();
+  await waitFor('the end', () => st.ended);
+  assert.deepEqual(st.events().map((e) => JSON.parse(e).method ?? 'result'),
+    ['notifications/progress', 'result']);
 });
 
 test('stream_outlives_gateway_timeout_while_events_keep_coming', async () => {
