@@ -155,6 +155,21 @@ after(async () => {
 
 const newId = () => randomBytes(6).toString('hex');
 
+// Opens a stream through base with tok, checks its head and, with first, has the
+// upstream send that event and waits until the client has it: {id, st, s}.
+async function openLive(base, tok, first) {
+  const id = newId();
+  const st = await openStream(base, `/api/sse/${id}`, tok);
+  assert.equal(st.status, 200);
+  assert.match(st.headers['content-type'], /^text\/event-stream/);
+  const s = await waitFor('the upstream stream', () => up.streams.get(id));
+  if (first !== undefined) {
+    s.send(first);
+    await waitFor('the first event at the client', () => st.events().length === 1);
+  }
+  return { id, st, s };
+}
+
 // --- tests --------------------------------------------------------------------------------
 
 test('stream_event_reaches_client_before_the_next_is_sent', async () => {
@@ -200,10 +215,7 @@ test('stream_post_answered_with_an_event_stream_mcp_style', async () => {
 test('stream_outlives_gateway_timeout_while_events_keep_coming', async () => {
   // [gateway] timeout = 1 s covers the head; events every ~300 ms for ~3 s keep it open
   // (idle timeout 2 s).
-  const id = newId();
-  const st = await openStream(gw.base, `/api/sse/${id}`, gw.tokens[0]);
-  assert.equal(st.status, 200);
-  const s = await waitFor('the upstream stream', () => up.streams.get(id));
+  const { st, s } = await openLive(gw.base, gw.tokens[0]);
   const t0 = Date.now();
   for (let i = 1; i <= 10; i++) {
     s.send(`e${i}`);
@@ -218,12 +230,7 @@ test('stream_outlives_gateway_timeout_while_events_keep_coming', async () => {
 });
 
 test('stream_idle_timeout_closes_a_silent_stream', async () => {
-  const id = newId();
-  const st = await openStream(gw.base, `/api/sse/${id}`, gw.tokens[0]);
-  assert.equal(st.status, 200);
-  const s = await waitFor('the upstream stream', () => up.streams.get(id));
-  s.send('only');
-  await waitFor('the event', () => st.events().length === 1);
+  const { st, s } = await openLive(gw.base, gw.tokens[0], 'only');
   const t0 = Date.now();
   const cpu0 = cpuTicks(gw.pa.proc.pid);
   await waitFor('the gateway to close the silent stream', () => st.aborted || st.ended);
@@ -238,12 +245,7 @@ test('stream_idle_timeout_closes_a_silent_stream', async () => {
 });
 
 test('stream_client_disconnect_closes_the_upstream_connection', async () => {
-  const id = newId();
-  const st = await openStream(gw.base, `/api/sse/${id}`, gw.tokens[1]);
-  assert.equal(st.status, 200);
-  const s = await waitFor('the upstream stream', () => up.streams.get(id));
-  s.send('first');
-  await waitFor('the event', () => st.events().length === 1);
+  const { st, s } = await openLive(gw.base, gw.tokens[1], 'first');
   st.destroy();
   // The gateway notices the client's close when it next writes to it: keep the upstream
   // talking (well within the idle timeout) until it sees its connection closed.
@@ -257,12 +259,7 @@ test('stream_client_disconnect_closes_the_upstream_connection', async () => {
 test('stream_caps_answer_429_per_token_and_per_address', async () => {
   const [a, b] = [gw.tokens[2], gw.tokens[3]];
   const open = [];
-  for (let i = 0; i < 2; i++) {
-    const id = newId();
-    const st = await openStream(gw.base, `/api/sse/${id}`, a);
-    assert.equal(st.status, 200);
-    open.push({ st, s: await waitFor('stream', () => up.streams.get(id)) });
-  }
+  for (let i = 0; i < 2; i++) open.push(await openLive(gw.base, a));
   // A third for token a asks for a stream (GET, Accept): refused before the upstream.
   const id3 = newId();
   const third = await openStream(gw.base, `/api/sse/${id3}`, a);
@@ -279,10 +276,7 @@ test('stream_caps_answer_429_per_token_and_per_address', async () => {
   assert.equal(fourth.status, 429, fourth.text());
   await waitFor('the refused upstream stream to close', () => up.streams.get(id4)?.closed);
   // Token b: one more stream fills the address (3); the next is over its cap.
-  const idb = newId();
-  const sb = await openStream(gw.base, `/api/sse/${idb}`, b);
-  assert.equal(sb.status, 200);
-  const upb = await waitFor('stream b', () => up.streams.get(idb));
+  const { st: sb, s: upb } = await openLive(gw.base, b);
   const over = await openStream(gw.base, `/api/sse/${newId()}`, b);
   await waitFor('the refusal body', () => over.ended);
   assert.equal(over.status, 429, over.text());
@@ -293,10 +287,7 @@ test('stream_caps_answer_429_per_token_and_per_address', async () => {
   // A stream that ends frees its place.
   open[0].s.res.end();
   await waitFor('the end', () => open[0].st.ended);
-  const idn = newId();
-  const again = await openStream(gw.base, `/api/sse/${idn}`, a);
-  assert.equal(again.status, 200);
-  const upn = await waitFor('stream', () => up.streams.get(idn));
+  const { st: again, s: upn } = await openLive(gw.base, a);
   for (const s of [open[1].s, upb, upn]) s.res.end();
   await waitFor('all ended', () => open[1].st.ended && sb.ended && again.ended);
 });
@@ -355,12 +346,7 @@ test('stream_big_data_arrives_intact_with_bounded_memory', async (t) => {
 
 test('stream_does_not_hold_shutdown_past_the_drain', async () => {
   const g = await startGateway({}, 1);
-  const id = newId();
-  const st = await openStream(g.base, `/api/sse/${id}`, g.tokens[0]);
-  assert.equal(st.status, 200);
-  const s = await waitFor('the upstream stream', () => up.streams.get(id));
-  s.send('x');
-  await waitFor('the event', () => st.events().length === 1);
+  const { st, s } = await openLive(g.base, g.tokens[0], 'x');
   const t0 = Date.now();
   g.pa.proc.kill('SIGTERM');
   const code = await Promise.race([g.pa.exited, new Promise((r) => setTimeout(() => r('late'), 16_000))]);
