@@ -231,6 +231,13 @@ loop_main(void *arg)
 		n = epoll_wait(lp->epfd, evs, (int)ARRAY_LEN(evs),
 		               loop_wait_ms(lp));
 		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u64 & WATCH_TAG) {
+				gw_stream_client_closed(
+				    lp,
+				    (struct job *)(uintptr_t)(evs[i].data.u64 &
+				                              ~WATCH_TAG));
+				continue;
+			}
 			if (evs[i].data.fd == lp->evfd) {
 				/* EAGAIN: another wake-up drained it. */
 				(void)!read(lp->evfd, &junk, sizeof(junk));

@@ -195,6 +195,7 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 	j->px = px;
 	j->req = req;
 	atomic_init(&j->refs, 1);
+	j->cfd = -1;
 	pthread_mutex_init(&j->smu, NULL);
 	j->head = strcmp(m, "HEAD") == 0;
 	str_copy(j->peer, sizeof(j->peer), http_req_peer(req));

@@ -61,7 +61,13 @@ struct job {
 	bool paused;       /* smu: curl paused for room */
 	bool gone;         /* smu: the request is done */
 	bool answering;    /* smu: http_stream_wake() allowed */
+	int cfd;           /* the client's socket, watched if */
+	bool watching;     /* smu: cfd is in lp->epfd */
 };
+
+/* epoll data of a watched client socket (a job, tagged); curl sockets
+ * carry their fd, which is below 2^31. */
+#define WATCH_TAG (UINT64_C(1) << 63)
 
 /* One curl multi handle and the thread that drives it. */
 struct loop {
@@ -131,6 +137,8 @@ enum status gw_stream_respond(struct http_req *, struct job *);
 bool gw_stream_full(struct gw_proxy *, const struct job *);
 /* The stream's part of the end of its transfer (loop thread). */
 void gw_stream_ended(struct job *);
+/* The client of a watched stream closed its connection (loop thread). */
+void gw_stream_client_closed(struct loop *, struct job *);
 /* The server is done with j's request (http_req_suspend()'s ctx_free). */
 void gw_job_server_done(void *j);
 /* Unpauses or cancels the jobs poked from server threads (loop thread);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 
 #include "core/log.h"
 #include "gateway/proxy_int.h"
@@ -246,14 +247,57 @@ gw_pokes_run(struct loop *lp, bool stopping)
 		j->poked = j->want_cancel = j->want_unpause = false;
 		pthread_mutex_unlock(&lp->mu);
 		if (j->in_loop && !stopping && cancel) {
-			curl_multi_remove_handle(lp->multi, j->easy);
-			j->cc = CURLE_ABORTED_BY_CALLBACK;
-			gw_job_finish(lp, j, JOB_ABORTED);
+			gw_stream_client_closed(lp, j);
 		} else if (j->in_loop && !stopping && unpause) {
 			curl_easy_pause(j->easy, CURLPAUSE_CONT);
 		}
 		gw_job_unref(j);
 	}
+}
+
+/*
+ * The client's socket is watched for its close (EPOLLRDHUP) in the loop's
+ * epoll set while the stream runs, since the server library does not
+ * watch a sleeping connection. It is added once the answer is under way
+ * and the transfer still runs, and taken out (smu held) when the transfer
+ * ends (on the loop thread, so no later wake-up names j) or when the
+ * request is done (before the server closes the socket, so a reused
+ * descriptor is never touched).
+ */
+static void
+watch(struct job *j)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLRDHUP;
+	ev.data.u64 = WATCH_TAG | (uint64_t)(uintptr_t)j;
+	if (j->cfd >= 0 && !j->ended && !j->gone &&
+	    epoll_ctl(j->lp->epfd, EPOLL_CTL_ADD, j->cfd, &ev) == 0)
+		j->watching = true;
+}
+
+static void
+unwatch(struct job *j)
+{
+	if (!j->watching)
+		return;
+	epoll_ctl(j->lp->epfd, EPOLL_CTL_DEL, j->cfd, NULL);
+	j->watching = false;
+}
+
+void
+gw_stream_client_closed(struct loop *lp, struct job *j)
+{
+	pthread_mutex_lock(&j->smu);
+	unwatch(j);
+	pthread_mutex_unlock(&j->smu);
+	if (!j->in_loop)
+		return;
+	log_info("event=stream_closed reason=client_gone");
+	curl_multi_remove_handle(lp->multi, j->easy);
+	j->cc = CURLE_ABORTED_BY_CALLBACK;
+	gw_job_finish(lp, j, JOB_ABORTED);
 }
 
 /* http_respond_stream()'s source, on a server thread. */
@@ -310,6 +354,8 @@ gw_stream_respond(struct http_req *req, struct job *j)
 	if (rc == ST_OK) {
 		pthread_mutex_lock(&j->smu);
 		j->answering = true;
+		j->cfd = http_req_socket(req);
+		watch(j);
 		pthread_mutex_unlock(&j->smu);
 	}
 	return rc;
@@ -331,6 +377,7 @@ gw_stream_ended(struct job *j)
 	}
 	pthread_mutex_lock(&j->smu);
 	j->ended = true;
+	unwatch(j);
 	if (j->answering && !j->gone)
 		http_stream_wake(j->req);
 	pthread_mutex_unlock(&j->smu);
@@ -344,6 +391,7 @@ gw_job_server_done(void *arg)
 
 	pthread_mutex_lock(&j->smu);
 	j->gone = true;
+	unwatch(j);
 	cancel = j->stream && !j->ended;
 	pthread_mutex_unlock(&j->smu);
 	if (cancel)

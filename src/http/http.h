@@ -231,5 +231,10 @@ enum status http_respond_stream(struct http_req *, unsigned status,
  * what came since. Only while req is not done: a suspended request's
  * ctx_free (http_req_suspend()) tells when it is. */
 void http_stream_wake(struct http_req *);
+/* The socket of req's connection, to watch for the client's close while a
+ * stream sleeps (the server does not watch it then); -1 if unknown. Only
+ * to poll: it is closed after the request is done (after ctx_free of
+ * http_req_suspend()). */
+int http_req_socket(const struct http_req *);
 
 #endif

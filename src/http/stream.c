@@ -110,6 +110,16 @@ http_respond_stream(struct http_req *req, unsigned status, http_stream_fn fn,
 	return http_resp_queue(req, status, resp);
 }
 
+int
+http_req_socket(const struct http_req *req)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(req->conn,
+	                             MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci != NULL ? (int)ci->connect_fd : -1;
+}
+
 void
 http_stream_wake(struct http_req *req)
 {
