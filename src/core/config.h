@@ -108,6 +108,9 @@ struct config {
 		unsigned timeout;        /* seconds */
 		unsigned body_max_bytes; /* proxied request bodies */
 		unsigned response_max_bytes;
+		unsigned stream_idle_timeout; /* seconds between stream bytes */
+		unsigned max_streams_per_token;
+		unsigned max_streams_per_address;
 		char *identity_secret_file; /* NULL: no X-Plugauth-Signature */
 		struct cfg_gw_rule *rules;  /* [gateway.scopes] */
 		size_t nrules;

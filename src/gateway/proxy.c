@@ -2,8 +2,8 @@
  * The reverse proxy to [gateway] upstream. A request under [gateway] path
  * with a valid bearer token is turned into a curl transfer on the server
  * thread that received it, and its connection is suspended: curl multi
- * handles, each driven by a thread of its own, run every transfer, so a
- * slow or dead upstream holds no server thread and the OAuth endpoints keep
+ * handles, each driven by a thread of its own (loop.c), run every transfer, so
+ * a slow or dead upstream holds no server thread and the OAuth endpoints keep
  * answering. When a transfer ends the connection is resumed and a server
  * thread answers with what the upstream said.
  *
@@ -14,109 +14,34 @@
  *
  * Bodies are buffered whole: the request's is already (capped by
  * [gateway] body_max_bytes), the upstream's is capped by [gateway]
- * response_max_bytes (502 past it). The path and query go upstream exactly
- * as received, once gw_path_ok() has found that no URL parser can resolve
- * the path out of [gateway] path; the Authorization header, plugauth's
- * session cookie, any X-Plugauth-* header and the hop-by-hop headers do not
- * (headers.c). The upstream's answer cannot set or clear plugauth's
+ * response_max_bytes (502 past it), but for a text/event-stream answer,
+ * which goes to the client as it comes (stream.c). The path and query go
+ * upstream exactly as received, once gw_path_ok() has found that no URL parser
+ * can resolve the path out of [gateway] path; the Authorization header,
+ * plugauth's session cookie, any X-Plugauth-* header and the hop-by-hop headers
+ * do not (headers.c). The upstream's answer cannot set or clear plugauth's
  * session cookie (Set-Cookie for it, Clear-Site-Data are dropped).
  */
 #include <ctype.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
-#include "gateway/gateway_int.h"
+#include "gateway/proxy_int.h"
 
 #define RESP_HEADERS_MAX_BYTES 12288 /* upstream answer's headers */
 #define REQ_HEADER_MAX_BYTES 65536   /* one forwarded header line */
-#define EASY_POOL_MAX 256            /* idle curl handles kept */
-#define POLL_MS 1000
-#define GW_LOOPS_MAX 8
-
-enum job_state { JOB_RUNNING = 0, JOB_DONE, JOB_ABORTED };
-
-struct job {
-	struct job *next, *prev; /* queue, then active list */
-	struct gw_proxy *px;
-	struct http_req *req; /* suspended while running */
-	CURL *easy;
-	struct curl_slist *hdrs;
-	char *url;
-	char client_id[128]; /* for the event log */
-	char user[128];
-	enum job_state state;
-	CURLcode cc;
-	long status;
-	bool too_big;     /* answer over a limit */
-	struct buf rhdrs; /* "name\0value\0"... */
-	struct buf body;
-};
-
-/* One curl multi handle and the thread that drives it. */
-struct loop {
-	struct gw_proxy *px;
-	CURLM *multi;
-	pthread_t thread;
-	bool running; /* thread started, not joined */
-	pthread_mutex_t mu;
-	struct job *queue, *queue_tail; /* mu: waiting to be added */
-	bool stopped;                   /* mu: no more jobs */
-	struct job *active;             /* the thread's own */
-	int epfd;                       /* the thread's sockets and evfd */
-	int evfd;                       /* wakes the thread */
-	int64_t deadline_ms; /* libcurl's timer (monotonic); -1: none */
-};
-
-struct gw_proxy {
-	struct gw_env *gw;
-	struct loop loops[GW_LOOPS_MAX];
-	size_t nloops;
-	atomic_uint next; /* the loop for the next transfer */
-	pthread_mutex_t mu;
-	CURL *pool[EASY_POOL_MAX]; /* mu: idle handles */
-	size_t npool;
-	char *base; /* upstream without a final '/' */
-	long timeout_ms;
-	size_t resp_max;
-};
+#define STREAMS_FULL_DESC                                                      \
+	"too many open event streams for this token or address"
 
 static size_t on_response_header(char *, size_t, size_t, void *);
 static size_t on_response_body(char *, size_t, size_t, void *);
-
-/* --- the curl threads --------------------------------------------------- */
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-easy_put(struct gw_proxy *px, CURL *e)
-{
-	pthread_mutex_lock(&px->mu);
-	if (px->npool < EASY_POOL_MAX) {
-		px->pool[px->npool++] = e;
-		e = NULL;
-	}
-	pthread_mutex_unlock(&px->mu);
-	if (e != NULL)
-		curl_easy_cleanup(e);
-}
 
 /* A handle with the options every transfer shares: from the pool (the
  * per-transfer options are all set again by job_new()), or a new one. */
@@ -137,188 +62,10 @@ easy_get(struct gw_proxy *px)
 	curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never from the environment */
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, px->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, px->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_response_header);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_response_body);
 	return e;
-}
-
-/* Ends a job: its connection wakes up and proxy_resumed() answers. */
-static void
-job_finish(struct loop *lp, struct job *j, enum job_state state)
-{
-	if (j->prev != NULL)
-		j->prev->next = j->next;
-	else if (lp->active == j)
-		lp->active = j->next;
-	if (j->next != NULL)
-		j->next->prev = j->prev;
-	j->next = j->prev = NULL;
-	if (j->easy != NULL) {
-		easy_put(lp->px, j->easy);
-		j->easy = NULL;
-	}
-	j->state = state;
-	http_req_resume(j->req); /* j belongs to the server now */
-}
-
-static void
-reap(struct loop *lp)
-{
-	CURLMsg *m;
-	struct job *j;
-	char *priv;
-	int left;
-
-	while ((m = curl_multi_info_read(lp->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		priv = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		if (priv == NULL)
-			continue;
-		j = (struct job *)(void *)priv;
-		j->cc = m->data.result;
-		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
-		curl_multi_remove_handle(lp->multi, j->easy);
-		job_finish(lp, j, JOB_DONE);
-	}
-}
-
-/* curl: watch socket s for what (CURLMOPT_SOCKETFUNCTION). sockp is
- * non-NULL once the socket is in the epoll set (curl_multi_assign()). */
-static int
-on_socket(CURL *e, curl_socket_t s, int what, void *arg, void *sockp)
-{
-	struct loop *lp = arg;
-	struct epoll_event ev;
-
-	(void)e;
-	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(lp->epfd, EPOLL_CTL_DEL, s, NULL);
-		return 0;
-	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) |
-	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
-	ev.data.fd = s;
-	if (sockp != NULL && epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
-		return 0;
-	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, s, &ev) != 0 &&
-	    (errno != EEXIST ||
-	     epoll_ctl(lp->epfd, EPOLL_CTL_MOD, s, &ev) != 0)) {
-		log_warn("event=gateway_epoll_failed errno=%d", errno);
-		return 0;
-	}
-	curl_multi_assign(lp->multi, s, lp);
-	return 0;
-}
-
-/* curl: call back in timeout_ms (-1: never) (CURLMOPT_TIMERFUNCTION). */
-static int
-on_timer(CURLM *m, long timeout_ms, void *arg)
-{
-	struct loop *lp = arg;
-
-	(void)m;
-	lp->deadline_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
-	return 0;
-}
-
-/* Adds the queued jobs to the multi handle; true once stopped. */
-static bool
-take_queue(struct loop *lp)
-{
-	struct job *q, *j, *next;
-	bool stop;
-
-	pthread_mutex_lock(&lp->mu);
-	q = lp->queue;
-	lp->queue = lp->queue_tail = NULL;
-	stop = lp->stopped;
-	pthread_mutex_unlock(&lp->mu);
-	for (j = q; j != NULL; j = next) {
-		next = j->next;
-		j->next = j->prev = NULL;
-		if (stop ||
-		    curl_multi_add_handle(lp->multi, j->easy) != CURLM_OK) {
-			job_finish(lp, j, stop ? JOB_ABORTED : JOB_DONE);
-			continue;
-		}
-		j->next = lp->active;
-		if (lp->active != NULL)
-			lp->active->prev = j;
-		lp->active = j;
-	}
-	return stop;
-}
-
-/*
- * A curl thread: libcurl's event-driven interface over one epoll set, so
- * that each wake-up touches only the transfers whose sockets are ready,
- * however many are waiting. The eventfd wakes it for new jobs.
- */
-static void *
-loop_main(void *arg)
-{
-	struct loop *lp = arg;
-	struct epoll_event evs[64];
-	struct job *j;
-	uint64_t junk;
-	long wait_ms;
-	int n, running, flags;
-
-	for (;;) {
-		if (take_queue(lp)) {
-			while ((j = lp->active) != NULL) {
-				curl_multi_remove_handle(lp->multi, j->easy);
-				job_finish(lp, j, JOB_ABORTED);
-			}
-			return NULL;
-		}
-		wait_ms = POLL_MS;
-		if (lp->deadline_ms >= 0) {
-			wait_ms = lp->deadline_ms - mono_ms();
-			wait_ms = wait_ms < 0         ? 0
-			          : wait_ms > POLL_MS ? POLL_MS
-			                              : wait_ms;
-		}
-		n = epoll_wait(lp->epfd, evs, (int)ARRAY_LEN(evs),
-		               (int)wait_ms);
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == lp->evfd) {
-				/* EAGAIN: another wake-up drained it. */
-				(void)!read(lp->evfd, &junk, sizeof(junk));
-				continue;
-			}
-			flags =
-			    ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
-			    ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT
-			                                : 0) |
-			    ((evs[i].events & (EPOLLERR | EPOLLHUP))
-			         ? CURL_CSELECT_ERR
-			         : 0);
-			curl_multi_socket_action(lp->multi, evs[i].data.fd,
-			                         flags, &running);
-		}
-		if (lp->deadline_ms >= 0 && mono_ms() >= lp->deadline_ms) {
-			lp->deadline_ms = -1;
-			curl_multi_socket_action(lp->multi, CURL_SOCKET_TIMEOUT,
-			                         0, &running);
-		}
-		reap(lp);
-	}
-}
-
-/* Wakes a curl thread (from any thread). */
-static void
-loop_wake(struct loop *lp)
-{
-	uint64_t one = 1;
-
-	if (write(lp->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn("event=gateway_wake_failed errno=%d", errno);
 }
 
 /* --- building a transfer (on the server thread that got the request) -- */
@@ -340,10 +87,19 @@ on_response_header(char *p, size_t size, size_t n, void *arg)
 	                                   "Clear-Site-Data",
 	                                   "Proxy-"};
 
+	if (j->stream)
+		return size * n; /* trailers: the head is gone already */
 	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
 		len--;
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		buf_free(&j->rhdrs); /* a new answer (after a 1xx) */
+		j->sse = false;
+		return size * n;
+	}
+	if (len == 0) { /* the end of a head */
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+		if (!gw_stream_start(j) && j->over_cap)
+			return 0; /* aborts: 429 */
 		return size * n;
 	}
 	if (len == 0 || p[0] == ' ' || p[0] == '\t' ||
@@ -375,6 +131,10 @@ on_response_header(char *p, size_t size, size_t n, void *arg)
 		log_warn("event=upstream_cookie_dropped reason=session_cookie");
 		return size * n;
 	}
+	if (nlen == 12 && strncasecmp(p, "Content-Type", 12) == 0)
+		j->sse = vlen >= 17 &&
+		         strncasecmp(v, "text/event-stream", 17) == 0 &&
+		         (vlen == 17 || v[17] == ';' || v[17] == ' ');
 	if (nlen == 0 || buf_add(&j->rhdrs, p, nlen) != ST_OK ||
 	    buf_add(&j->rhdrs, "", 1) != ST_OK ||
 	    buf_add(&j->rhdrs, v, vlen) != ST_OK ||
@@ -391,6 +151,8 @@ on_response_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct job *j = arg;
 
+	if (j->stream)
+		return gw_stream_write(j, p, size * n);
 	if (buf_add(&j->body, p, size * n) != ST_OK) {
 		j->too_big = true;
 		return 0; /* aborts the transfer */
@@ -398,12 +160,12 @@ on_response_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static void
-job_free(void *arg)
+void
+gw_job_unref(void *arg)
 {
 	struct job *j = arg;
 
-	if (j == NULL)
+	if (j == NULL || atomic_fetch_sub(&j->refs, 1) != 1)
 		return;
 	if (j->easy != NULL)
 		curl_easy_cleanup(j->easy);
@@ -411,6 +173,8 @@ job_free(void *arg)
 	free(j->url);
 	buf_free(&j->rhdrs);
 	buf_free(&j->body);
+	free(j->sbuf);
+	pthread_mutex_destroy(&j->smu);
 	free(j);
 }
 
@@ -420,7 +184,7 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 {
 	struct job *j;
 	struct buf url;
-	struct str body = http_req_body(req);
+	struct str body = http_req_body(req), tok;
 	const char *m = http_req_method(req);
 	CURL *e;
 	enum status rc;
@@ -430,6 +194,14 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 		return ST_NOMEM;
 	j->px = px;
 	j->req = req;
+	atomic_init(&j->refs, 1);
+	j->cfd = -1;
+	pthread_mutex_init(&j->smu, NULL);
+	j->head = strcmp(m, "HEAD") == 0;
+	str_copy(j->peer, sizeof(j->peer), http_req_peer(req));
+	if (gw_bearer_parse(http_req_header(req, "Authorization"), &tok) ==
+	    GW_OK)
+		sec_digest(tok.p, tok.len, j->token);
 	buf_init(&j->rhdrs, RESP_HEADERS_MAX_BYTES);
 	buf_init(&j->body, px->resp_max);
 	str_copy(j->client_id, sizeof(j->client_id), id->client_id);
@@ -480,7 +252,7 @@ job_new(struct gw_proxy *px, struct http_req *req, const struct gw_identity *id,
 	return ST_OK;
 fail:
 	buf_free(&url);
-	job_free(j);
+	gw_job_unref(j);
 	return rc;
 }
 
@@ -513,12 +285,17 @@ proxy_resumed(struct http_req *req, void *ctx)
 	size_t len;
 	enum status rc;
 
+	if (j->stream) /* first: the transfer goes on */
+		return gw_stream_respond(req, j);
 	if (j->state == JOB_ABORTED) {
 		if ((rc = http_resp_header(req, "Retry-After", "1")) != ST_OK)
 			return rc;
 		return http_respond_error(req, 503, "temporarily_unavailable",
 		                          "the server is shutting down");
 	}
+	if (j->over_cap)
+		return upstream_failed(gw, req, j, 429, "too_many_streams",
+		                       "too_many_streams", STREAMS_FULL_DESC);
 	if (j->too_big)
 		return upstream_failed(gw, req, j, 502, "bad_gateway",
 		                       "response_too_big",
@@ -584,6 +361,17 @@ gw_proxy_head(struct http_req *req, void *ctx)
 	return rc;
 }
 
+/* True if req asks for an event stream: GET with Accept:
+ * text/event-stream (what MCP's Streamable HTTP sends for one). */
+static bool
+wants_stream(const struct http_req *req)
+{
+	const char *a = http_req_header(req, "Accept");
+
+	return a != NULL && strcmp(http_req_method(req), "GET") == 0 &&
+	       strcasestr(a, "text/event-stream") != NULL;
+}
+
 enum status
 gw_proxy_handle(struct http_req *req, void *ctx)
 {
@@ -602,18 +390,26 @@ gw_proxy_handle(struct http_req *req, void *ctx)
 		                          "request headers too large");
 	if (rc != ST_OK)
 		return rc;
+	if (wants_stream(req) && gw_stream_full(px, j)) {
+		rc = upstream_failed(gw, req, j, 429, "too_many_streams",
+		                     "too_many_streams", STREAMS_FULL_DESC);
+		gw_job_unref(j);
+		return rc;
+	}
 	lp = &px->loops[atomic_fetch_add(&px->next, 1) % px->nloops];
+	j->lp = lp;
 	pthread_mutex_lock(&lp->mu);
 	if (lp->stopped) {
 		pthread_mutex_unlock(&lp->mu);
-		job_free(j);
+		gw_job_unref(j);
 		if ((rc = http_resp_header(req, "Retry-After", "1")) != ST_OK)
 			return rc;
 		return http_respond_error(req, 503, "temporarily_unavailable",
 		                          "the server is shutting down");
 	}
-	rc = http_req_suspend(req, proxy_resumed, j, job_free);
+	rc = http_req_suspend(req, proxy_resumed, j, gw_job_server_done);
 	if (rc == ST_OK) {
+		atomic_fetch_add(&j->refs, 1); /* the loop's */
 		if (lp->queue_tail != NULL)
 			lp->queue_tail->next = j;
 		else
@@ -622,79 +418,14 @@ gw_proxy_handle(struct http_req *req, void *ctx)
 	}
 	pthread_mutex_unlock(&lp->mu);
 	if (rc != ST_OK) {
-		job_free(j);
+		gw_job_unref(j);
 		return rc;
 	}
-	loop_wake(lp);
+	gw_loop_wake(lp);
 	return ST_OK;
 }
 
 /* --- life cycle --------------------------------------------------------- */
-
-static enum status
-loop_start(struct gw_proxy *px, struct loop *lp)
-{
-	struct epoll_event ev;
-
-	lp->px = px;
-	lp->epfd = lp->evfd = -1;
-	lp->deadline_ms = -1;
-	pthread_mutex_init(&lp->mu, NULL);
-	lp->multi = curl_multi_init();
-	if (lp->multi == NULL)
-		return ST_NOMEM;
-	lp->epfd = epoll_create1(EPOLL_CLOEXEC);
-	lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (lp->epfd < 0 || lp->evfd < 0)
-		return ST_INTERNAL;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.fd = lp->evfd;
-	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) != 0)
-		return ST_INTERNAL;
-	curl_multi_setopt(lp->multi, CURLMOPT_MAXCONNECTS, 256L);
-	curl_multi_setopt(lp->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(lp->multi, CURLMOPT_SOCKETDATA, lp);
-	curl_multi_setopt(lp->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(lp->multi, CURLMOPT_TIMERDATA, lp);
-	if (pthread_create(&lp->thread, NULL, loop_main, lp) != 0)
-		return ST_INTERNAL;
-	lp->running = true;
-	return ST_OK;
-}
-
-/* Answers what the loop holds (503) and stops its thread. */
-static void
-loop_stop(struct loop *lp)
-{
-	if (lp->px == NULL)
-		return;
-	pthread_mutex_lock(&lp->mu);
-	lp->stopped = true;
-	pthread_mutex_unlock(&lp->mu);
-	if (lp->running) {
-		loop_wake(lp);
-		pthread_join(lp->thread, NULL);
-		lp->running = false;
-	}
-}
-
-static void
-loop_free(struct loop *lp)
-{
-	if (lp->px == NULL)
-		return;
-	loop_stop(lp);
-	if (lp->multi != NULL)
-		curl_multi_cleanup(lp->multi);
-	if (lp->epfd >= 0)
-		close(lp->epfd);
-	if (lp->evfd >= 0)
-		close(lp->evfd);
-	pthread_mutex_destroy(&lp->mu);
-	lp->px = NULL;
-}
-
 enum status
 gw_proxy_new(struct gw_env *gw, struct gw_proxy **out, char *err, size_t errlen)
 {
@@ -717,6 +448,8 @@ gw_proxy_new(struct gw_env *gw, struct gw_proxy **out, char *err, size_t errlen)
 	pthread_mutex_init(&px->mu, NULL);
 	px->timeout_ms = (long)cfg->gateway.timeout * 1000;
 	px->resp_max = cfg->gateway.response_max_bytes;
+	px->idle_ms = (long)cfg->gateway.stream_idle_timeout * 1000;
+	pthread_mutex_init(&px->caps_mu, NULL);
 	while (base.len > 0 && base.p[base.len - 1] == '/')
 		base.len--;
 	px->base = str_dup(base);
@@ -730,7 +463,7 @@ gw_proxy_new(struct gw_env *gw, struct gw_proxy **out, char *err, size_t errlen)
 	             : ncpu > GW_LOOPS_MAX ? GW_LOOPS_MAX
 	                                   : (size_t)ncpu;
 	for (size_t i = 0; i < px->nloops; i++) {
-		rc = loop_start(px, &px->loops[i]);
+		rc = gw_loop_start(px, &px->loops[i]);
 		if (rc != ST_OK) {
 			str_errf(
 			    err, errlen,
@@ -750,7 +483,7 @@ gw_proxy_abort(struct gw_proxy *px)
 	if (px == NULL)
 		return;
 	for (size_t i = 0; i < px->nloops; i++)
-		loop_stop(&px->loops[i]);
+		gw_loop_stop(&px->loops[i]);
 }
 
 void
@@ -759,10 +492,11 @@ gw_proxy_free(struct gw_proxy *px)
 	if (px == NULL)
 		return;
 	for (size_t i = 0; i < GW_LOOPS_MAX; i++)
-		loop_free(&px->loops[i]);
+		gw_loop_free(&px->loops[i]);
 	for (size_t i = 0; i < px->npool; i++)
 		curl_easy_cleanup(px->pool[i]);
 	pthread_mutex_destroy(&px->mu);
+	gw_stream_caps_free(px);
 	free(px->base);
 	free(px);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "core/form.h"
 #include "core/status.h"
@@ -206,5 +207,34 @@ enum status http_respond_redirect(struct http_req *, unsigned status,
 /* Answers {"error": code, "error_description": desc} (desc may be NULL). */
 enum status http_respond_error(struct http_req *, unsigned status,
                                const char *code, const char *desc);
+
+/*
+ * A streamed answer's source (http_respond_stream()), on a server thread:
+ * copies up to max bytes of the body into buf and returns how many (> 0),
+ * or HTTP_STREAM_WAIT (nothing yet: the connection sleeps, costing no
+ * thread, until http_stream_wake()), HTTP_STREAM_END (the body is
+ * complete) or HTTP_STREAM_ABORT (it broke: the connection is closed
+ * without the final chunk, so the client sees it cut short).
+ */
+#define HTTP_STREAM_WAIT 0
+#define HTTP_STREAM_END (-1)
+#define HTTP_STREAM_ABORT (-2)
+typedef ssize_t (*http_stream_fn)(void *ctx, char *buf, size_t max);
+/* Answers with a body of unknown length (chunked) pulled from fn as the
+ * client takes it, with the headers set so far. Takes ctx: ctx_free(ctx)
+ * (may be NULL) runs once the answer is done with, also on error. Not
+ * from an offloaded route (ST_INTERNAL). */
+enum status http_respond_stream(struct http_req *, unsigned status,
+                                http_stream_fn fn, void *ctx,
+                                void (*ctx_free)(void *));
+/* Asks a streamed answer's fn again (from any thread): the next call sees
+ * what came since. Only while req is not done: a suspended request's
+ * ctx_free (http_req_suspend()) tells when it is. */
+void http_stream_wake(struct http_req *);
+/* The socket of req's connection, to watch for the client's close while a
+ * stream sleeps (the server does not watch it then); -1 if unknown. Only
+ * to poll: it is closed after the request is done (after ctx_free of
+ * http_req_suspend()). */
+int http_req_socket(const struct http_req *);
 
 #endif

@@ -65,6 +65,7 @@ struct http_req {
 	struct buf hdrs;  /* "name\0value\0"... for the answer */
 	bool hdrs_failed; /* a header was lost: answer 500 */
 	char peer[INET6_ADDRSTRLEN];
+	struct http_stream *stream; /* http_respond_stream(); NULL */
 };
 
 /* request.c. http_resp_header() without the must-use, for the answers
@@ -72,6 +73,17 @@ struct http_req {
  * answer that follows goes out as a bare 500 instead. */
 enum status http_resp_header_or_500(struct http_req *, const char *name,
                                     const char *value);
+
+/* request.c. Adds the content type (may be NULL), HSTS and the handler's
+ * headers (req->hdrs, emptied) to resp; false if one was lost. */
+bool http_resp_headers_add(struct http_req *, struct MHD_Response *resp,
+                           const char *content_type);
+/* True if req has no answer yet; logs a second answer. */
+bool http_resp_unanswered(struct http_req *);
+/* Hands resp (taken) to libmicrohttpd, or keeps it for the access handler
+ * of an offloaded request. */
+enum status http_resp_queue(struct http_req *, unsigned status,
+                            struct MHD_Response *resp);
 
 /* limits.c. The body cap of the request's route (the server's for no
  * route). */

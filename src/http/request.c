@@ -220,10 +220,9 @@ http_resp_header(struct http_req *req, const char *name, const char *value)
 	return http_resp_header_or_500(req, name, value);
 }
 
-/* Hands resp (taken) to libmicrohttpd, or keeps it for the access handler
- * of an offloaded request. */
-static enum status
-resp_queue(struct http_req *req, unsigned status, struct MHD_Response *resp)
+enum status
+http_resp_queue(struct http_req *req, unsigned status,
+                struct MHD_Response *resp)
 {
 	enum MHD_Result ok;
 
@@ -265,36 +264,16 @@ respond_broken(struct http_req *req)
 		MHD_destroy_response(resp);
 		return ST_NOMEM;
 	}
-	return resp_queue(req, MHD_HTTP_INTERNAL_SERVER_ERROR, resp);
+	return http_resp_queue(req, MHD_HTTP_INTERNAL_SERVER_ERROR, resp);
 }
 
-/* Queues data (taken: freed by libmicrohttpd, or here on error); for an
- * offloaded request, keeps the answer for the access handler to queue. */
-static enum status
-respond(struct http_req *req, unsigned status, const char *content_type,
-        char *data, size_t len)
+bool
+http_resp_headers_add(struct http_req *req, struct MHD_Response *resp,
+                      const char *content_type)
 {
-	struct MHD_Response *resp;
 	struct str h;
 	bool ok = true;
-	char path[LOG_PATH_BYTES];
 
-	if (req->answered) {
-		free(data);
-		log_err("event=http_double_answer path=%s",
-		        log_safe(req->path, path, sizeof(path)));
-		return ST_INTERNAL;
-	}
-	if (req->hdrs_failed) {
-		free(data);
-		return respond_broken(req);
-	}
-	resp =
-	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(data);
-		return ST_NOMEM;
-	}
 	if (content_type != NULL)
 		ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		                             content_type) == MHD_YES;
@@ -310,11 +289,48 @@ respond(struct http_req *req, unsigned status, const char *content_type,
 		off = (size_t)(value + strlen(value) + 1 - h.p);
 	}
 	buf_free(&req->hdrs);
-	if (!ok) {
+	return ok;
+}
+
+bool
+http_resp_unanswered(struct http_req *req)
+{
+	char path[LOG_PATH_BYTES];
+
+	if (!req->answered)
+		return true;
+	log_err("event=http_double_answer path=%s",
+	        log_safe(req->path, path, sizeof(path)));
+	return false;
+}
+
+/* Queues data (taken: freed by libmicrohttpd, or here on error); for an
+ * offloaded request, keeps the answer for the access handler to queue. */
+static enum status
+respond(struct http_req *req, unsigned status, const char *content_type,
+        char *data, size_t len)
+{
+	struct MHD_Response *resp;
+
+	if (!http_resp_unanswered(req)) {
+		free(data);
+		return ST_INTERNAL;
+	}
+	if (req->hdrs_failed) {
+		free(data);
+		return respond_broken(req);
+	}
+	resp =
+	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(data);
+		return ST_NOMEM;
+	}
+	if (!http_resp_headers_add(req, resp, content_type)) {
 		MHD_destroy_response(resp); /* frees data */
 		return respond_broken(req);
 	}
-	return resp_queue(req, status, resp);
+	return http_resp_queue(req, status, resp);
 }
 
 enum status
