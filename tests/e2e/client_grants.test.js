@@ -96,7 +96,7 @@ test('grant_client_credentials_opts_in_and_only_that', async () => {
   assert.deepEqual(all.grant_types, ['authorization_code', 'refresh_token', 'client_credentials']);
   assert.equal((await ccWith(all)).status, 200);
   const text = pa.cli(['client', 'list']);
-  assert.match(text.stdout, /^CLIENT_ID +KIND +NAME +GRANTS +SCOPE +ADDED\n/);
+  assert.match(text.stdout, /^CLIENT_ID +KIND +ORIGIN +NAME +GRANTS +SCOPE +ADDED\n/);
   assert.match(text.stdout, new RegExp(`${all.client_id} .* authorization_code,refresh_token,client_credentials `));
   assert.match(text.stdout, new RegExp(`${c.client_id} .* client_credentials +todo\\.read todo\\.write `));
 });

@@ -81,5 +81,9 @@ test('unused_registered_client_swept_used_one_kept', async () => {
   assert.ok(!ids.includes(unused.client_id), 'the unused registered client is swept');
   assert.ok(ids.includes(used.client_id), 'a client that obtained a token stays');
   assert.ok(ids.includes(cli.client_id), 'an administrator\'s client stays');
+  // The log line is written after the sweep's commit: wait for it too.
+  while (!/event=registered_clients_swept deleted=1\b/.test(pa.log) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   assert.match(pa.log, /event=registered_clients_swept deleted=1\b/);
 });
