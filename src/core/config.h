@@ -68,8 +68,9 @@ struct config {
 		unsigned access_ttl;
 		unsigned refresh_ttl;
 		unsigned refresh_reuse_grace;
-		char *registration; /* closed|open */
-		char *resources;    /* RFC 8707, space-separated; NULL */
+		char *registration;        /* closed|open */
+		char *access_token_format; /* opaque|jwt */
+		char *resources;           /* RFC 8707, space-separated; NULL */
 		struct cfg_scope_desc
 		    *scope_descs; /* [oauth.scope_descriptions] */
 		size_t nscope_descs;
