@@ -87,6 +87,10 @@ static const char *const sql[Q__COUNT] = {
     [Q_GC_FAMILIES] = "DELETE FROM revoked_families WHERE family_id IN "
                       "(SELECT family_id FROM revoked_families "
                       "WHERE keep_until <= ?1 LIMIT ?2)",
+    /* A retired signing key past its overlap: its private key goes. */
+    [Q_GC_KEYS] = "DELETE FROM signing_keys WHERE rowid IN "
+                  "(SELECT rowid FROM signing_keys WHERE retired_at != 0 "
+                  "AND keep_until <= ?1 LIMIT ?2)",
 };
 
 struct sq_store *
@@ -634,6 +638,7 @@ sq_gc(struct store *s, int64_t now, unsigned batch, unsigned *deleted)
 	    {Q_GC_SESSIONS, 0},
 	    {Q_GC_EVENTS, STORE_EVENT_KEEP_S},
 	    {Q_GC_FAMILIES, STORE_FAMILY_KEEP_S},
+	    {Q_GC_KEYS, 0},
 	};
 	struct sq_store *st = sq(s);
 	struct conn *c;

@@ -43,6 +43,7 @@ enum stmt {
 	Q_GC_SESSIONS,
 	Q_GC_EVENTS,
 	Q_GC_FAMILIES,
+	Q_GC_KEYS,
 	/* sqlite_client.c */
 	Q_CLIENT_ADD,
 	Q_CLIENT_GET,

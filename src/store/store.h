@@ -378,8 +378,9 @@ enum status store_events_trim(struct store *, unsigned max_rows, unsigned batch,
  * Deletes, at most batch rows per table per call: tokens and sessions
  * expired at now (expires_at <= now), codes that expired more than
  * STORE_CODE_KEEP_S before now, events older than STORE_EVENT_KEEP_S,
- * and the record of a revoked family STORE_FAMILY_KEEP_S after the last
- * of its tokens live at the revocation expired.
+ * the record of a revoked family STORE_FAMILY_KEEP_S after the last
+ * of its tokens live at the revocation expired, and retired signing keys
+ * whose keep_until has come.
  * *deleted (may be NULL) counts them.
  */
 enum status store_gc(struct store *, int64_t now, unsigned batch,

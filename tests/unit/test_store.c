@@ -2769,6 +2769,7 @@ test_signing_keys(void **state)
 	struct fx *f = *state;
 	struct store_key k, **v = NULL;
 	size_t n = 9;
+	unsigned gc = 99;
 
 	assert_int_equal(store_key_list(f->st, &v, &n), ST_OK);
 	assert_int_equal(n, 0);
@@ -2791,6 +2792,15 @@ test_signing_keys(void **state)
 	assert_string_equal(v[1]->kid, "k1");
 	assert_int_equal(v[1]->retired_at, NOW + 1);
 	assert_int_equal(v[1]->keep_until, NOW + 99);
+	store_key_list_free(v, n);
+	/* gc deletes a retired key (its private key) once it is not kept. */
+	assert_int_equal(store_gc(f->st, NOW + 98, 100, &gc), ST_OK);
+	assert_int_equal(gc, 0);
+	assert_int_equal(store_gc(f->st, NOW + 99, 100, &gc), ST_OK);
+	assert_int_equal(gc, 1);
+	assert_int_equal(store_key_list(f->st, &v, &n), ST_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0]->kid, "k2");
 	store_key_list_free(v, n);
 	k.der_len = 0;
 	assert_int_equal(store_key_rotate(f->st, &k, NOW, 0), ST_INVALID);
