@@ -4,7 +4,7 @@
  *
  * The keyring is a snapshot of the store's published keys (the signing
  * key and the retired ones still in their overlap), loaded at start and
- * again by the first caller after OAUTH_JWT_RELOAD_MS, or at once (at most
+ * again by the first caller after OAUTH_JWT_RELOAD_S, or at once (at most
  * once a second) when a token names a kid the snapshot lacks. Callers
  * hold a reference to a snapshot while they use it, so a reload never
  * frees keys under them.
@@ -14,14 +14,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "oauth/jwt.h"
 
 #define TYP "at+jwt"
-#define FORCED_RELOAD_MS 1000
+#define FORCED_RELOAD_S 1
 
 struct ring {
 	atomic_uint refs;
@@ -35,19 +35,10 @@ struct oauth_jwt_keys {
 	struct store *st;
 	pthread_mutex_t mu; /* protects the fields below */
 	struct ring *cur;
-	int64_t loaded_ms;
-	int64_t forced_ms; /* last reload for an unknown kid */
+	int64_t loaded_s; /* clk_now_s() */
+	int64_t forced_s; /* last reload for an unknown kid */
 	bool loading;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 ring_put(struct ring *r)
@@ -95,7 +86,7 @@ ring_load(struct store *st, struct ring **out)
 	struct store_key **v = NULL;
 	struct ring *r = NULL;
 	json_t *set = NULL, *doc = NULL;
-	int64_t now = time(NULL);
+	int64_t now = clk_now_s();
 	size_t n = 0;
 	enum status rc;
 
@@ -129,20 +120,22 @@ out:
 static void
 keys_refresh(struct oauth_jwt_keys *ks, bool force)
 {
-	int64_t now = mono_ms();
+	int64_t now = clk_now_s(), last;
 	struct ring *r = NULL, *old;
 	enum status rc;
 
 	pthread_mutex_lock(&ks->mu);
+	last = force ? ks->forced_s : ks->loaded_s;
+	/* Not due, unless the clock stepped back. */
 	if (ks->loading ||
-	    (force ? now - ks->forced_ms < FORCED_RELOAD_MS
-	           : now - ks->loaded_ms < OAUTH_JWT_RELOAD_MS)) {
+	    (now >= last &&
+	     now - last < (force ? FORCED_RELOAD_S : OAUTH_JWT_RELOAD_S))) {
 		pthread_mutex_unlock(&ks->mu);
 		return;
 	}
 	ks->loading = true;
 	if (force)
-		ks->forced_ms = now;
+		ks->forced_s = now;
 	pthread_mutex_unlock(&ks->mu);
 	rc = ring_load(ks->st, &r);
 	if (rc != ST_OK)
@@ -152,7 +145,7 @@ keys_refresh(struct oauth_jwt_keys *ks, bool force)
 	old = rc == ST_OK ? ks->cur : NULL;
 	if (rc == ST_OK)
 		ks->cur = r;
-	ks->loaded_ms = now; /* a failure waits for the next turn too */
+	ks->loaded_s = now; /* a failure waits for the next turn too */
 	ks->loading = false;
 	pthread_mutex_unlock(&ks->mu);
 	ring_put(old);
@@ -192,7 +185,7 @@ oauth_jwt_keys_new(struct store *st, struct oauth_jwt_keys **out)
 	ks->st = st;
 	pthread_mutex_init(&ks->mu, NULL);
 	ks->cur = r;
-	ks->loaded_ms = mono_ms();
+	ks->loaded_s = clk_now_s();
 	*out = ks;
 	return ST_OK;
 }
@@ -248,7 +241,7 @@ oauth_jwt_key_ensure(struct store *st, bool *created)
 	store_key_list_free(v, n);
 	if (have)
 		return ST_OK;
-	rc = key_add(st, time(NULL), 0, NULL);
+	rc = key_add(st, clk_now_s(), 0, NULL);
 	if (rc == ST_OK && created != NULL)
 		*created = true;
 	return rc;
@@ -258,11 +251,11 @@ enum status
 oauth_jwt_key_rotate(struct store *st, unsigned access_ttl,
                      char kid[JWS_KID_STRLEN])
 {
-	int64_t now = time(NULL);
+	int64_t now = clk_now_s();
 
 	return key_add(st, now,
 	               now + access_ttl + OAUTH_JWT_KEEP_MARGIN_S +
-	                   OAUTH_JWT_RELOAD_MS / 1000,
+	                   OAUTH_JWT_RELOAD_S,
 	               kid);
 }
 

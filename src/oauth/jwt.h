@@ -17,7 +17,7 @@
 
 /* A running server reloads the keys from the store this often, so a
  * `plugauth keys rotate` from another process takes effect within it. */
-#define OAUTH_JWT_RELOAD_MS 2000
+#define OAUTH_JWT_RELOAD_S 2
 /* A retired key stays published and verifying for access_ttl plus this
  * (and the reload interval): past the expiry of the last token it signed. */
 #define OAUTH_JWT_KEEP_MARGIN_S 300

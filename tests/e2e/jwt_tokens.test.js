@@ -12,7 +12,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { after, before, test } from 'node:test';
 
 import {
@@ -26,6 +25,7 @@ import {
   pluginCallback, refresh, sleep,
 } from './lib/flow.js';
 import { ISSUER, createPlugauth, jsonLines } from './lib/server.js';
+import { startUpstream } from './lib/upstream.js';
 
 const RESOURCE = 'https://mcp.example/mcp';  // [oauth] resources: an MCP server of its own
 const JWT_RE = /^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{86}$/;
@@ -39,22 +39,6 @@ let plugin;   // ChatGPT plugin client (code flow)
 let cc;       // confidential client with client_credentials
 let alice;
 let opaqueBefore;  // an opaque token issued before the switch to jwt
-
-function startUpstream() {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({
-      url: `http://127.0.0.1:${server.address().port}`,
-      close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
-    }));
-  });
-}
 
 const env = (format) => ({
   PLUGAUTH_GATEWAY_UPSTREAM: up.url,
