@@ -39,6 +39,7 @@ let plugin;   // ChatGPT plugin client (code flow)
 let cc;       // confidential client with client_credentials
 let alice;
 let opaqueBefore;  // an opaque token issued before the switch to jwt
+const seen = new Set();  // every token the test got: none may reach the log
 
 const env = (format) => ({
   PLUGAUTH_GATEWAY_UPSTREAM: up.url,
@@ -53,6 +54,7 @@ async function ccToken(extra = {}) {
     authorization: basic(cc.client_id, cc.client_secret),
   });
   assert.equal(res.status, 200, describeResponse(res));
+  seen.add(res.json.access_token);
   return res.json.access_token;
 }
 
@@ -138,6 +140,8 @@ async function codeGrant() {
   ], { user: 'alice' });
   const res = await exchangeCode(base, 'form', plugin, { code, redirectUri: redirect });
   assert.equal(res.status, 200, describeResponse(res));
+  seen.add(res.json.access_token);
+  seen.add(res.json.refresh_token);
   return res.json;
 }
 
@@ -357,4 +361,23 @@ test('token_revoke_client_refuses_its_unstored_jwts', async () => {
   await until(async () => (await gateway(tok)).status === 401, 'revoked cc JWT refused');
   await assertInvalidToken(tok, 'cc JWT after token revoke --client', /revoked/);
   assert.equal((await introspectJson(tok)).active, false);
+});
+
+test('no_jwt_nor_signing_key_in_the_log', async () => {
+  const key = spawnSync('sqlite3', ['-cmd', '.timeout 5000', pa.db,
+    'SELECT hex(private_key) FROM signing_keys'], { encoding: 'utf8' });
+  assert.equal(key.status, 0, key.stderr);
+  const keys = key.stdout.trim().split('\n').filter(Boolean);
+  assert.ok(keys.length >= 1 && seen.size >= 5, 'the test saw tokens and keys');
+  assert.match(pa.log, /event=/, 'the server logged the run');
+  for (const tok of seen) {
+    for (const part of [tok, ...tok.split('.').filter((p) => p.length >= 40)]) {
+      assert.ok(!pa.log.includes(part), 'a token (or a part of one) is in the server log');
+    }
+  }
+  for (const hex of keys) {
+    for (const v of [hex, hex.toLowerCase(), Buffer.from(hex, 'hex').toString('base64')]) {
+      assert.ok(!pa.log.includes(v), 'a private key is in the server log');
+    }
+  }
 });
