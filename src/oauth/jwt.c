@@ -262,8 +262,13 @@ oauth_jwt_key_rotate(struct store *st, unsigned access_ttl,
 enum status
 oauth_jwt_jwks(struct oauth_jwt_keys *ks, char **out)
 {
-	struct ring *r = ring_get(ks);
-	char *s = strdup(r->jwks);
+	struct ring *r;
+	char *s;
+
+	if (ks == NULL)
+		return ST_NOTFOUND;
+	r = ring_get(ks);
+	s = strdup(r->jwks);
 
 	ring_put(r);
 	if (s == NULL)
@@ -276,10 +281,13 @@ enum status
 oauth_jwt_mint(struct oauth_jwt_keys *ks, const struct oauth_jwt_claims *c,
                char **out)
 {
-	struct ring *r = ring_get(ks);
+	struct ring *r;
 	json_t *o;
 	enum status rc = ST_NOTFOUND;
 
+	if (ks == NULL)
+		return ST_NOTFOUND;
+	r = ring_get(ks);
 	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "iss", c->iss,
 	              "sub", c->sub, "aud", c->aud, "exp", (json_int_t)c->exp,
 	              "iat", (json_int_t)c->iat, "jti", c->jti, "client_id",

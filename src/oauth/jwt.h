@@ -46,7 +46,7 @@ enum status oauth_jwt_key_rotate(struct store *st, unsigned access_ttl,
                                  char kid[JWS_KID_STRLEN]);
 
 /* The public keys as an RFC 7517 JWK Set (JSON text): *out is new
- * (free()). */
+ * (free()). ST_NOTFOUND without a keyring (NULL). */
 enum status oauth_jwt_jwks(struct oauth_jwt_keys *, char **out);
 
 /* The claims of an access token (all borrowed; aud, scope may be ""). */
@@ -56,7 +56,7 @@ struct oauth_jwt_claims {
 };
 
 /* Signs c with the signing key: *out is a new JWT (a secret: wipe, then
- * free()). */
+ * free()). ST_NOTFOUND without a keyring (NULL) or signing key. */
 enum status oauth_jwt_mint(struct oauth_jwt_keys *,
                            const struct oauth_jwt_claims *c, char **out);
 
