@@ -46,6 +46,64 @@ oauth_grant_name(unsigned bit)
 	return NULL;
 }
 
+/* RFC 6749 §5.1, with Cache-Control: no-store. Wipes the tokens. */
+static enum status
+token_respond(struct http_req *req, struct token_reply *r)
+{
+	enum status rc;
+	json_t *o;
+
+	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token",
+	              r->jwt != NULL ? r->jwt : r->access, "token_type",
+	              "bearer", "expires_in", (json_int_t)r->expires_in,
+	              "scope", r->scope);
+	if (o != NULL && r->refresh[0] != '\0')
+		json_object_set_new(o, "refresh_token",
+		                    json_string(r->refresh));
+	oauth_token_reply_wipe(r);
+	if (o == NULL)
+		return ST_NOMEM;
+	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) !=
+	        ST_OK ||
+	    (rc = http_resp_header(req, "Pragma", "no-cache")) != ST_OK) {
+		json_decref(o);
+		return rc;
+	}
+	return http_respond_json(req, 200, o);
+}
+
+/*
+ * Mints an access token (and a refresh token when the issue has a family
+ * and the client may refresh), commits them (spending is->rotate or
+ * is->code in the same transaction) and answers. If the store refuses
+ * because the refresh token or code was spent meanwhile, or the family
+ * revoked, nothing is stored or answered, *denied (may be NULL) is set,
+ * and the caller decides. With [oauth] access_token_format = jwt the
+ * access token is a JWT, and one of client_credentials is not stored.
+ */
+static enum oauth_error
+issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
+{
+	struct token_reply r;
+	int64_t now = clk_now_s();
+	enum oauth_error e;
+
+	memset(&r, 0, sizeof(r));
+	if (oauth_token_unstored(g, is))
+		e = oauth_token_mint_unstored(g, is, &r, now);
+	else
+		e = oauth_token_mint_stored(g, is, &r, now, denied);
+	if (e != OAUTH_OK) {
+		oauth_token_reply_wipe(&r);
+		return e;
+	}
+	r.scope = is->scope;
+	r.expires_in = g->env->cfg->oauth.access_ttl;
+	if (token_respond(g->req, &r) != ST_OK)
+		return OAUTH_SERVER_ERROR;
+	return OAUTH_OK;
+}
+
 /*
  * RFC 8707 §2.2: the resource the token request names, if any. It must be
  * one this server issues tokens for and, when the grant is bound to a
@@ -111,7 +169,7 @@ grant_client_credentials(struct grant_ctx *g)
 		return e;
 	}
 	is.scope = scope;
-	e = oauth_token_issue(g, &is, NULL);
+	e = issue_and_respond(g, &is, NULL);
 	free(scope);
 	return e;
 }
@@ -238,7 +296,7 @@ grant_authorization_code(struct grant_ctx *g)
 	                    .family_id = c->family_id,
 	                    .code = digest};
 	g->reason = "code_redeemed";
-	e = oauth_token_issue(g, &is, &denied);
+	e = issue_and_respond(g, &is, &denied);
 	if (denied) /* a concurrent redemption won: this is a replay */
 		code_replayed(g, c, now);
 out:
@@ -331,7 +389,7 @@ refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
 	                    .rotate = t->rotated_at == 0 ? digest : NULL};
 	g->reason =
 	    t->rotated_at == 0 ? "refresh_rotated" : "refresh_retry_in_grace";
-	e = oauth_token_issue(g, &is, denied);
+	e = issue_and_respond(g, &is, denied);
 out:
 	free(scope);
 	store_token_free(t);

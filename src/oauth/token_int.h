@@ -1,11 +1,12 @@
 /* Shared by the token endpoint's two files: token.c (the request and the
- * grants) and token_issue.c (minting, storing and answering). */
+ * grants, the answer) and token_issue.c (minting and storing). */
 #ifndef PLUGAUTH_OAUTH_TOKEN_INT_H
 #define PLUGAUTH_OAUTH_TOKEN_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "crypto/sec.h"
 #include "oauth/oauth_int.h"
 
 /* What a grant asks to be issued. */
@@ -34,16 +35,31 @@ struct grant_ctx {
 	char state[OAUTH_EVENT_FIELD_MAX + 1]; /* the code's flow, or "" */
 };
 
-/*
- * Mints an access token (and a refresh token when the issue has a family
- * and the client may refresh), commits them (spending is->rotate or
- * is->code in the same transaction) and answers. If the store refuses
- * because the refresh token or code was spent meanwhile, or the family
- * revoked, nothing is stored or answered, *denied (may be NULL) is set,
- * and the caller decides. With [oauth] access_token_format = jwt the
- * access token is a JWT, and one of client_credentials is not stored.
- */
-enum oauth_error oauth_token_issue(struct grant_ctx *g, const struct issue *is,
-                                   bool *denied);
+struct token_reply {
+	char access[SEC_TOKEN_STRLEN];  /* opaque, or the JWT's jti */
+	char *jwt;                      /* the access token if a JWT, or NULL */
+	char refresh[SEC_TOKEN_STRLEN]; /* "" if none */
+	const char *scope;
+	unsigned expires_in;
+};
+
+/* Wipes r's tokens (and frees its JWT). */
+void oauth_token_reply_wipe(struct token_reply *r);
+/* True if the access token to issue is a JWT stored nowhere: with the
+ * jwt format, for client_credentials (no user, no family, nothing
+ * spent). */
+bool oauth_token_unstored(const struct grant_ctx *g, const struct issue *is);
+/* Mints that JWT into r; no store write. */
+enum oauth_error oauth_token_mint_unstored(struct grant_ctx *g,
+                                           const struct issue *is,
+                                           struct token_reply *r, int64_t now);
+/* Mints the tokens of is into r and commits them, spending is->rotate or
+ * is->code in the same transaction; with the jwt format the access token
+ * is then signed. ST_DENIED from the store sets *denied (may be NULL).
+ * On error r holds what was minted, for the caller to wipe. */
+enum oauth_error oauth_token_mint_stored(struct grant_ctx *g,
+                                         const struct issue *is,
+                                         struct token_reply *r, int64_t now,
+                                         bool *denied);
 
 #endif

@@ -1,8 +1,8 @@
 /*
- * The token endpoint's answer (RFC 6749 §5.1): mints the tokens a grant
- * asks for, commits them with what the grant spends, and answers. With
- * [oauth] access_token_format = jwt the access token is an RFC 9068 JWT
- * (docs/jwt.md).
+ * Minting for the token endpoint: the tokens a grant asks for, committed
+ * with what the grant spends (token.c answers). With [oauth]
+ * access_token_format = jwt the access token is an RFC 9068 JWT
+ * (docs/jwt.md), and one of client_credentials is not stored.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +11,8 @@
 #include "crypto/sec.h"
 #include "oauth/token_int.h"
 
-struct token_reply {
-	char access[SEC_TOKEN_STRLEN];  /* opaque, or the JWT's jti */
-	char *jwt;                      /* the access token if a JWT, or NULL */
-	char refresh[SEC_TOKEN_STRLEN]; /* "" if none */
-	const char *scope;
-	unsigned expires_in;
-};
-
-static void
-reply_wipe(struct token_reply *r)
+void
+oauth_token_reply_wipe(struct token_reply *r)
 {
 	if (r->jwt != NULL) {
 		sec_wipe(r->jwt, strlen(r->jwt));
@@ -61,45 +53,19 @@ jwt_wrap(struct grant_ctx *g, const struct issue *is, struct token_reply *r,
 
 /* True if the access token to issue is a JWT stored nowhere: with the jwt
  * format, for client_credentials (no user, no family, nothing spent). */
-static bool
-issue_unstored(const struct grant_ctx *g, const struct issue *is)
+bool
+oauth_token_unstored(const struct grant_ctx *g, const struct issue *is)
 {
 	return strcmp(g->env->cfg->oauth.access_token_format, "jwt") == 0 &&
 	       is->user_id == 0 && is->family_id == 0 && is->code == NULL &&
 	       is->rotate == NULL;
 }
 
-/* RFC 6749 §5.1, with Cache-Control: no-store. Wipes the tokens. */
-static enum status
-token_respond(struct http_req *req, struct token_reply *r)
-{
-	enum status rc;
-	json_t *o;
-
-	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token",
-	              r->jwt != NULL ? r->jwt : r->access, "token_type",
-	              "bearer", "expires_in", (json_int_t)r->expires_in,
-	              "scope", r->scope);
-	if (o != NULL && r->refresh[0] != '\0')
-		json_object_set_new(o, "refresh_token",
-		                    json_string(r->refresh));
-	reply_wipe(r);
-	if (o == NULL)
-		return ST_NOMEM;
-	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) !=
-	        ST_OK ||
-	    (rc = http_resp_header(req, "Pragma", "no-cache")) != ST_OK) {
-		json_decref(o);
-		return rc;
-	}
-	return http_respond_json(req, 200, o);
-}
-
 /* A JWT stored nowhere into r: no store write (docs/jwt.md says what
  * still revokes it). */
-static enum oauth_error
-mint_unstored(struct grant_ctx *g, const struct issue *is,
-              struct token_reply *r, int64_t now)
+enum oauth_error
+oauth_token_mint_unstored(struct grant_ctx *g, const struct issue *is,
+                          struct token_reply *r, int64_t now)
 {
 	uint8_t digest[SEC_DIGEST_BYTES];
 
@@ -114,9 +80,9 @@ mint_unstored(struct grant_ctx *g, const struct issue *is,
 /* Mints the tokens of is into r and commits them (see below); with the
  * jwt format, the access token is then signed. On error r holds what
  * was minted, for the caller to wipe. */
-static enum oauth_error
-mint_stored(struct grant_ctx *g, const struct issue *is, struct token_reply *r,
-            int64_t now, bool *denied)
+enum oauth_error
+oauth_token_mint_stored(struct grant_ctx *g, const struct issue *is,
+                        struct token_reply *r, int64_t now, bool *denied)
 {
 	const struct config *cfg = g->env->cfg;
 	struct store_token t[2];
@@ -175,28 +141,5 @@ mint_stored(struct grant_ctx *g, const struct issue *is, struct token_reply *r,
 		g->why = "could not sign the token";
 		return OAUTH_SERVER_ERROR;
 	}
-	return OAUTH_OK;
-}
-
-enum oauth_error
-oauth_token_issue(struct grant_ctx *g, const struct issue *is, bool *denied)
-{
-	struct token_reply r;
-	int64_t now = clk_now_s();
-	enum oauth_error e;
-
-	memset(&r, 0, sizeof(r));
-	if (issue_unstored(g, is))
-		e = mint_unstored(g, is, &r, now);
-	else
-		e = mint_stored(g, is, &r, now, denied);
-	if (e != OAUTH_OK) {
-		reply_wipe(&r);
-		return e;
-	}
-	r.scope = is->scope;
-	r.expires_in = g->env->cfg->oauth.access_ttl;
-	if (token_respond(g->req, &r) != ST_OK)
-		return OAUTH_SERVER_ERROR;
 	return OAUTH_OK;
 }
