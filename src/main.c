@@ -36,6 +36,7 @@ static const char usage[] =
     "  user      add, list, remove users; change a password\n"
     "  manifest  print the ai-plugin.json the server serves\n"
     "  token     revoke every token of a user or a client\n"
+    "  keys      list or rotate the keys that sign JWT access tokens\n"
     "  consent   forget what a user allowed: ask again\n"
     "  events    show recent OAuth events: why a flow failed\n"
     "  templates export the built-in sign-in pages to customise\n"
@@ -62,6 +63,7 @@ static const struct {
     {"client", cli_client, false},
     {"user", cli_user, false},
     {"token", cli_token, false},
+    {"keys", cli_keys, false},
     {"events", cli_events, false},
     {"manifest", cli_manifest, false},
     {"consent", cli_consent, false},

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "oauth/jwt.h"
 
 void
 cli_err(const char *fmt, ...)
@@ -94,6 +95,12 @@ cli_store_open(const struct config *cfg, enum cli_db mode, struct store **st)
 		rc = store_migrate(*st, NULL, err, sizeof(err));
 		if (rc != ST_OK) {
 			cli_err("%s", err);
+			goto fail;
+		}
+		/* The key that signs JWT access tokens (docs/jwt.md). */
+		if ((rc = oauth_jwt_key_ensure(*st, NULL)) != ST_OK) {
+			cli_err("cannot make a signing key: %s",
+			        status_str(rc));
 			goto fail;
 		}
 		return CLI_OK;

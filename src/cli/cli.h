@@ -27,6 +27,7 @@ int cli_migrate(struct cli *, int argc, char **argv);
 int cli_client(struct cli *, int argc, char **argv);
 int cli_user(struct cli *, int argc, char **argv);
 int cli_token(struct cli *, int argc, char **argv);
+int cli_keys(struct cli *, int argc, char **argv);
 int cli_consent(struct cli *, int argc, char **argv);
 int cli_events(struct cli *, int argc, char **argv);
 int cli_manifest(struct cli *, int argc, char **argv);

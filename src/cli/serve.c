@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "gateway/gateway.h"
 #include "http/http.h"
+#include "oauth/jwt.h"
 #include "oauth/oauth.h"
 #include "plugin/plugin.h"
 
@@ -172,6 +173,7 @@ serve_envs_start(const struct config *cfg, struct store *st,
 		cli_err("%s", err);
 		goto fail;
 	}
+	gw_env_set_jwt_keys(e->gw, e->oauth.jwt_keys);
 	/* The upstream never sees the sign-in session. */
 	if (gw_env_drop_cookie(e->gw, AUTH_COOKIE) != ST_OK ||
 	    gw_env_drop_cookie(e->gw, AUTH_COOKIE_SECURE) != ST_OK) {
@@ -242,6 +244,8 @@ serve_routes(const struct config *cfg, struct serve_envs *e,
 	     NULL, 0, false, NULL},
 	    {"OPTIONS", "/oauth/revoke", false, oauth_cors_preflight_handle,
 	     NULL, 0, false, NULL},
+	    {"GET", OAUTH_JWKS_PATH, false, oauth_jwks_handle, &e->oauth, 0,
+	     false, NULL},
 	    {"GET", "/.well-known/oauth-authorization-server", false,
 	     oauth_metadata_handle, &e->oauth, 0, false, NULL},
 	    {"GET", "/.well-known/openid-configuration", false,
@@ -467,6 +471,9 @@ cli_migrate(struct cli *cli, int argc, char **argv)
 		rc = CLI_FAIL;
 	} else if (store_migrate(st, &applied, err, sizeof(err)) != ST_OK) {
 		cli_err("%s", err);
+		rc = CLI_FAIL;
+	} else if (oauth_jwt_key_ensure(st, NULL) != ST_OK) {
+		cli_err("cannot make the JWT signing key");
 		rc = CLI_FAIL;
 	} else if (store_schema_version(st, &have, &want) != ST_OK) {
 		cli_err("cannot read the database schema version");

@@ -72,6 +72,7 @@ struct config {
 		unsigned registration_rate; /* per address per minute */
 		unsigned registration_max_clients;
 		unsigned registration_unused_ttl; /* seconds */
+		char *access_token_format;        /* opaque|jwt */
 		char *resources; /* RFC 8707, space-separated; NULL */
 		struct cfg_scope_desc
 		    *scope_descs; /* [oauth.scope_descriptions] */

@@ -12,6 +12,7 @@
 static const char *const log_levels[] = {"error", "warn", "info", "debug",
                                          NULL};
 static const char *const registrations[] = {"closed", "open", "token", NULL};
+static const char *const token_formats[] = {"opaque", "jwt", NULL};
 static const char *const content_types[] = {
     "application/json", "application/x-www-form-urlencoded", NULL};
 
@@ -92,6 +93,9 @@ const struct cfg_key cfg_keys[] = {
     {"oauth", "refresh_reuse_grace", CFG_UINT, "10", 0, 300, NULL, 0,
      OFF(oauth.refresh_reuse_grace),
      "seconds a rotated refresh token may be retried (0: never)", NULL},
+    {"oauth", "access_token_format", CFG_ENUM, "opaque", 0, 0, token_formats, 0,
+     OFF(oauth.access_token_format),
+     "access tokens: random strings, or signed JWTs (docs/jwt.md)", NULL},
     {"oauth", "registration", CFG_ENUM, "closed", 0, 0, registrations, 0,
      OFF(oauth.registration),
      "dynamic client registration (RFC 7591) at /oauth/register: open to "

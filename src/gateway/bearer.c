@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "gateway/gateway_int.h"
+#include "oauth/jwt.h"
 #include "oauth/oauth.h"
 
 #define METADATA_PATH "/.well-known/oauth-protected-resource"
@@ -44,6 +45,9 @@ static const struct gw_verdict v_scope = {
     "the access token lacks the scope this API needs", NULL};
 static const struct gw_verdict v_store = {GW_UNAVAILABLE, "store_unavailable",
                                           "storage unavailable", NULL};
+static const struct gw_verdict v_bad_jwt = {
+    GW_INVALID, "bad_jwt",
+    "the access token's signature, key or header is not valid", NULL};
 static const struct gw_verdict v_ok = {GW_OK, NULL, NULL, NULL};
 
 /* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
@@ -108,6 +112,18 @@ audience_ok(const struct gw_env *gw, const char *aud)
 	return cfg_resource_is_gateway(gw->cfg, aud);
 }
 
+/* True if the identity's fields may go into the upstream's headers. */
+static bool
+identity_ok(const struct gw_identity *id)
+{
+	if (gw_header_value_ok(id->user) && gw_header_value_ok(id->client_id) &&
+	    gw_header_value_ok(id->scope))
+		return true;
+	log_warn("event=gateway_identity_refused "
+	         "reason=unsendable_or_too_long");
+	return false;
+}
+
 /* Fills id from the token row and its user; v on failure. */
 static void
 check_store(struct gw_env *gw, const uint8_t digest[SEC_DIGEST_BYTES],
@@ -152,11 +168,7 @@ check_store(struct gw_env *gw, const uint8_t digest[SEC_DIGEST_BYTES],
 	              t->scope != NULL ? t->scope : "") ||
 	    !str_copy(id->audience, sizeof(id->audience),
 	              t->audience != NULL ? t->audience : "") ||
-	    !gw_header_value_ok(id->user) ||
-	    !gw_header_value_ok(id->client_id) ||
-	    !gw_header_value_ok(id->scope)) {
-		log_warn("event=gateway_identity_refused "
-		         "reason=unsendable_or_too_long");
+	    !identity_ok(id)) {
 		*v = v_bad_identity;
 		goto out;
 	}
@@ -165,6 +177,63 @@ check_store(struct gw_env *gw, const uint8_t digest[SEC_DIGEST_BYTES],
 out:
 	store_user_free(u);
 	store_token_free(t);
+}
+
+/*
+ * A JWT access token (docs/jwt.md): its signature, claims and audience,
+ * then, for one stored with its family, its row (check_store(), which
+ * sees revocations); an unstored one (client_credentials) stands for
+ * itself once oauth_jwt_check() has found its client live.
+ */
+static void
+check_jwt(struct gw_env *gw, struct str tok, int64_t now_ms,
+          struct gw_identity *id, struct gw_verdict *v)
+{
+	struct oauth_jwt_access a;
+
+	switch (oauth_jwt_check(gw->jwt_keys, gw->st, gw->cfg->server.issuer,
+	                        tok.p, tok.len, now_ms / 1000, &a)) {
+	case OAUTH_JWT_OK:
+		break;
+	case OAUTH_JWT_EXPIRED:
+		*v = v_expired;
+		return;
+	case OAUTH_JWT_REVOKED:
+		*v = v_revoked;
+		return;
+	case OAUTH_JWT_UNKNOWN:
+		*v = v_unknown;
+		return;
+	case OAUTH_JWT_STORE:
+		*v = v_store;
+		return;
+	default:
+		*v = v_bad_jwt;
+		return;
+	}
+	str_copy(id->client_id, sizeof(id->client_id), a.client_id);
+	if (!audience_ok(gw, a.aud)) {
+		*v = v_audience;
+		return;
+	}
+	if (a.stored) {
+		check_store(gw, a.row_digest, now_ms, id, v);
+		return;
+	}
+	if (!str_copy(id->scope, sizeof(id->scope), a.scope) ||
+	    !str_copy(id->audience, sizeof(id->audience), a.aud) ||
+	    !identity_ok(id)) {
+		*v = v_bad_identity;
+		return;
+	}
+	id->expires_at = a.exp;
+	*v = v_ok;
+}
+
+void
+gw_env_set_jwt_keys(struct gw_env *gw, struct oauth_jwt_keys *keys)
+{
+	gw->jwt_keys = keys;
 }
 
 void
@@ -194,7 +263,10 @@ gw_bearer_check_why(struct gw_env *gw, const struct http_req *req,
 		*v = v_ok;
 		return;
 	}
-	check_store(gw, digest, now_ms, id, v);
+	if (gw->jwt_keys != NULL && jws_shaped(tok.p, tok.len))
+		check_jwt(gw, tok, now_ms, id, v);
+	else
+		check_store(gw, digest, now_ms, id, v);
 	if (v->check == GW_OK)
 		gw_cache_put(gw->cache, digest, id, now_ms, gen);
 }

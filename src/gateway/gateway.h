@@ -80,6 +80,11 @@ enum status gw_respond_unauthorized(struct gw_env *, struct http_req *,
 /* True if the space-separated scope list has tok. */
 bool gw_scope_has(const struct gw_identity *, const char *tok);
 
+struct oauth_jwt_keys;
+/* The keys that verify JWT access tokens (borrowed: must outlive gw);
+ * without them only opaque tokens are accepted. */
+void gw_env_set_jwt_keys(struct gw_env *gw, struct oauth_jwt_keys *keys);
+
 /* GET /oauth/verify, for nginx auth_request: 204 with X-Plugauth-User,
  * X-Plugauth-Client and X-Plugauth-Scope, or 401/403. ctx: struct gw_env. */
 enum status gw_verify_handle(struct http_req *, void *ctx);

@@ -11,7 +11,9 @@
 #include "crypto/sec.h"
 #include "gateway/gateway.h"
 
-#define GW_TOKEN_MAX_BYTES 1024 /* longer bearer tokens are refused */
+#define GW_TOKEN_MAX_BYTES                                                     \
+	4096 /* longer bearer tokens are refused (a JWT                        \
+	      * is at most JWS_TOKEN_MAX) */
 
 struct gw_cache;
 struct gw_proxy;
@@ -36,6 +38,7 @@ struct gw_env {
 	const char *drop_cookies[GW_DROP_COOKIES_MAX + 1]; /* NULL-ended */
 	struct gw_route *routes; /* [gateway.scopes] (route.c) */
 	size_t nroutes;
+	struct oauth_jwt_keys *jwt_keys; /* borrowed; NULL: opaque only */
 	uint8_t *id_key; /* [gateway] identity_secret_file; NULL if unset */
 	size_t id_keylen;
 };

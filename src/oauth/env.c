@@ -33,7 +33,9 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	                           &env->lim_reg)) != ST_OK ||
 	    (rc = oauth_events_new(st, cfg->server.events_max_rows,
 	                           &env->events)) != ST_OK ||
-	    (rc = oauth_metadata_build(env)) != ST_OK) {
+	    (rc = oauth_metadata_build(env)) != ST_OK ||
+	    (rc = oauth_jwt_key_ensure(st, NULL)) != ST_OK ||
+	    (rc = oauth_jwt_keys_new(st, &env->jwt_keys)) != ST_OK) {
 		snprintf(err, errlen, "cannot start: %s", status_str(rc));
 		goto fail;
 	}
@@ -47,6 +49,7 @@ void
 oauth_env_free(struct oauth_env *env)
 {
 	oauth_events_free(env->events);
+	oauth_jwt_keys_free(env->jwt_keys);
 	auth_limiter_free(env->lim_user);
 	auth_limiter_free(env->lim_addr);
 	auth_limiter_free(env->lim_reg);

@@ -39,20 +39,45 @@ token_live(const struct oauth_env *env, const struct store_token *t,
 	return true;
 }
 
+/* The answer about a live JWT stored nowhere (client_credentials, docs/
+ * jwt.md), from its checked claims. */
+static enum status
+jwt_describe(const struct oauth_env *env, const struct oauth_jwt_access *a,
+             json_t **out)
+{
+	json_t *o;
+
+	o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active",
+	              1, "scope", a->scope, "client_id", a->client_id,
+	              "token_type", "bearer", "exp", (json_int_t)a->exp, "iat",
+	              (json_int_t)a->iat, "sub", a->sub, "iss",
+	              env->cfg->server.issuer, "aud", a->aud);
+	if (o == NULL)
+		return ST_NOMEM;
+	*out = o;
+	return ST_OK;
+}
+
 /* The RFC 7662 §2.2 answer about tok. *out is new; ST_STORE if the store
  * could not tell. */
 static enum status
 token_describe(const struct oauth_env *env, const char *tok, json_t **out)
 {
 	uint8_t digest[SEC_DIGEST_BYTES];
+	struct oauth_jwt_access a;
 	struct store_token *t = NULL;
 	struct store_user *u = NULL;
 	json_t *o = NULL;
 	int64_t now = clk_now_s();
 	enum status rc;
 
-	sec_digest(tok, strlen(tok), digest);
-	rc = store_token_get(env->st, digest, &t);
+	rc = oauth_token_row_digest(env->jwt_keys, env->st,
+	                            env->cfg->server.issuer, tok, now, digest,
+	                            &a);
+	if (rc == ST_EXISTS) /* live, stored nowhere */
+		return jwt_describe(env, &a, out);
+	if (rc == ST_OK)
+		rc = store_token_get(env->st, digest, &t);
 	if (rc == ST_OK && !token_live(env, t, now))
 		rc = ST_NOTFOUND;
 	if (rc == ST_OK && t->user_id != 0)

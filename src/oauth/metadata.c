@@ -117,6 +117,7 @@ as_metadata(const struct config *cfg)
 	     set_endpoint(o, "revocation_endpoint", iss, "/oauth/revoke") &&
 	     set_endpoint(o, "introspection_endpoint", iss,
 	                  "/oauth/introspect") &&
+	     set_endpoint(o, "jwks_uri", iss, OAUTH_JWKS_PATH) &&
 	     set(o, "scopes_supported", scopes_of(cfg->oauth.scopes)) &&
 	     set(o, "response_types_supported", array_of(response_types)) &&
 	     set(o, "response_modes_supported", array_of(response_modes)) &&
@@ -231,6 +232,20 @@ oauth_metadata_handle(struct http_req *req, void *ctx)
 	const struct oauth_env *env = ctx;
 
 	return respond_doc(req, env->as_metadata);
+}
+
+enum status
+oauth_jwks_handle(struct http_req *req, void *ctx)
+{
+	const struct oauth_env *env = ctx;
+	char *doc = NULL;
+	enum status rc;
+
+	if ((rc = oauth_jwt_jwks(env->jwt_keys, &doc)) != ST_OK)
+		return rc;
+	rc = respond_doc(req, doc);
+	free(doc);
+	return rc;
 }
 
 enum status

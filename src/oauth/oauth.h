@@ -16,6 +16,8 @@ struct auth_pages;
 struct auth_limiter;
 struct oauth_events;
 
+struct oauth_jwt_keys;
+
 /* What every OAuth handler needs, built once by oauth_env_init(). */
 struct oauth_env {
 	const struct config *cfg;      /* borrowed */
@@ -30,6 +32,7 @@ struct oauth_env {
 	char *pr_metadata;             /* RFC 9728 document (JSON) */
 	char *pr_gw_metadata;          /* ... for the gateway's path */
 	char *pr_gw_path; /* /.well-known/oauth-protected-resource/<path> */
+	struct oauth_jwt_keys *jwt_keys; /* JWT signing keys (oauth/jwt.h) */
 };
 
 /* Builds env over cfg and st (borrowed: must outlive env). On error writes
@@ -79,6 +82,11 @@ void oauth_event(struct oauth_events *, const struct oauth_event_rec *);
 
 /* GET, POST /oauth/authorize (RFC 6749 §4.1, RFC 7636, RFC 9207). */
 enum status oauth_authorize_handle(struct http_req *, void *ctx);
+
+/* GET /oauth/jwks.json: the public keys that sign JWT access tokens
+ * (RFC 7517 JWK Set), public and cacheable. ctx is a struct oauth_env. */
+#define OAUTH_JWKS_PATH "/oauth/jwks.json"
+enum status oauth_jwks_handle(struct http_req *, void *ctx);
 
 /* POST /oauth/token (RFC 6749 §3.2). ctx is a struct oauth_env. */
 enum status oauth_token_handle(struct http_req *, void *ctx);

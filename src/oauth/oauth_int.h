@@ -6,6 +6,7 @@
 
 #include "core/form.h"
 #include "http/http.h"
+#include "oauth/jwt.h"
 #include "oauth/oauth.h"
 #include "store/store.h"
 

@@ -41,13 +41,23 @@ revoke_token(const struct oauth_env *env, const struct store_client *client,
              const char *tok, struct revoke_ctx *r)
 {
 	uint8_t digest[SEC_DIGEST_BYTES];
+	struct oauth_jwt_access a;
 	struct store_token *t = NULL;
 	int64_t now = clk_now_s();
 	enum oauth_error e = OAUTH_OK;
 	enum status rc;
 
-	sec_digest(tok, strlen(tok), digest);
-	rc = store_token_get(env->st, digest, &t);
+	rc = oauth_token_row_digest(env->jwt_keys, env->st,
+	                            env->cfg->server.issuer, tok, now, digest,
+	                            &a);
+	if (rc == ST_EXISTS) {
+		/* A client_credentials JWT has no row: `plugauth token revoke
+		 * --client` or removing the client ends it (docs/jwt.md). */
+		r->reason = "jwt_not_stored";
+		goto out;
+	}
+	if (rc == ST_OK)
+		rc = store_token_get(env->st, digest, &t);
 	if (rc == ST_NOTFOUND) {
 		r->reason = "token_unknown";
 		goto out;

@@ -17,38 +17,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/sec.h"
-#include "oauth/oauth_int.h"
-
-/* What a grant asks to be issued. */
-struct issue {
-	const struct store_client *client;
-	int64_t user_id; /* 0: none */
-	const char *scope;
-	const char *audience;        /* the grant's resource; NULL: none */
-	const char *access_audience; /* narrower, for the access token;
-	                              * NULL: audience */
-	int64_t family_id;           /* 0: no refresh */
-	const uint8_t *rotate;       /* refresh being spent */
-	const uint8_t *code;         /* code being redeemed */
-};
-
-struct token_reply {
-	char access[SEC_TOKEN_STRLEN];
-	char refresh[SEC_TOKEN_STRLEN]; /* "" if none */
-	const char *scope;
-	unsigned expires_in;
-};
-
-struct grant_ctx {
-	const struct oauth_env *env;
-	struct http_req *req;
-	const struct form *f;
-	const struct oauth_client_auth *ca;
-	const char *why;
-	const char *reason;                    /* event reason code */
-	char user[128];                        /* for the event */
-	char state[OAUTH_EVENT_FIELD_MAX + 1]; /* the code's flow, or "" */
-};
+#include "oauth/token_int.h"
 
 static const struct {
 	const char *name;
@@ -84,14 +53,14 @@ token_respond(struct http_req *req, struct token_reply *r)
 	enum status rc;
 	json_t *o;
 
-	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", r->access,
-	              "token_type", "bearer", "expires_in",
-	              (json_int_t)r->expires_in, "scope", r->scope);
+	o = json_pack("{s:s, s:s, s:I, s:s}", "access_token",
+	              r->jwt != NULL ? r->jwt : r->access, "token_type",
+	              "bearer", "expires_in", (json_int_t)r->expires_in,
+	              "scope", r->scope);
 	if (o != NULL && r->refresh[0] != '\0')
 		json_object_set_new(o, "refresh_token",
 		                    json_string(r->refresh));
-	sec_wipe(r->access, sizeof(r->access));
-	sec_wipe(r->refresh, sizeof(r->refresh));
+	oauth_token_reply_wipe(r);
 	if (o == NULL)
 		return ST_NOMEM;
 	if ((rc = http_resp_header(req, "Cache-Control", "no-store")) !=
@@ -109,64 +78,27 @@ token_respond(struct http_req *req, struct token_reply *r)
  * is->code in the same transaction) and answers. If the store refuses
  * because the refresh token or code was spent meanwhile, or the family
  * revoked, nothing is stored or answered, *denied (may be NULL) is set,
- * and the caller decides.
+ * and the caller decides. With [oauth] access_token_format = jwt the
+ * access token is a JWT, and one of client_credentials is not stored.
  */
 static enum oauth_error
 issue_and_respond(struct grant_ctx *g, const struct issue *is, bool *denied)
 {
-	const struct config *cfg = g->env->cfg;
-	struct store_token t[2];
 	struct token_reply r;
 	int64_t now = clk_now_s();
-	size_t n = 1;
-	enum status rc;
+	enum oauth_error e;
 
-	memset(t, 0, sizeof(t));
 	memset(&r, 0, sizeof(r));
-	for (size_t i = 0; i < 2; i++) {
-		t[i].client_id = (char *)(uintptr_t)is->client->id;
-		t[i].user_id = is->user_id;
-		t[i].scope = (char *)(uintptr_t)is->scope;
-		t[i].audience = (char *)(uintptr_t)is->audience;
-		t[i].family_id = is->family_id;
-		t[i].created_at = now;
-	}
-	t[0].kind = STORE_TOKEN_ACCESS;
-	t[0].expires_at = now + cfg->oauth.access_ttl;
-	if (is->access_audience != NULL)
-		t[0].audience = (char *)(uintptr_t)is->access_audience;
-	rc = sec_token_mint(SEC_PREFIX_ACCESS, r.access, t[0].digest);
-	/* No refresh token for a client that may not use one. */
-	if (rc == ST_OK && is->family_id != 0 &&
-	    (is->client->grants & STORE_GRANT_REFRESH) != 0) {
-		t[1].kind = STORE_TOKEN_REFRESH;
-		t[1].expires_at = now + cfg->oauth.refresh_ttl;
-		rc = sec_token_mint(SEC_PREFIX_REFRESH, r.refresh, t[1].digest);
-		n = 2;
-	}
-	if (rc == ST_OK && is->code != NULL)
-		rc = store_code_redeem(g->env->st, is->code, now, t, n);
-	else if (rc == ST_OK)
-		rc = store_tokens_issue(g->env->st, is->rotate, now, t, n);
-	if (rc != ST_OK) {
-		sec_wipe(&r, sizeof(r));
-		if (rc == ST_DENIED) {
-			if (denied != NULL)
-				*denied = true;
-			g->why = "the grant was spent or revoked meanwhile";
-			return OAUTH_INVALID_GRANT;
-		}
-		if (rc == ST_NOTFOUND) {
-			/* The client or user was removed meanwhile. */
-			g->why = "the grant's client or user no longer exists";
-			return OAUTH_INVALID_GRANT;
-		}
-		g->why = "could not store the token";
-		return rc == ST_STORE ? OAUTH_TEMPORARILY_UNAVAILABLE
-		                      : OAUTH_SERVER_ERROR;
+	if (oauth_token_unstored(g, is))
+		e = oauth_token_mint_unstored(g, is, &r, now);
+	else
+		e = oauth_token_mint_stored(g, is, &r, now, denied);
+	if (e != OAUTH_OK) {
+		oauth_token_reply_wipe(&r);
+		return e;
 	}
 	r.scope = is->scope;
-	r.expires_in = cfg->oauth.access_ttl;
+	r.expires_in = g->env->cfg->oauth.access_ttl;
 	if (token_respond(g->req, &r) != ST_OK)
 		return OAUTH_SERVER_ERROR;
 	return OAUTH_OK;
@@ -357,6 +289,7 @@ grant_authorization_code(struct grant_ctx *g)
 	}
 	is = (struct issue){.client = g->ca->client,
 	                    .user_id = c->user_id,
+	                    .user = g->user,
 	                    .scope = c->scope,
 	                    .audience = c->resource,
 	                    .access_audience = aud,
@@ -448,6 +381,7 @@ refresh_once(struct grant_ctx *g, const uint8_t digest[SEC_DIGEST_BYTES],
 	 * refuses it if the family has been revoked since. */
 	is = (struct issue){.client = g->ca->client,
 	                    .user_id = t->user_id,
+	                    .user = g->user,
 	                    .scope = scope != NULL ? scope : t->scope,
 	                    .audience = t->audience,
 	                    .access_audience = aud,

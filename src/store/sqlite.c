@@ -87,6 +87,10 @@ static const char *const sql[Q__COUNT] = {
     [Q_GC_FAMILIES] = "DELETE FROM revoked_families WHERE family_id IN "
                       "(SELECT family_id FROM revoked_families "
                       "WHERE keep_until <= ?1 LIMIT ?2)",
+    /* A retired signing key past its overlap: its private key goes. */
+    [Q_GC_KEYS] = "DELETE FROM signing_keys WHERE rowid IN "
+                  "(SELECT rowid FROM signing_keys WHERE retired_at != 0 "
+                  "AND keep_until <= ?1 LIMIT ?2)",
 };
 
 struct sq_store *
@@ -634,6 +638,7 @@ sq_gc(struct store *s, int64_t now, unsigned batch, unsigned *deleted)
 	    {Q_GC_SESSIONS, 0},
 	    {Q_GC_EVENTS, STORE_EVENT_KEEP_S},
 	    {Q_GC_FAMILIES, STORE_FAMILY_KEEP_S},
+	    {Q_GC_KEYS, 0},
 	};
 	struct sq_store *st = sq(s);
 	struct conn *c;
@@ -707,6 +712,8 @@ const struct store_ops sqlite_store_ops = {
     .token_revoke_family = sq_token_revoke_family,
     .token_revoke = sq_token_revoke,
     .revocation_epoch = sq_revocation_epoch,
+    .key_rotate = sq_key_rotate,
+    .key_list = sq_key_list,
     .code_add = sq_code_add,
     .code_get = sq_code_get,
     .code_take = sq_code_take,

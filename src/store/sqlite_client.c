@@ -11,13 +11,13 @@
 #define CLIENT_COLS                                                            \
 	"id, name, is_public, secret_digest, chatgpt, redirect_uris, scope, "  \
 	"created_at, grants, old_secret_digest, old_secret_until, origin, "    \
-	"registration_digest, first_token_at, metadata"
+	"registration_digest, first_token_at, metadata, tokens_revoked_at"
 #define USER_COLS "id, name, password_hash, created_at"
 
 static const char *const sql[Q__COUNT] = {
     [Q_CLIENT_ADD] = "INSERT INTO clients (" CLIENT_COLS ") "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, 0, "
-                     "?10, ?11, 0, ?12)",
+                     "?10, ?11, 0, ?12, 0)",
     [Q_CLIENT_GET] = "SELECT " CLIENT_COLS " FROM clients WHERE id = ?1",
     [Q_CLIENT_LIST] = "SELECT " CLIENT_COLS " FROM clients "
                       "ORDER BY created_at, rowid",
@@ -116,6 +116,7 @@ client_row(sqlite3_stmt *s, struct store_client **out)
 	cl->first_token_at = sqlite3_column_int64(s, 13);
 	if ((rc = sq_col_text(s, 14, true, &cl->metadata)) != ST_OK)
 		goto out;
+	cl->tokens_revoked_at = sqlite3_column_int64(s, 15);
 	*out = cl;
 	cl = NULL;
 out:

@@ -10,6 +10,7 @@
  *   sqlite_reg.c      registered clients, initial access tokens
  *   sqlite_token.c    tokens (group commit) and revoked families
  *   sqlite_code.c     authorization codes
+ *   sqlite_key.c      JWT signing keys
  *   sqlite_session.c  consents, sessions and events
  *
  * Each file keeps the SQL of its own statements next to the code that
@@ -43,6 +44,7 @@ enum stmt {
 	Q_GC_SESSIONS,
 	Q_GC_EVENTS,
 	Q_GC_FAMILIES,
+	Q_GC_KEYS,
 	/* sqlite_client.c */
 	Q_CLIENT_ADD,
 	Q_CLIENT_GET,
@@ -79,6 +81,11 @@ enum stmt {
 	Q_FAMILY_REVOKE_USER,
 	Q_FAMILY_REVOKE_CLIENT,
 	Q_REVOCATION_EPOCH,
+	Q_CLIENT_TOKENS_REVOKED,
+	/* sqlite_key.c */
+	Q_KEY_ADD,
+	Q_KEY_RETIRE,
+	Q_KEY_LIST,
 	/* sqlite_code.c */
 	Q_CODE_ADD,
 	Q_CODE_TAKE,
@@ -198,6 +205,11 @@ enum status sq_col_digest(sqlite3_stmt *s, int i,
 enum status sq_list_rows(struct conn *c, sqlite3_stmt *q, const char *op,
                          enum status (*row)(sqlite3_stmt *, void **),
                          void (*row_free)(void *), void ***out, size_t *nout);
+
+/* sqlite_key.c */
+enum status sq_key_rotate(struct store *, const struct store_key *, int64_t now,
+                          int64_t keep_until);
+enum status sq_key_list(struct store *, struct store_key ***out, size_t *n);
 
 /* sqlite_open.c */
 enum status sq_open(const char *target, bool create, struct store **out,

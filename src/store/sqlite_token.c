@@ -81,6 +81,9 @@ static const char *const sql[Q__COUNT] = {
     [Q_FAMILY_REVOKE_CLIENT] = FAMILY_REVOKE("client_id"),
     /* Bumped by the triggers of 004_revocation_epoch.sql. */
     [Q_REVOCATION_EPOCH] = "SELECT n FROM revocation_epoch WHERE id = 1",
+    /* For the client's JWTs that are not stored (008_signing_keys.sql). */
+    [Q_CLIENT_TOKENS_REVOKED] = "UPDATE clients SET tokens_revoked_at = "
+                                "max(tokens_revoked_at, ?2) WHERE id = ?1",
 };
 
 /* A store_tokens_issue() or store_code_redeem() call waiting in the
@@ -411,27 +414,30 @@ sq_token_get(struct store *s, const uint8_t digest[SEC_DIGEST_BYTES],
 
 /*
  * Revokes the live tokens matching a key (?1; ?2 now) on the writer: fam
- * records their families as revoked, then revoke marks the tokens, in one
- * transaction (fam first: it looks at the tokens still live).
+ * records their families as revoked, then revoke marks the tokens, then
+ * mark (Q__COUNT: none) runs, in one transaction (fam first: it looks at
+ * the tokens still live).
  */
 static enum status
-revoke_by(struct sq_store *st, enum stmt fam, enum stmt revoke, const char *op,
-          const char *text_key, int64_t int_key, int64_t now, unsigned *n)
+revoke_by(struct sq_store *st, enum stmt fam, enum stmt revoke, enum stmt mark,
+          const char *op, const char *text_key, int64_t int_key, int64_t now,
+          unsigned *n)
 {
-	const enum stmt qid[2] = {fam, revoke};
-	sqlite3_stmt *q[2];
+	const enum stmt qid[3] = {fam, revoke, mark};
+	size_t nq = mark == Q__COUNT ? 2 : 3;
+	sqlite3_stmt *q[3];
 	struct conn *c;
 	enum status rc;
 	bool txn = false;
 
 	c = sq_wr_begin(st);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < nq; i++)
 		if ((rc = sq_stmt_get(c, sql, qid[i], &q[i])) != ST_OK)
 			goto out;
 	if ((rc = sq_exec(c, Q_BEGIN, op)) != ST_OK)
 		goto out;
 	txn = true;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < nq; i++) {
 		if (text_key != NULL)
 			sqlite3_bind_text(q[i], 1, text_key, -1, SQLITE_STATIC);
 		else
@@ -455,7 +461,7 @@ enum status
 sq_token_revoke_user(struct store *s, int64_t user_id, int64_t now, unsigned *n)
 {
 	return revoke_by(sq(s), Q_FAMILY_REVOKE_USER, Q_TOKEN_REVOKE_USER,
-	                 "token_revoke_user", NULL, user_id, now, n);
+	                 Q__COUNT, "token_revoke_user", NULL, user_id, now, n);
 }
 
 enum status
@@ -463,7 +469,8 @@ sq_token_revoke_client(struct store *s, const char *client_id, int64_t now,
                        unsigned *n)
 {
 	return revoke_by(sq(s), Q_FAMILY_REVOKE_CLIENT, Q_TOKEN_REVOKE_CLIENT,
-	                 "token_revoke_client", client_id, 0, now, n);
+	                 Q_CLIENT_TOKENS_REVOKED, "token_revoke_client",
+	                 client_id, 0, now, n);
 }
 
 enum status
@@ -471,7 +478,8 @@ sq_token_revoke_family(struct store *s, int64_t family_id, int64_t now,
                        unsigned *n)
 {
 	return revoke_by(sq(s), Q_FAMILY_REVOKE, Q_TOKEN_REVOKE_FAMILY,
-	                 "token_revoke_family", NULL, family_id, now, n);
+	                 Q__COUNT, "token_revoke_family", NULL, family_id, now,
+	                 n);
 }
 
 /* Reads the token and revokes it, or its family, in one transaction. */

@@ -484,6 +484,43 @@ store_revocations_local(struct store *st)
 }
 
 enum status
+store_key_rotate(struct store *st, const struct store_key *k, int64_t now,
+                 int64_t keep_until)
+{
+	if (st == NULL || k == NULL || k->kid[0] == '\0' || k->alg[0] == '\0' ||
+	    k->der_len == 0 || k->der_len > sizeof(k->der) || now <= 0)
+		return ST_INVALID;
+	return st->ops->key_rotate(st, k, now, keep_until);
+}
+
+enum status
+store_key_list(struct store *st, struct store_key ***out, size_t *n)
+{
+	if (st == NULL || out == NULL || n == NULL)
+		return ST_INVALID;
+	return st->ops->key_list(st, out, n);
+}
+
+void
+store_key_free(struct store_key *k)
+{
+	if (k == NULL)
+		return;
+	sec_wipe(k, sizeof(*k));
+	free(k);
+}
+
+void
+store_key_list_free(struct store_key **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_key_free(v[i]);
+	free(v);
+}
+
+enum status
 store_revocation_epoch(struct store *st, uint64_t *out)
 {
 	if (st == NULL || out == NULL)

@@ -57,6 +57,9 @@ struct store_client {
 	char *metadata;
 	int64_t first_token_at; /* first token issued (0: never); set by the
 	                         * store, ignored by store_client_add() */
+	/* `token revoke --client` ran at this time (0: never): JWTs of
+	 * the client issued until then are refused; ignored at add. */
+	int64_t tokens_revoked_at;
 };
 
 struct store_user {
@@ -256,7 +259,8 @@ enum status store_token_get(struct store *,
  * their families, and those of their codes not yet redeemed, as revoked,
  * in one transaction (such a code then gives no tokens); *n (may be NULL)
  * counts the tokens: only tokens live at now are revoked and counted
- * (expired or already revoked ones keep their revoked_at). */
+ * (expired or already revoked ones keep their revoked_at). For a client,
+ * also sets its tokens_revoked_at to now (its unstored JWTs). */
 enum status store_token_revoke_user(struct store *, int64_t user_id,
                                     int64_t now, unsigned *n);
 enum status store_token_revoke_client(struct store *, const char *client_id,
@@ -308,6 +312,30 @@ uint64_t store_revocations_local(struct store *);
  * deleted with its client or user) bumps, whoever runs it. One read of
  * the database: poll it, not per request. */
 enum status store_revocation_epoch(struct store *, uint64_t *out);
+
+/* A JWT signing key (docs/jwt.md). der is the private key: secret. */
+#define STORE_KEY_DER_MAX 1024
+struct store_key {
+	char kid[64];
+	char alg[16];                   /* "ES256" */
+	uint8_t der[STORE_KEY_DER_MAX]; /* PKCS#8 DER */
+	size_t der_len;
+	int64_t created_at;
+	int64_t retired_at; /* 0: the key that signs */
+	int64_t keep_until; /* retired: published and verifying until */
+};
+
+/* Retires the signing key, if any, at now (kept until keep_until) and
+ * adds k (its times ignored) as the one that signs, in one transaction.
+ * ST_EXISTS if its kid is taken. */
+enum status store_key_rotate(struct store *, const struct store_key *k,
+                             int64_t now, int64_t keep_until);
+/* *out is a new array of *n new keys, newest first, retired or not
+ * (store_key_list_free()). */
+enum status store_key_list(struct store *, struct store_key ***out, size_t *n);
+/* NULL-safe; wipe. */
+void store_key_free(struct store_key *);
+void store_key_list_free(struct store_key **, size_t n);
 
 /* Authorization codes. Stores c (digest, not the code). ST_EXISTS if the
  * digest is taken; ST_NOTFOUND if the client or user does not exist. A
@@ -402,8 +430,9 @@ enum status store_events_trim(struct store *, unsigned max_rows, unsigned batch,
  * Deletes, at most batch rows per table per call: tokens and sessions
  * expired at now (expires_at <= now), codes that expired more than
  * STORE_CODE_KEEP_S before now, events older than STORE_EVENT_KEEP_S,
- * and the record of a revoked family STORE_FAMILY_KEEP_S after the last
- * of its tokens live at the revocation expired.
+ * the record of a revoked family STORE_FAMILY_KEEP_S after the last
+ * of its tokens live at the revocation expired, and retired signing keys
+ * whose keep_until has come.
  * *deleted (may be NULL) counts them.
  */
 enum status store_gc(struct store *, int64_t now, unsigned batch,

@@ -93,6 +93,10 @@ struct store_ops {
 	                            const uint8_t digest[SEC_DIGEST_BYTES],
 	                            int64_t now);
 	enum status (*revocation_epoch)(struct store *, uint64_t *out);
+	enum status (*key_rotate)(struct store *, const struct store_key *,
+	                          int64_t now, int64_t keep_until);
+	enum status (*key_list)(struct store *, struct store_key ***out,
+	                        size_t *n);
 
 	enum status (*code_add)(struct store *, const struct store_code *);
 	enum status (*code_get)(struct store *,

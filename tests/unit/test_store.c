@@ -2866,6 +2866,76 @@ test_client_register(void **state)
 	cmocka_unit_test_prestate_setup_teardown(                              \
 	    fn, setup, teardown, (void *)(uintptr_t)&target_file)
 
+/* JWT signing keys: rotate retires the signer and adds the new one. */
+static void
+test_signing_keys(void **state)
+{
+	struct fx *f = *state;
+	struct store_key k, **v = NULL;
+	size_t n = 9;
+	unsigned gc = 99;
+
+	assert_int_equal(store_key_list(f->st, &v, &n), ST_OK);
+	assert_int_equal(n, 0);
+	store_key_list_free(v, n);
+	memset(&k, 0, sizeof(k));
+	snprintf(k.kid, sizeof(k.kid), "k1");
+	snprintf(k.alg, sizeof(k.alg), "ES256");
+	memset(k.der, 0x5a, 100);
+	k.der_len = 100;
+	assert_int_equal(store_key_rotate(f->st, &k, NOW, 0), ST_OK);
+	snprintf(k.kid, sizeof(k.kid), "k2");
+	assert_int_equal(store_key_rotate(f->st, &k, NOW + 1, NOW + 99), ST_OK);
+	assert_int_equal(store_key_rotate(f->st, &k, NOW + 2, NOW + 99),
+	                 ST_EXISTS); /* kid taken: nothing retired */
+	assert_int_equal(store_key_list(f->st, &v, &n), ST_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0]->kid, "k2"); /* newest first */
+	assert_int_equal(v[0]->retired_at, 0);
+	assert_int_equal(v[0]->der_len, 100);
+	assert_string_equal(v[1]->kid, "k1");
+	assert_int_equal(v[1]->retired_at, NOW + 1);
+	assert_int_equal(v[1]->keep_until, NOW + 99);
+	store_key_list_free(v, n);
+	/* gc deletes a retired key (its private key) once it is not kept. */
+	assert_int_equal(store_gc(f->st, NOW + 98, 100, &gc), ST_OK);
+	assert_int_equal(gc, 0);
+	assert_int_equal(store_gc(f->st, NOW + 99, 100, &gc), ST_OK);
+	assert_int_equal(gc, 1);
+	assert_int_equal(store_key_list(f->st, &v, &n), ST_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0]->kid, "k2");
+	store_key_list_free(v, n);
+	k.der_len = 0;
+	assert_int_equal(store_key_rotate(f->st, &k, NOW, 0), ST_INVALID);
+}
+
+/* token revoke --client marks the client (its unstored JWTs) and bumps
+ * the revocation epoch; removing a client bumps it too. */
+static void
+test_client_tokens_revoked(void **state)
+{
+	struct fx *f = *state;
+	struct store_client *c = NULL;
+	uint64_t e0 = 0, e1 = 0, e2 = 0;
+
+	add_client(f->st, "c1", ST_OK);
+	assert_int_equal(store_client_get(f->st, "c1", &c), ST_OK);
+	assert_int_equal(c->tokens_revoked_at, 0);
+	store_client_free(c);
+	assert_int_equal(store_revocation_epoch(f->st, &e0), ST_OK);
+	assert_int_equal(store_token_revoke_client(f->st, "c1", NOW, NULL),
+	                 ST_OK);
+	assert_int_equal(store_client_get(f->st, "c1", &c), ST_OK);
+	assert_int_equal(c->tokens_revoked_at, NOW);
+	store_client_free(c);
+	assert_int_equal(store_revocation_epoch(f->st, &e1), ST_OK);
+	assert_true(e1 > e0);
+	assert_int_equal(store_client_remove(f->st, "c1"), ST_OK);
+	assert_int_equal(store_revocation_epoch(f->st, &e2), ST_OK);
+	assert_true(e2 > e1);
+}
+
 int main(void);
 
 int
@@ -2894,6 +2964,8 @@ main(void)
 	    BOTH(test_concurrent_issue_revoked_family),
 	    BOTH(test_gc_revoked_family),
 	    BOTH(test_token_revoke_one),
+	    BOTH(test_signing_keys),
+	    BOTH(test_client_tokens_revoked),
 	    BOTH(test_code),
 	    BOTH(test_concurrent_code_take),
 	    BOTH(test_revoke_covers_unredeemed_codes),
