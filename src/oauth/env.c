@@ -6,6 +6,7 @@
 #include "auth/page.h"
 #include "auth/ratelimit.h"
 #include "crypto/sec.h"
+#include "oauth/cimd.h"
 #include "oauth/oauth_int.h"
 
 enum status
@@ -33,7 +34,8 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	                           &env->lim_reg)) != ST_OK ||
 	    (rc = oauth_events_new(st, cfg->server.events_max_rows,
 	                           &env->events)) != ST_OK ||
-	    (rc = oauth_metadata_build(env)) != ST_OK) {
+	    (rc = oauth_metadata_build(env)) != ST_OK ||
+	    (cimd_enabled(cfg) && (rc = cimd_cache_new(&env->cimd)) != ST_OK)) {
 		snprintf(err, errlen, "cannot start: %s", status_str(rc));
 		goto fail;
 	}
@@ -47,6 +49,7 @@ void
 oauth_env_free(struct oauth_env *env)
 {
 	oauth_events_free(env->events);
+	cimd_cache_free(env->cimd);
 	auth_limiter_free(env->lim_user);
 	auth_limiter_free(env->lim_addr);
 	auth_limiter_free(env->lim_reg);

@@ -15,6 +15,9 @@ static const char *const sql[Q__COUNT] = {
     [Q_REG_UPDATE] = "UPDATE clients SET name = ?2, scope = ?3, "
                      "redirect_uris = ?4, grants = ?5, metadata = ?6 "
                      "WHERE id = ?1 AND origin = 'registered'",
+    [Q_DOC_UPDATE] = "UPDATE clients SET name = ?2, scope = ?3, "
+                     "redirect_uris = ?4, grants = ?5, metadata = ?6 "
+                     "WHERE id = ?1 AND origin = 'metadata_document'",
     [Q_REG_MARK_USED] = "UPDATE clients SET first_token_at = ?2 "
                         "WHERE id = ?1 AND first_token_at = 0",
     /* The partial index clients_unused finds the candidates; a client
@@ -107,6 +110,33 @@ sq_client_reregister(struct store *s, const struct store_client *cl)
 		if (rc == ST_OK && n == 0)
 			rc = ST_NOTFOUND;
 	}
+	sq_wr_end(st);
+	return rc;
+}
+
+/* Updates the metadata-document client, else inserts it (ST_EXISTS if the
+ * id is another client's), under the writer lock: no race between both. */
+enum status
+sq_client_put_document(struct store *s, const struct store_client *cl)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c;
+	sqlite3_stmt *q;
+	unsigned n = 0;
+	enum status rc;
+
+	c = sq_wr_begin(st);
+	if ((rc = sq_stmt_get(c, sql, Q_DOC_UPDATE, &q)) == ST_OK) {
+		sqlite3_bind_text(q, 1, cl->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, cl->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, cl->scope, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, cl->redirect_uris, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 5, (int)cl->grants);
+		sqlite3_bind_text(q, 6, cl->metadata, -1, SQLITE_STATIC);
+		rc = sq_exec_write(c, q, "client_put_document", &n);
+	}
+	if (rc == ST_OK && n == 0)
+		rc = sq_client_insert(c, cl);
 	sq_wr_end(st);
 	return rc;
 }
