@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "oauth/cimd.h"
 #include "oauth/oauth_int.h"
 #include "oauth/register_int.h"
@@ -43,6 +44,7 @@ cimd_reason(enum cimd_fail f)
 	    [CIMD_CLIENT_ID_MISMATCH] = "cimd_client_id_mismatch",
 	    [CIMD_AUTH_METHOD] = "cimd_auth_method_unsupported",
 	    [CIMD_STORE] = "store_error",
+	    [CIMD_BUSY] = "cimd_busy",
 	};
 
 	return (size_t)f < ARRAY_LEN(names) ? names[f] : "cimd_invalid";
@@ -364,14 +366,18 @@ bool
 oauth_cimd_authz(const struct oauth_env *env, const char *id, bool force,
                  struct oauth_authz_err *err)
 {
+	char safe[OAUTH_EVENT_FIELD_MAX + 1];
 	enum cimd_fail f;
 
 	f = cimd_resolve(env->cimd, env->cfg, env->st, id, force, &err->why);
 	if (f == CIMD_OK)
 		return true;
+	log_info("event=cimd_refused reason=%s client=%s", cimd_reason(f),
+	         log_safe(id, safe, sizeof(safe)));
 	err->page = true;
-	err->e = f == CIMD_STORE ? OAUTH_TEMPORARILY_UNAVAILABLE
-	                         : OAUTH_INVALID_CLIENT;
+	err->e = f == CIMD_STORE || f == CIMD_BUSY
+	             ? OAUTH_TEMPORARILY_UNAVAILABLE
+	             : OAUTH_INVALID_CLIENT;
 	err->reason = cimd_reason(f);
 	err->detail = id;
 	return false;
@@ -388,7 +394,7 @@ struct cimd_cache {
 	pthread_mutex_t mu;
 	struct cimd_entry e[CIMD_CACHE_MAX];
 	size_t n;
-	atomic_uint_fast64_t fetches;
+	atomic_uint inflight; /* fetches under way */
 };
 
 enum status
@@ -422,12 +428,6 @@ cimd_cache_free(struct cimd_cache *c)
 	pthread_mutex_destroy(&c->mu);
 	curl_global_cleanup();
 	free(c);
-}
-
-uint64_t
-cimd_cache_fetches(const struct cimd_cache *c)
-{
-	return atomic_load(&((struct cimd_cache *)(uintptr_t)c)->fetches);
 }
 
 /* The index of url, or c->n. Under c->mu. */
@@ -509,8 +509,14 @@ cimd_resolve(struct cimd_cache *cache, const struct config *cfg,
 	}
 	if (!force && cache_fresh(cache, url, now))
 		return CIMD_OK;
-	atomic_fetch_add(&cache->fetches, 1);
+	if (atomic_fetch_add(&cache->inflight, 1) >= CIMD_FETCHES_MAX) {
+		atomic_fetch_sub(&cache->inflight, 1);
+		*why = "Too many apps are being looked up right now. Try "
+		       "again in a moment.";
+		return CIMD_BUSY;
+	}
 	f = cimd_fetch(cfg, url, &body, &ttl_s, why);
+	atomic_fetch_sub(&cache->inflight, 1);
 	if (f == CIMD_OK)
 		f = cimd_doc_parse(buf_str(&body), url, cfg, &c, why);
 	if (f == CIMD_OK && (rc = store_client_put_document(st, c)) != ST_OK) {

@@ -22,6 +22,9 @@
 #define CIMD_TTL_MIN_S 60       /* Cache-Control max-age, bounded */
 #define CIMD_TTL_MAX_S 86400
 #define CIMD_TTL_DEFAULT_S 300 /* no max-age */
+/* Fetches at once, at most: each holds a blocking-work thread for up to
+ * the timeout, and they must not take all of them. */
+#define CIMD_FETCHES_MAX 8
 
 /* Why a metadata document was refused; cimd_reason() names each. */
 enum cimd_fail {
@@ -37,7 +40,8 @@ enum cimd_fail {
 	CIMD_INVALID,            /* not valid client metadata */
 	CIMD_CLIENT_ID_MISMATCH, /* its client_id is not the URL */
 	CIMD_AUTH_METHOD,        /* token_endpoint_auth_method not none */
-	CIMD_STORE,              /* the store failed, or the id is taken */
+	CIMD_STORE,              /* the store failed */
+	CIMD_BUSY,               /* CIMD_FETCHES_MAX fetches under way */
 };
 
 /* The event reason code ("cimd_ssrf_refused"). */
@@ -104,9 +108,6 @@ enum cimd_fail cimd_fetch(const struct config *cfg, const char *url,
 struct cimd_cache;
 enum status cimd_cache_new(struct cimd_cache **out);
 void cimd_cache_free(struct cimd_cache *);
-
-/* Counts the fetches made (tests, metrics). */
-uint64_t cimd_cache_fetches(const struct cimd_cache *);
 
 /*
  * Makes sure the store holds the client of metadata document url, fresh:

@@ -17,7 +17,7 @@ import { Plugauth, createPlugauth, jsonLines } from './lib/server.js';
 import { makeCert } from './lib/tls.js';
 
 const CB = 'https://cimd.example/cb';
-const TIMEOUT_MS = 800;
+const TIMEOUT_MS = 2000;
 const seen = new Set();
 
 let docs;       // the document server
@@ -133,7 +133,7 @@ async function eventReason(p, clientId) {
 async function refused(clientId, reason, { p = pa, b = base } = {}) {
   const { challenge } = pkce();
   const res = await new Browser(b).get(authorizeUrl(b, authzParams(clientId, challenge)));
-  assertErrorPage(res, reason === 'store_error' ? 503 : 400);
+  assertErrorPage(res, reason === 'store_error' || reason === 'cimd_busy' ? 503 : 400);
   assert.ok(!clients(p).some((c) => c.client_id === clientId), `${clientId} was stored`);
   const ev = await eventReason(p, clientId);
   assert.equal(ev.reason, reason, JSON.stringify(ev));
@@ -271,6 +271,27 @@ test('cimd_slow_document_refused', async () => {
   const t0 = Date.now();
   await refused(url('/slow.json'), 'cimd_timeout');
   assert.ok(Date.now() - t0 < TIMEOUT_MS + 3000, `took ${Date.now() - t0} ms`);
+});
+
+// Each fetch holds a blocking-work thread up to the timeout: at most 8 at once, then 503.
+test('cimd_concurrent_fetches_capped', async () => {
+  const { challenge } = pkce();
+  const n0 = held.size;
+  const pending = [];
+  for (let i = 0; i < 8; i++) {
+    pending.push(new Browser(base).get(authorizeUrl(base, authzParams(url(`/slow.json?n=${i}`), challenge))));
+  }
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (held.size < n0 + 8) {
+    assert.ok(Date.now() < deadline, `only ${held.size - n0} fetches under way`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await refused(url('/slow.json?n=busy'), 'cimd_busy');
+  for (const res of held) res.destroy();   // the 8 end now, as fetch failures
+  for (const res of await Promise.all(pending)) assertErrorPage(res, 400);
+  // Then fetching works again.
+  const ok = await new Browser(base).get(authorizeUrl(base, authzParams(url('/good.json'), challenge)));
+  assertHtmlPage(ok, 200);
 });
 
 test('cimd_client_id_mismatch_refused', async () => {
