@@ -80,6 +80,26 @@ dot_segment(const char *s, size_t n)
 	return dots == 1 || dots == 2;
 }
 
+/* A host name of letters, digits and '-' in non-empty labels, or an IPv6
+ * literal (checked by cfg_url_plain()); host[n] ends at ':' or the path. */
+static bool
+host_ok(const char *host, size_t n)
+{
+	if (n > 0 && host[0] == '[')
+		return true;
+	if (n == 0 || host[0] == '.' || host[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)host[i];
+
+		if (c == '.' ? host[i + 1] == '.'
+		             : !(c == '-' || (c >= '0' && c <= '9') ||
+		                 ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+			return false;
+	}
+	return true;
+}
+
 bool
 cimd_url_ok(const char *url)
 {
@@ -91,8 +111,8 @@ cimd_url_ok(const char *url)
 	    !cfg_url_plain(url, &https) || !https)
 		return false; /* also: userinfo, fragment, bad bytes */
 	path = url + 8 + strcspn(url + 8, "/?#");
-	if (*path != '/')
-		return false; /* no path */
+	if (*path != '/' || !host_ok(url + 8, strcspn(url + 8, ":/?#")))
+		return false; /* no path, or an odd host */
 	end = path + strcspn(path, "?#");
 	for (p = path; p < end; p += n) {
 		p++; /* past the '/' */

@@ -45,6 +45,12 @@ static const char *const url_bad[] = {
     "https://app.example/c\\d",
     "https://app.example/c\x7f",
     "https:///c",
+    "https://../c", /* odd hosts */
+    "https://a..b/c",
+    "https://.a/c",
+    "https://a./c",
+    "https://a%2f/c",
+    "https://a_b/c",
     "app.example/c",
 };
 
