@@ -114,15 +114,16 @@ function clients(p = pa) {
   return jsonLines(r.stdout);
 }
 
-// The newest authorize event for client_id (a URL; events keep its first 256 bytes),
-// polled until there is one.
-async function eventReason(p, clientId) {
+// The authorize event of the request with this state for client_id (a URL; events keep
+// its first 256 bytes), polled until it is written.
+async function eventReason(p, clientId, state) {
   const deadline = Date.now() + 5000;
   const kept = clientId.slice(0, 256);
   for (;;) {
-    const r = p.cli(['events', '--json', '-n', '1000']);
-    const ev = jsonLines(r.stdout).filter((e) => e.kind === 'authorize' && e.client_id === kept);
-    if (ev.length > 0) return ev.at(-1);
+    const r = p.cli(['events', '--json', '--state', state, '-n', '1000']);
+    const ev = jsonLines(r.stdout)
+      .filter((e) => e.kind === 'authorize' && e.client_id === kept && e.state === state);
+    if (ev.length > 0) return ev[0];
     if (Date.now() > deadline) assert.fail(`no authorize event for ${clientId}: ${r.stdout}`);
     await new Promise((res) => setTimeout(res, 50));
   }
@@ -132,10 +133,11 @@ async function eventReason(p, clientId) {
 // record `reason`.
 async function refused(clientId, reason, { p = pa, b = base } = {}) {
   const { challenge } = pkce();
-  const res = await new Browser(b).get(authorizeUrl(b, authzParams(clientId, challenge)));
+  const state = newState();
+  const res = await new Browser(b).get(authorizeUrl(b, authzParams(clientId, challenge, state)));
   assertErrorPage(res, reason === 'store_error' || reason === 'cimd_busy' ? 503 : 400);
   assert.ok(!clients(p).some((c) => c.client_id === clientId), `${clientId} was stored`);
-  const ev = await eventReason(p, clientId);
+  const ev = await eventReason(p, clientId, state);
   assert.equal(ev.reason, reason, JSON.stringify(ev));
   return res;
 }
@@ -250,17 +252,19 @@ test('cimd_client_remove_by_url_then_fetched_again', async () => {
 test('cimd_redirect_uri_not_in_document_refused', async () => {
   const id = url('/good.json');
   const { challenge } = pkce();
+  const state = newState();
   const res = await new Browser(base).get(authorizeUrl(base, {
-    ...authzParams(id, challenge), redirect_uri: 'https://evil.example/cb',
+    ...authzParams(id, challenge, state), redirect_uri: 'https://evil.example/cb',
   }));
   assertErrorPage(res, 400);
-  const ev = await eventReason(pa, id);
+  const ev = await eventReason(pa, id, state);
   assert.equal(ev.reason, 'redirect_uri_unregistered', JSON.stringify(ev));
 });
 
 test('cimd_redirect_refused', async () => {
+  const n = fetches.get('/good.json') ?? 0;
   await refused(url('/redirect.json'), 'cimd_redirect_refused');
-  assert.equal(fetches.get('/good.json') > 0, true);
+  assert.equal(fetches.get('/good.json') ?? 0, n, 'the redirect was not followed');
 });
 
 test('cimd_oversize_document_refused', async () => {
@@ -366,10 +370,11 @@ test('cimd_off_by_default_url_client_id_unknown', async () => {
     assert.equal(md.client_id_metadata_document_supported, undefined);
     const n = fetches.get('/good.json');
     const { challenge } = pkce();
-    const res = await new Browser(b).get(authorizeUrl(b, authzParams(url('/good.json'), challenge)));
+    const state = newState();
+    const res = await new Browser(b).get(authorizeUrl(b, authzParams(url('/good.json'), challenge, state)));
     assertErrorPage(res, 400);
     assert.equal(fetches.get('/good.json'), n);
-    assert.equal((await eventReason(p, url('/good.json'))).reason, 'client_unknown');
+    assert.equal((await eventReason(p, url('/good.json'), state)).reason, 'client_unknown');
   } finally {
     await p.cleanup();
   }
