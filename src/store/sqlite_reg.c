@@ -12,12 +12,10 @@ static const char *const sql[Q__COUNT] = {
                     "AND uses_left > 0",
     [Q_REG_COUNT] = "SELECT count(*) FROM clients "
                     "WHERE origin = 'registered'",
+    /* ?7: the origin, registered or metadata_document. */
     [Q_REG_UPDATE] = "UPDATE clients SET name = ?2, scope = ?3, "
                      "redirect_uris = ?4, grants = ?5, metadata = ?6 "
-                     "WHERE id = ?1 AND origin = 'registered'",
-    [Q_DOC_UPDATE] = "UPDATE clients SET name = ?2, scope = ?3, "
-                     "redirect_uris = ?4, grants = ?5, metadata = ?6 "
-                     "WHERE id = ?1 AND origin = 'metadata_document'",
+                     "WHERE id = ?1 AND origin = ?7",
     [Q_REG_MARK_USED] = "UPDATE clients SET first_token_at = ?2 "
                         "WHERE id = ?1 AND first_token_at = 0",
     /* The partial index clients_unused finds the candidates; a client
@@ -89,27 +87,38 @@ out:
 	return rc;
 }
 
+/* In the writer's connection: replaces the metadata fields of client
+ * cl->id if its origin is o; *n counts the rows changed (0 or 1). */
+static enum status
+meta_update(struct conn *c, const struct store_client *cl,
+            enum store_client_origin o, const char *op, unsigned *n)
+{
+	sqlite3_stmt *q;
+	enum status rc;
+
+	if ((rc = sq_stmt_get(c, sql, Q_REG_UPDATE, &q)) != ST_OK)
+		return rc;
+	sqlite3_bind_text(q, 1, cl->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, cl->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, cl->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, cl->redirect_uris, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 5, (int)cl->grants);
+	sqlite3_bind_text(q, 6, cl->metadata, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, store_client_origin_name(o), -1, SQLITE_STATIC);
+	return sq_exec_write(c, q, op, n);
+}
+
 enum status
 sq_client_reregister(struct store *s, const struct store_client *cl)
 {
 	struct sq_store *st = sq(s);
-	struct conn *c;
-	sqlite3_stmt *q;
 	unsigned n = 0;
 	enum status rc;
 
-	c = sq_wr_begin(st);
-	if ((rc = sq_stmt_get(c, sql, Q_REG_UPDATE, &q)) == ST_OK) {
-		sqlite3_bind_text(q, 1, cl->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, cl->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, cl->scope, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, cl->redirect_uris, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 5, (int)cl->grants);
-		sqlite3_bind_text(q, 6, cl->metadata, -1, SQLITE_STATIC);
-		rc = sq_exec_write(c, q, "client_reregister", &n);
-		if (rc == ST_OK && n == 0)
-			rc = ST_NOTFOUND;
-	}
+	rc = meta_update(sq_wr_begin(st), cl, STORE_ORIGIN_REGISTERED,
+	                 "client_reregister", &n);
+	if (rc == ST_OK && n == 0)
+		rc = ST_NOTFOUND;
 	sq_wr_end(st);
 	return rc;
 }
@@ -120,21 +129,12 @@ enum status
 sq_client_put_document(struct store *s, const struct store_client *cl)
 {
 	struct sq_store *st = sq(s);
-	struct conn *c;
-	sqlite3_stmt *q;
+	struct conn *c = sq_wr_begin(st);
 	unsigned n = 0;
 	enum status rc;
 
-	c = sq_wr_begin(st);
-	if ((rc = sq_stmt_get(c, sql, Q_DOC_UPDATE, &q)) == ST_OK) {
-		sqlite3_bind_text(q, 1, cl->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, cl->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, cl->scope, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, cl->redirect_uris, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 5, (int)cl->grants);
-		sqlite3_bind_text(q, 6, cl->metadata, -1, SQLITE_STATIC);
-		rc = sq_exec_write(c, q, "client_put_document", &n);
-	}
+	rc = meta_update(c, cl, STORE_ORIGIN_METADATA_DOC,
+	                 "client_put_document", &n);
 	if (rc == ST_OK && n == 0)
 		rc = sq_client_insert(c, cl);
 	sq_wr_end(st);

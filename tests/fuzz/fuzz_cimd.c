@@ -19,27 +19,6 @@
 
 static struct config *cfg;
 
-/* Each '\n'-separated URI of list is one reg_redirect_ok() accepts. */
-static bool
-uris_ok(const char *list)
-{
-	char *copy = strdup(list), *p, *nl;
-	bool ok = true;
-
-	if (copy == NULL)
-		abort();
-	for (p = copy; ok && *p != '\0'; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		ok = reg_redirect_ok(p);
-		if (nl == NULL)
-			break;
-	}
-	free(copy);
-	return ok;
-}
-
 static void
 check_url(const char *url)
 {
@@ -77,8 +56,9 @@ check_client(const struct store_client *c, const char *url)
 	    c->scope[0] != '\0' || (c->grants & STORE_GRANT_CODE) == 0 ||
 	    (c->grants & STORE_GRANT_CLIENT_CREDENTIALS) != 0 ||
 	    c->redirect_uris == NULL || c->redirect_uris[0] == '\0' ||
-	    !uris_ok(c->redirect_uris) || c->name == NULL ||
-	    strlen(c->name) > REG_NAME_MAX_BYTES || c->metadata == NULL)
+	    !fuzz_each_line(c->redirect_uris, reg_redirect_ok) ||
+	    c->name == NULL || strlen(c->name) > REG_NAME_MAX_BYTES ||
+	    c->metadata == NULL)
 		abort();
 	md = json_loads(c->metadata, 0, NULL);
 	if (md == NULL ||
