@@ -152,6 +152,28 @@ client_shown(const struct oauth_authz *a, char *host, size_t hostsz,
 	return host;
 }
 
+/* The error page of a request refused before its client is trusted: 400,
+ * 503 when the service is unavailable, 429 (with Retry-After) for a rate
+ * limit. */
+static enum status
+authz_error_page(const struct oauth_env *env, struct http_req *req,
+                 const struct oauth_authz_err *err)
+{
+	char after[16];
+	enum status rc;
+
+	if (err->retry_after_s > 0) {
+		snprintf(after, sizeof(after), "%u", err->retry_after_s);
+		if ((rc = http_resp_header(req, "Retry-After", after)) != ST_OK)
+			return rc;
+	}
+	return error_page(env, req,
+	                  err->retry_after_s > 0                    ? 429
+	                  : err->e == OAUTH_TEMPORARILY_UNAVAILABLE ? 503
+	                                                            : 400,
+	                  "This sign-in link is not valid", err->why);
+}
+
 /* The original request and the CSRF token, as hidden form fields. */
 static enum status
 hidden_fields(const struct oauth_authz *a, const struct auth_session *s,
@@ -443,8 +465,11 @@ authz_decide(const struct oauth_env *env, struct http_req *req,
 	char *granted = NULL;
 	struct buf merged;
 	struct oauth_authz_err err = {OAUTH_ACCESS_DENIED,
-	                              "the user denied the request", false,
-	                              NULL, NULL};
+	                              "the user denied the request",
+	                              false,
+	                              NULL,
+	                              NULL,
+	                              0};
 	enum status rc;
 
 	if (strcmp(d, "deny") == 0) {
@@ -540,18 +565,16 @@ oauth_authorize_handle(struct http_req *req, void *ctx)
 {
 	const struct oauth_env *env = ctx;
 	struct oauth_authz a;
-	struct oauth_authz_err err = {OAUTH_INVALID_REQUEST, NULL, true, NULL,
-	                              NULL};
+	struct oauth_authz_err err = {
+	    OAUTH_INVALID_REQUEST, NULL, true, NULL, NULL, 0};
 	enum status rc;
 
 	memset(&a, 0, sizeof(a));
+	a.peer = http_req_peer(req);
 	if (!oauth_authz_read(req, &a, &err) ||
 	    !oauth_authz_check_client(env, &a, &err)) {
 		error_event(env, req, &a, &err);
-		rc = error_page(env, req,
-		                err.e == OAUTH_TEMPORARILY_UNAVAILABLE ? 503
-		                                                       : 400,
-		                "This sign-in link is not valid", err.why);
+		rc = authz_error_page(env, req, &err);
 		goto out;
 	}
 	if (!oauth_authz_check_request(env, &a, &err)) {

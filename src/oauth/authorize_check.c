@@ -117,11 +117,11 @@ oauth_authz_check_client(const struct oauth_env *env, struct oauth_authz *a,
 	}
 	/* An https client_id: a metadata document, fetched unless cached. */
 	cimd = cimd_enabled(env->cfg) && cimd_url_like(id);
-	if (cimd && !oauth_cimd_authz(env, id, false, err))
+	if (cimd && !oauth_cimd_authz(env, id, a->peer, false, err))
 		return false;
 	rc = store_client_get(env->st, id, &a->client);
 	if (rc == ST_NOTFOUND && cimd) { /* removed meanwhile: fetch again */
-		if (!oauth_cimd_authz(env, id, true, err))
+		if (!oauth_cimd_authz(env, id, a->peer, true, err))
 			return false;
 		rc = store_client_get(env->st, id, &a->client);
 	}

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/ratelimit.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "oauth/cimd.h"
@@ -45,6 +46,7 @@ cimd_reason(enum cimd_fail f)
 	    [CIMD_AUTH_METHOD] = "cimd_auth_method_unsupported",
 	    [CIMD_STORE] = "store_error",
 	    [CIMD_BUSY] = "cimd_busy",
+	    [CIMD_RATE_LIMITED] = "cimd_rate_limited",
 	};
 
 	return (size_t)f < ARRAY_LEN(names) ? names[f] : "cimd_invalid";
@@ -383,19 +385,23 @@ out:
 }
 
 bool
-oauth_cimd_authz(const struct oauth_env *env, const char *id, bool force,
-                 struct oauth_authz_err *err)
+oauth_cimd_authz(const struct oauth_env *env, const char *id, const char *peer,
+                 bool force, struct oauth_authz_err *err)
 {
-	char safe[OAUTH_EVENT_FIELD_MAX + 1];
+	char safe[OAUTH_EVENT_FIELD_MAX + 1], key[80];
+	struct cimd_asker asker = {env->lim_reg, key, 0};
 	enum cimd_fail f;
 
-	f = cimd_resolve(env->cimd, env->cfg, env->st, id, force, &err->why);
+	auth_limiter_addr_key(peer != NULL ? peer : "-", key, sizeof(key));
+	f = cimd_resolve(env->cimd, env->cfg, env->st, id, force, &asker,
+	                 &err->why);
 	if (f == CIMD_OK)
 		return true;
+	err->retry_after_s = asker.retry_after_s;
 	log_info("event=cimd_refused reason=%s client=%s", cimd_reason(f),
 	         log_safe(id, safe, sizeof(safe)));
 	err->page = true;
-	err->e = f == CIMD_STORE || f == CIMD_BUSY
+	err->e = f == CIMD_STORE || f == CIMD_BUSY || f == CIMD_RATE_LIMITED
 	             ? OAUTH_TEMPORARILY_UNAVAILABLE
 	             : OAUTH_INVALID_CLIENT;
 	err->reason = cimd_reason(f);
@@ -505,7 +511,8 @@ cache_set(struct cimd_cache *c, const char *url, int64_t now, unsigned ttl_s)
 
 enum cimd_fail
 cimd_resolve(struct cimd_cache *cache, const struct config *cfg,
-             struct store *st, const char *url, bool force, const char **why)
+             struct store *st, const char *url, bool force,
+             struct cimd_asker *asker, const char **why)
 {
 	struct store_client *c = NULL;
 	int64_t now = clk_now_s();
@@ -529,6 +536,13 @@ cimd_resolve(struct cimd_cache *cache, const struct config *cfg,
 	}
 	if (!force && cache_fresh(cache, url, now))
 		return CIMD_OK;
+	if (asker != NULL && asker->lim != NULL &&
+	    !auth_limiter_take(asker->lim, asker->key, now,
+	                       &asker->retry_after_s)) {
+		*why = "Too many apps were looked up from your address. Wait "
+		       "a minute, then try again.";
+		return CIMD_RATE_LIMITED;
+	}
 	if (atomic_fetch_add(&cache->inflight, 1) >= CIMD_FETCHES_MAX) {
 		atomic_fetch_sub(&cache->inflight, 1);
 		*why = "Too many apps are being looked up right now. Try "

@@ -42,6 +42,7 @@ enum cimd_fail {
 	CIMD_AUTH_METHOD,        /* token_endpoint_auth_method not none */
 	CIMD_STORE,              /* the store failed */
 	CIMD_BUSY,               /* CIMD_FETCHES_MAX fetches under way */
+	CIMD_RATE_LIMITED,       /* this address fetched too many */
 };
 
 /* The event reason code ("cimd_ssrf_refused"). */
@@ -109,27 +110,39 @@ struct cimd_cache;
 enum status cimd_cache_new(struct cimd_cache **out);
 void cimd_cache_free(struct cimd_cache *);
 
+/* Who asks for a fetch: a fetch takes one from lim for key (the client
+ * address's limiter key); lim NULL: no limit. */
+struct auth_limiter;
+struct cimd_asker {
+	struct auth_limiter *lim;
+	const char *key;
+	unsigned retry_after_s; /* set on CIMD_RATE_LIMITED */
+};
+
 /*
  * Makes sure the store holds the client of metadata document url, fresh:
- * unless the cache has it unexpired (and !force), checks url and its
- * host, fetches and parses the document and stores its client
+ * checks url and its host; unless the cache has it unexpired (and
+ * !force), fetches (within CIMD_FETCHES_MAX and the asker's limit) and
+ * parses the document and stores its client
  * (store_client_put_document()), then caches url. *why (static) says why
  * it failed.
  */
 enum cimd_fail cimd_resolve(struct cimd_cache *, const struct config *,
                             struct store *, const char *url, bool force,
-                            const char **why);
+                            struct cimd_asker *asker, const char **why);
 
 /*
  * For the authorization endpoint (authorize_check.c), with metadata
- * documents on: cimd_resolve() of client_id id over env, so that the
- * store holds its client. False with err filled for an error page (never
- * a redirect: the redirect URIs are not trusted yet), reason a
- * cimd_reason() code, detail the URL.
+ * documents on: cimd_resolve() of client_id id over env for the client
+ * at address peer (fetches count against [oauth] registration_rate), so
+ * that the store holds its client. False with err filled for an error
+ * page (never a redirect: the redirect URIs are not trusted yet), reason
+ * a cimd_reason() code, detail the URL.
  */
 struct oauth_env;
 struct oauth_authz_err;
-bool oauth_cimd_authz(const struct oauth_env *env, const char *id, bool force,
+bool oauth_cimd_authz(const struct oauth_env *env, const char *id,
+                      const char *peer, bool force,
                       struct oauth_authz_err *err);
 
 #endif

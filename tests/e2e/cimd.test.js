@@ -95,6 +95,7 @@ function cimdEnv(extra = {}) {
     PLUGAUTH_OAUTH_CLIENT_ID_METADATA_DOCUMENTS: 'on',
     PLUGAUTH_OAUTH_CLIENT_METADATA_CA_FILE: tls.cert,
     PLUGAUTH_OAUTH_CLIENT_METADATA_TIMEOUT_MS: String(TIMEOUT_MS),
+    PLUGAUTH_OAUTH_REGISTRATION_RATE: '1000',   // fetches count against it
     ...extra,
   };
 }
@@ -135,7 +136,8 @@ async function refused(clientId, reason, { p = pa, b = base } = {}) {
   const { challenge } = pkce();
   const state = newState();
   const res = await new Browser(b).get(authorizeUrl(b, authzParams(clientId, challenge, state)));
-  assertErrorPage(res, reason === 'store_error' || reason === 'cimd_busy' ? 503 : 400);
+  const status = { store_error: 503, cimd_busy: 503, cimd_rate_limited: 429 }[reason] ?? 400;
+  assertErrorPage(res, status);
   assert.ok(!clients(p).some((c) => c.client_id === clientId), `${clientId} was stored`);
   const ev = await eventReason(p, clientId, state);
   assert.equal(ev.reason, reason, JSON.stringify(ev));
@@ -357,6 +359,30 @@ test('cimd_loopback_and_private_addresses_refused_unless_listed', async () => {
     await refused('https://10.0.0.1/client.json', 'cimd_ssrf_refused', { p, b });
     await refused('https://[::1]/client.json', 'cimd_ssrf_refused', { p, b });
     await refused('https://[::ffff:192.168.1.1]/client.json', 'cimd_ssrf_refused', { p, b });
+  } finally {
+    await p.cleanup();
+  }
+});
+
+// Fetches count against [oauth] registration_rate per client address; cached documents
+// need no fetch and are not limited.
+test('cimd_fetches_rate_limited_per_address', async () => {
+  const p = new Plugauth();
+  try {
+    p.init();
+    const b = await p.start({
+      env: cimdEnv({ PLUGAUTH_OAUTH_CLIENT_ID_METADATA_HOSTS: '127.0.0.1', PLUGAUTH_OAUTH_REGISTRATION_RATE: '2' }),
+    });
+    const { challenge } = pkce();
+    const first = await new Browser(b).get(authorizeUrl(b, authzParams(url('/good.json'), challenge)));
+    assertHtmlPage(first, 200);
+    await refused(url('/mismatch.json'), 'cimd_client_id_mismatch', { p, b });
+    const n = fetches.get('/text.json') ?? 0;
+    const res = await refused(url('/text.json'), 'cimd_rate_limited', { p, b });
+    assert.match(res.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    assert.equal(fetches.get('/text.json') ?? 0, n, 'nothing fetched past the limit');
+    const again = await new Browser(b).get(authorizeUrl(b, authzParams(url('/good.json'), challenge)));
+    assertHtmlPage(again, 200);
   } finally {
     await p.cleanup();
   }
