@@ -25,6 +25,12 @@ static const char *const sql[Q__COUNT] = {
         "WHERE origin = 'registered' AND first_token_at = 0 "
         "AND created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM tokens "
         "WHERE tokens.client_id = clients.id) LIMIT ?2)",
+    /* The same for metadata-document clients, by clients_unused_doc. */
+    [Q_DOC_SWEEP_CLIENTS] =
+        "DELETE FROM clients WHERE id IN (SELECT id FROM clients "
+        "WHERE origin = 'metadata_document' AND first_token_at = 0 "
+        "AND created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM tokens "
+        "WHERE tokens.client_id = clients.id) LIMIT ?2)",
     [Q_REG_SWEEP_TOKENS] = "DELETE FROM registration_tokens "
                            "WHERE expires_at <= ?1 OR uses_left <= 0",
     [Q_REG_TOKEN_ADD] = "INSERT INTO registration_tokens (digest, "
@@ -163,17 +169,27 @@ enum status
 sq_client_sweep_unused(struct store *s, int64_t before, int64_t now,
                        unsigned batch, unsigned *deleted)
 {
+	static const enum stmt sweeps[] = {Q_REG_SWEEP_CLIENTS,
+	                                   Q_DOC_SWEEP_CLIENTS};
 	struct sq_store *st = sq(s);
 	struct conn *c;
 	sqlite3_stmt *q;
-	enum status rc;
+	unsigned n, total = 0;
+	enum status rc = ST_OK;
 
 	c = sq_wr_begin(st);
-	if ((rc = sq_stmt_get(c, sql, Q_REG_SWEEP_CLIENTS, &q)) != ST_OK)
-		goto out;
-	sqlite3_bind_int64(q, 1, before);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)batch);
-	if ((rc = sq_exec_write(c, q, "client_sweep", deleted)) != ST_OK ||
+	for (size_t i = 0; i < ARRAY_LEN(sweeps) && rc == ST_OK; i++) {
+		if ((rc = sq_stmt_get(c, sql, sweeps[i], &q)) != ST_OK)
+			goto out;
+		sqlite3_bind_int64(q, 1, before);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)batch);
+		n = 0;
+		rc = sq_exec_write(c, q, "client_sweep", &n);
+		total += n;
+	}
+	if (deleted != NULL)
+		*deleted = total;
+	if (rc != ST_OK ||
 	    (rc = sq_stmt_get(c, sql, Q_REG_SWEEP_TOKENS, &q)) != ST_OK)
 		goto out;
 	sqlite3_bind_int64(q, 1, now);

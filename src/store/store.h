@@ -213,9 +213,10 @@ enum status store_client_put_document(struct store *,
                                       const struct store_client *c);
 /* Records now as the client's first token time unless it has one. */
 enum status store_client_mark_used(struct store *, const char *id, int64_t now);
-/* Deletes at most batch registered clients created at or before `before`
- * that never obtained a token and hold none, and the initial access tokens
- * expired or used up at now; *deleted (may be NULL) counts the clients. */
+/* Deletes at most batch registered clients, and at most batch
+ * metadata-document clients, created at or before `before` that never
+ * obtained a token and hold none, and the initial access tokens expired or
+ * used up at now; *deleted (may be NULL) counts the clients. */
 enum status store_client_sweep_unused(struct store *, int64_t before,
                                       int64_t now, unsigned batch,
                                       unsigned *deleted);

@@ -388,6 +388,45 @@ test('cimd_fetches_rate_limited_per_address', async () => {
   }
 });
 
+// A metadata-document client that never obtained a token is removed after
+// registration_unused_ttl, as a registered one is; one that did stays.
+test('cimd_unused_document_client_swept_used_one_kept', async () => {
+  const p = new Plugauth();
+  try {
+    p.init();
+    addUser(p, 'alice');
+    const b = await p.start({
+      env: cimdEnv({ PLUGAUTH_OAUTH_CLIENT_ID_METADATA_HOSTS: '127.0.0.1', PLUGAUTH_OAUTH_REGISTRATION_UNUSED_TTL: '2' }),
+    });
+    const unused = url('/removed.json');
+    const used = url('/flow.json');
+    const { challenge } = pkce();
+    assertHtmlPage(await new Browser(b).get(authorizeUrl(b, authzParams(unused, challenge))), 200);
+    const pk = pkce();
+    const code = await new Browser(b, seen).code(authzParams(used, pk.challenge));
+    const tok = await readResponse(await fetch(`${b}/oauth/token`, {
+      method: 'POST', headers: { 'content-type': FORM },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code', code, redirect_uri: CB, code_verifier: pk.verifier, client_id: used,
+      }),
+    }));
+    assert.equal(tok.status, 200, tok.text);
+    seen.add(tok.json.access_token);
+    seen.add(tok.json.refresh_token);
+
+    const deadline = Date.now() + 20_000;
+    let ids = clients(p).map((c) => c.client_id);
+    while (ids.includes(unused) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      ids = clients(p).map((c) => c.client_id);
+    }
+    assert.ok(!ids.includes(unused), 'the unused metadata-document client is swept');
+    assert.ok(ids.includes(used), 'a client that obtained a token stays');
+  } finally {
+    await p.cleanup();
+  }
+});
+
 test('cimd_off_by_default_url_client_id_unknown', async () => {
   const p = createPlugauth();
   try {

@@ -277,6 +277,7 @@ test_store_put_document(void **state)
 	struct store_client c, *got = NULL, **all = NULL;
 	char err[128];
 	size_t n = 0;
+	unsigned swept = 0;
 
 	(void)state;
 	assert_int_equal(store_create("sqlite::memory:", &st, err, sizeof(err)),
@@ -321,6 +322,15 @@ test_store_put_document(void **state)
 	assert_string_equal(got->name, "CLI");
 	assert_int_equal(got->origin, STORE_ORIGIN_CLI);
 	store_client_free(got);
+	/* The unused document client is swept, the CLI client stays. */
+	assert_int_equal(store_client_sweep_unused(st, INT64_MAX / 2,
+	                                           INT64_MAX / 2, 10, &swept),
+	                 ST_OK);
+	assert_int_equal(swept, 1);
+	assert_int_equal(store_client_list(st, &all, &n), ST_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(all[0]->id, "https://cli.example/c");
+	store_client_list_free(all, n);
 	store_close(st);
 }
 
