@@ -101,13 +101,17 @@ const struct cfg_key cfg_keys[] = {
      NULL},
     {"oauth", "registration_rate", CFG_UINT, "10", 1, 100000, NULL, 0,
      OFF(oauth.registration_rate),
-     "registrations per client address per minute (then 429)", NULL},
+     "registrations and metadata document fetches per client address per "
+     "minute (then 429)",
+     NULL},
     {"oauth", "registration_max_clients", CFG_UINT, "1000", 1, 10000000, NULL,
      0, OFF(oauth.registration_max_clients),
      "most registered clients kept at once (then 400)", NULL},
     {"oauth", "registration_unused_ttl", CFG_UINT, "86400", 1, 31536000, NULL,
      0, OFF(oauth.registration_unused_ttl),
-     "seconds a registered client that never obtained a token is kept", NULL},
+     "seconds a registered or metadata-document client that never obtained "
+     "a token is kept",
+     NULL},
     {"oauth", "resources", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
      OFF(oauth.resources),
      "RFC 8707 resources besides the gateway that tokens may be bound "
