@@ -13,7 +13,7 @@ import {
   newState, pkce, theForm,
 } from './lib/flow.js';
 import { FORM, readResponse } from './lib/http.js';
-import { Plugauth, createPlugauth, jsonLines } from './lib/server.js';
+import { createPlugauth, jsonLines } from './lib/server.js';
 import { makeCert } from './lib/tls.js';
 
 const CB = 'https://cimd.example/cb';
@@ -346,33 +346,36 @@ test('cimd_token_endpoint_unknown_url_refused_without_fetch', async () => {
   assert.equal(fetches.get('/never.json'), undefined);
 });
 
+// Runs body(p, base) against another server started with cimdEnv(env) (and user alice),
+// then removes it.
+async function withServer(env, body) {
+  const p = createPlugauth();
+  try {
+    addUser(p, 'alice');
+    await body(p, await p.start({ env: cimdEnv(env) }));
+  } finally {
+    await p.cleanup();
+  }
+}
+
 // A server without client_id_metadata_hosts: loopback and private addresses are refused
 // at connect time, before a byte is sent.
 test('cimd_loopback_and_private_addresses_refused_unless_listed', async () => {
-  const p = new Plugauth();
-  try {
-    p.init();
-    const b = await p.start({ env: cimdEnv() });
+  await withServer({}, async (p, b) => {
     const n = fetches.get('/good.json');
     await refused(url('/good.json'), 'cimd_ssrf_refused', { p, b });
     assert.equal(fetches.get('/good.json'), n, 'the loopback document server was not reached');
     await refused('https://10.0.0.1/client.json', 'cimd_ssrf_refused', { p, b });
     await refused('https://[::1]/client.json', 'cimd_ssrf_refused', { p, b });
     await refused('https://[::ffff:192.168.1.1]/client.json', 'cimd_ssrf_refused', { p, b });
-  } finally {
-    await p.cleanup();
-  }
+  });
 });
 
 // Fetches count against [oauth] registration_rate per client address; cached documents
 // need no fetch and are not limited.
 test('cimd_fetches_rate_limited_per_address', async () => {
-  const p = new Plugauth();
-  try {
-    p.init();
-    const b = await p.start({
-      env: cimdEnv({ PLUGAUTH_OAUTH_CLIENT_ID_METADATA_HOSTS: '127.0.0.1', PLUGAUTH_OAUTH_REGISTRATION_RATE: '2' }),
-    });
+  const env = { PLUGAUTH_OAUTH_CLIENT_ID_METADATA_HOSTS: '127.0.0.1', PLUGAUTH_OAUTH_REGISTRATION_RATE: '2' };
+  await withServer(env, async (p, b) => {
     const { challenge } = pkce();
     const first = await new Browser(b).get(authorizeUrl(b, authzParams(url('/good.json'), challenge)));
     assertHtmlPage(first, 200);
@@ -383,21 +386,14 @@ test('cimd_fetches_rate_limited_per_address', async () => {
     assert.equal(fetches.get('/text.json') ?? 0, n, 'nothing fetched past the limit');
     const again = await new Browser(b).get(authorizeUrl(b, authzParams(url('/good.json'), challenge)));
     assertHtmlPage(again, 200);
-  } finally {
-    await p.cleanup();
-  }
+  });
 });
 
 // A metadata-document client that never obtained a token is removed after
 // registration_unused_ttl, as a registered one is; one that did stays.
 test('cimd_unused_document_client_swept_used_one_kept', async () => {
-  const p = new Plugauth();
-  try {
-    p.init();
-    addUser(p, 'alice');
-    const b = await p.start({
-      env: cimdEnv({ PLUGAUTH_OAUTH_CLIENT_ID_METADATA_HOSTS: '127.0.0.1', PLUGAUTH_OAUTH_REGISTRATION_UNUSED_TTL: '2' }),
-    });
+  const env = { PLUGAUTH_OAUTH_CLIENT_ID_METADATA_HOSTS: '127.0.0.1', PLUGAUTH_OAUTH_REGISTRATION_UNUSED_TTL: '2' };
+  await withServer(env, async (p, b) => {
     const unused = url('/removed.json');
     const used = url('/flow.json');
     const { challenge } = pkce();
@@ -422,9 +418,7 @@ test('cimd_unused_document_client_swept_used_one_kept', async () => {
     }
     assert.ok(!ids.includes(unused), 'the unused metadata-document client is swept');
     assert.ok(ids.includes(used), 'a client that obtained a token stays');
-  } finally {
-    await p.cleanup();
-  }
+  });
 });
 
 test('cimd_off_by_default_url_client_id_unknown', async () => {
