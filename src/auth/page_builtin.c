@@ -107,6 +107,12 @@
 "</body>\n" \
 "</html>\n"
 
+/* A metadata document client: client_name is its URL's host, and the name
+ * its document gives comes second, as a claim. */
+#define CLAIMED_NAME \
+"{{#client_claimed_name}}<p class=\"fine\">It calls itself " \
+"&ldquo;{{client_claimed_name}}&rdquo;.</p>{{/client_claimed_name}}\n"
+
 const char auth_login_html[] =
 PAGE_HEAD("Sign in to {{plugin_name}}")
 "<main>\n"
@@ -114,6 +120,7 @@ PAGE_LOGO
 "<h1>Sign in to {{plugin_name}}</h1>\n"
 "<p class=\"lead\"><strong>{{client_name}}</strong> wants to access your "
 "account</p>\n"
+CLAIMED_NAME
 "{{#error}}<div class=\"alert\" role=\"alert\">{{error}}</div>{{/error}}\n"
 "<form method=\"post\" action=\"{{action}}\">\n"
 "<label for=\"username\">Username</label>\n"
@@ -139,6 +146,7 @@ PAGE_LOGO
 "<p class=\"lead\"><strong>{{client_name}}</strong> wants to access your "
 "<strong>{{plugin_name}}</strong> account as "
 "<strong>{{username}}</strong></p>\n"
+CLAIMED_NAME
 "{{#scopes}}<p class=\"section\">It will be able to:</p>\n"
 "<ul class=\"scopes\">\n{{{scopes}}}</ul>{{/scopes}}\n"
 "<form method=\"post\" action=\"{{action}}\">\n"

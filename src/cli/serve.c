@@ -67,8 +67,8 @@ on_sighup(struct http_server *srv, bool tls)
 	log_info("event=tls_reloaded");
 }
 
-/* Removes the registered clients that never obtained a token within
- * [oauth] registration_unused_ttl (RFC 7591 abuse limit). */
+/* Removes the registered and metadata-document clients that never obtained
+ * a token within [oauth] registration_unused_ttl (RFC 7591 abuse limit). */
 static void
 sweep_unused(const struct config *cfg, struct store *st)
 {

@@ -73,7 +73,11 @@ struct config {
 		unsigned registration_max_clients;
 		unsigned registration_unused_ttl; /* seconds */
 		char *access_token_format;        /* opaque|jwt */
-		char *resources; /* RFC 8707, space-separated; NULL */
+		char *resources;    /* RFC 8707, space-separated; NULL */
+		char *cimd;         /* client_id_metadata_documents: on|off */
+		char *cimd_hosts;   /* space-separated host names; NULL: any */
+		char *cimd_ca_file; /* extra CAs; NULL: none */
+		unsigned cimd_timeout_ms; /* whole fetch */
 		struct cfg_scope_desc
 		    *scope_descs; /* [oauth.scope_descriptions] */
 		size_t nscope_descs;

@@ -13,6 +13,7 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug",
                                          NULL};
 static const char *const registrations[] = {"closed", "open", "token", NULL};
 static const char *const token_formats[] = {"opaque", "jwt", NULL};
+static const char *const on_off[] = {"off", "on", NULL};
 static const char *const content_types[] = {
     "application/json", "application/x-www-form-urlencoded", NULL};
 
@@ -104,19 +105,40 @@ const struct cfg_key cfg_keys[] = {
      NULL},
     {"oauth", "registration_rate", CFG_UINT, "10", 1, 100000000, NULL, 0,
      OFF(oauth.registration_rate),
-     "registrations per client address per minute (then 429)", NULL},
+     "registrations and metadata document fetches per client address per "
+     "minute (then 429)",
+     NULL},
     {"oauth", "registration_max_clients", CFG_UINT, "1000", 1, 10000000, NULL,
      0, OFF(oauth.registration_max_clients),
      "most registered clients kept at once (then 400)", NULL},
     {"oauth", "registration_unused_ttl", CFG_UINT, "86400", 1, 31536000, NULL,
      0, OFF(oauth.registration_unused_ttl),
-     "seconds a registered client that never obtained a token is kept", NULL},
+     "seconds a registered or metadata-document client that never obtained "
+     "a token is kept",
+     NULL},
     {"oauth", "resources", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
      OFF(oauth.resources),
      "RFC 8707 resources besides the gateway that tokens may be bound "
      "to (MCP servers that check tokens themselves), space-separated "
      "https URLs",
      "https://mcp.example.com/mcp"},
+    {"oauth", "client_id_metadata_documents", CFG_ENUM, "off", 0, 0, on_off, 0,
+     OFF(oauth.cimd),
+     "accept an https URL as client_id: a client ID metadata document, "
+     "fetched and cached (docs/cimd.md)",
+     NULL},
+    {"oauth", "client_id_metadata_hosts", CFG_STR, NULL, 0, 0, NULL,
+     CFG_OPTIONAL, OFF(oauth.cimd_hosts),
+     "the only hosts whose URLs may be client IDs, space-separated (unset: "
+     "any public host); a listed host may be loopback or private",
+     "chatgpt.com claude.ai"},
+    {"oauth", "client_metadata_ca_file", CFG_STR, NULL, 0, 0, NULL,
+     CFG_OPTIONAL, OFF(oauth.cimd_ca_file),
+     "PEM CA certificates trusted for metadata document fetches",
+     "/etc/plugauth/cimd-ca.pem"},
+    {"oauth", "client_metadata_timeout_ms", CFG_UINT, "5000", 100, 10000, NULL,
+     0, OFF(oauth.cimd_timeout_ms),
+     "longest a metadata document fetch may take, milliseconds", NULL},
 
     {"plugin", "name_for_human", CFG_STR, NULL, 0, 0, NULL, CFG_OPTIONAL,
      OFF(plugin.name_for_human),

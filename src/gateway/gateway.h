@@ -27,7 +27,7 @@
 struct gw_identity {
 	char user[128]; /* user name; "" for a token without a user
 	                 * (client_credentials) */
-	char client_id[128];
+	char client_id[STORE_CLIENT_ID_MAX_BYTES + 1]; /* may be a URL */
 	char scope[1024];
 	char audience[2048]; /* RFC 8707 resource; "" if none */
 	int64_t expires_at;

@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/sec.h"
+#include "oauth/cimd.h"
 #include "oauth/oauth_int.h"
 
 #define CREDENTIAL_MAX_BYTES 1024
@@ -134,6 +135,45 @@ error_page(const struct oauth_env *env, struct http_req *req, unsigned status,
 	                    ARRAY_LEN(vars), NULL);
 }
 
+/* Who the pages name as the client: for a metadata document client its
+ * URL's host (in host, which the document's author cannot choose as they
+ * can its client_name), with the client_name it claims shown second
+ * (*claimed; NULL for other clients). */
+static const char *
+client_shown(const struct oauth_authz *a, char *host, size_t hostsz,
+             const char **claimed)
+{
+	*claimed = NULL;
+	if (a->client->origin != STORE_ORIGIN_METADATA_DOC)
+		return a->client->name;
+	cimd_url_authority(a->client->id, host, hostsz);
+	if (a->client->name[0] != '\0')
+		*claimed = a->client->name;
+	return host;
+}
+
+/* The error page of a request refused before its client is trusted: 400,
+ * 503 when the service is unavailable, 429 (with Retry-After) for a rate
+ * limit. */
+static enum status
+authz_error_page(const struct oauth_env *env, struct http_req *req,
+                 const struct oauth_authz_err *err)
+{
+	char after[16];
+	enum status rc;
+
+	if (err->retry_after_s > 0) {
+		snprintf(after, sizeof(after), "%u", err->retry_after_s);
+		if ((rc = http_resp_header(req, "Retry-After", after)) != ST_OK)
+			return rc;
+	}
+	return error_page(env, req,
+	                  err->retry_after_s > 0                    ? 429
+	                  : err->e == OAUTH_TEMPORARILY_UNAVAILABLE ? 503
+	                                                            : 400,
+	                  "This sign-in link is not valid", err->why);
+}
+
 /* The original request and the CSRF token, as hidden form fields. */
 static enum status
 hidden_fields(const struct oauth_authz *a, const struct auth_session *s,
@@ -164,7 +204,9 @@ login_page(const struct oauth_env *env, struct http_req *req, unsigned status,
            const char *error, const char *username)
 {
 	struct buf hidden;
-	char host[256], name[SERVICE_NAME_MAX_BYTES];
+	char host[256], name[SERVICE_NAME_MAX_BYTES], chost[256];
+	const char *claimed,
+	    *shown = client_shown(a, chost, sizeof(chost), &claimed);
 	enum status rc;
 
 	buf_init_secret(&hidden, 16384); /* the CSRF token */
@@ -175,7 +217,8 @@ login_page(const struct oauth_env *env, struct http_req *req, unsigned status,
 		    {"plugin_name",
 		     cfg_service_name(env->cfg, name, sizeof(name))},
 		    {"logo_url", env->cfg->plugin.logo_url},
-		    {"client_name", a->client->name},
+		    {"client_name", shown},
+		    {"client_claimed_name", claimed},
 		    {"action", "/oauth/authorize"},
 		    {"hidden", hidden.p},
 		    {"error", error},
@@ -196,7 +239,9 @@ consent_page(const struct oauth_env *env, struct http_req *req,
              const char *user)
 {
 	struct buf hidden, items;
-	char host[256], name[SERVICE_NAME_MAX_BYTES];
+	char host[256], name[SERVICE_NAME_MAX_BYTES], chost[256];
+	const char *claimed,
+	    *shown = client_shown(a, chost, sizeof(chost), &claimed);
 	enum status rc;
 
 	buf_init_secret(&hidden, 16384); /* the CSRF token */
@@ -226,7 +271,8 @@ consent_page(const struct oauth_env *env, struct http_req *req,
 		    {"plugin_name",
 		     cfg_service_name(env->cfg, name, sizeof(name))},
 		    {"logo_url", env->cfg->plugin.logo_url},
-		    {"client_name", a->client->name},
+		    {"client_name", shown},
+		    {"client_claimed_name", claimed},
 		    {"username", user},
 		    {"scopes", items.p},
 		    {"action", "/oauth/authorize"},
@@ -419,8 +465,11 @@ authz_decide(const struct oauth_env *env, struct http_req *req,
 	char *granted = NULL;
 	struct buf merged;
 	struct oauth_authz_err err = {OAUTH_ACCESS_DENIED,
-	                              "the user denied the request", false,
-	                              NULL, NULL};
+	                              "the user denied the request",
+	                              false,
+	                              NULL,
+	                              NULL,
+	                              0};
 	enum status rc;
 
 	if (strcmp(d, "deny") == 0) {
@@ -516,25 +565,24 @@ oauth_authorize_handle(struct http_req *req, void *ctx)
 {
 	const struct oauth_env *env = ctx;
 	struct oauth_authz a;
-	struct oauth_authz_err err = {OAUTH_INVALID_REQUEST, NULL, true, NULL,
-	                              NULL};
+	struct oauth_authz_err err = {
+	    OAUTH_INVALID_REQUEST, NULL, true, NULL, NULL, 0};
 	enum status rc;
 
 	memset(&a, 0, sizeof(a));
+	a.peer = http_req_peer(req);
 	if (!oauth_authz_read(req, &a, &err) ||
 	    !oauth_authz_check_client(env, &a, &err)) {
 		error_event(env, req, &a, &err);
-		rc = error_page(env, req,
-		                err.e == OAUTH_TEMPORARILY_UNAVAILABLE ? 503
-		                                                       : 400,
-		                "This sign-in link is not valid", err.why);
+		rc = authz_error_page(env, req, &err);
 		goto out;
 	}
 	if (!oauth_authz_check_request(env, &a, &err)) {
 		error_event(env, req, &a, &err);
 		/* RFC 9700 §4.18: no automatic redirect to a URI that anyone
-		 * could register (dynamic registration): a page instead. */
-		if (a.client->origin == STORE_ORIGIN_REGISTERED)
+		 * could register (dynamic registration, or a metadata
+		 * document anyone can publish): a page instead. */
+		if (a.client->origin != STORE_ORIGIN_CLI)
 			rc = error_page(env, req, 400,
 			                "This sign-in link is not valid",
 			                err.why);

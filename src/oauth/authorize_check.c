@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "oauth/cimd.h"
 #include "oauth/oauth_int.h"
 
 #define AUTHZ_PARAMS_MAX 32
@@ -104,6 +105,7 @@ oauth_authz_check_client(const struct oauth_env *env, struct oauth_authz *a,
                          struct oauth_authz_err *err)
 {
 	const char *id = form_get(&a->f, "client_id");
+	bool cimd;
 	enum status rc;
 
 	err->page = true;
@@ -113,7 +115,22 @@ oauth_authz_check_client(const struct oauth_env *env, struct oauth_authz *a,
 		err->reason = "client_id_missing";
 		return false;
 	}
+	/* An https client_id: a metadata document, fetched unless cached. */
+	cimd = cimd_enabled(env->cfg) && cimd_url_like(id);
+	if (cimd && !oauth_cimd_authz(env, id, a->peer, false, err))
+		return false;
 	rc = store_client_get(env->st, id, &a->client);
+	if (rc == ST_NOTFOUND && cimd) { /* removed meanwhile: fetch again */
+		if (!oauth_cimd_authz(env, id, a->peer, true, err))
+			return false;
+		rc = store_client_get(env->st, id, &a->client);
+	}
+	if (rc == ST_OK && !cimd &&
+	    a->client->origin == STORE_ORIGIN_METADATA_DOC) {
+		store_client_free(a->client); /* documents are off */
+		a->client = NULL;
+		rc = ST_NOTFOUND;
+	}
 	if (rc == ST_STORE) {
 		err->e = OAUTH_TEMPORARILY_UNAVAILABLE;
 		err->why = "The service is unavailable. Try again shortly.";

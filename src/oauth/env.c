@@ -6,6 +6,7 @@
 #include "auth/page.h"
 #include "auth/ratelimit.h"
 #include "crypto/sec.h"
+#include "oauth/cimd.h"
 #include "oauth/oauth_int.h"
 
 enum status
@@ -35,7 +36,8 @@ oauth_env_init(struct oauth_env *env, const struct config *cfg,
 	                           &env->events)) != ST_OK ||
 	    (rc = oauth_metadata_build(env)) != ST_OK ||
 	    (rc = oauth_jwt_key_ensure(st, NULL)) != ST_OK ||
-	    (rc = oauth_jwt_keys_new(st, &env->jwt_keys)) != ST_OK) {
+	    (rc = oauth_jwt_keys_new(st, &env->jwt_keys)) != ST_OK ||
+	    (cimd_enabled(cfg) && (rc = cimd_cache_new(&env->cimd)) != ST_OK)) {
 		snprintf(err, errlen, "cannot start: %s", status_str(rc));
 		goto fail;
 	}
@@ -50,6 +52,7 @@ oauth_env_free(struct oauth_env *env)
 {
 	oauth_events_free(env->events);
 	oauth_jwt_keys_free(env->jwt_keys);
+	cimd_cache_free(env->cimd);
 	auth_limiter_free(env->lim_user);
 	auth_limiter_free(env->lim_addr);
 	auth_limiter_free(env->lim_reg);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "oauth/cimd.h"
 #include "oauth/oauth_int.h"
 
 /* RFC 9728 §3: the well-known name of protected-resource metadata. */
@@ -136,6 +137,9 @@ as_metadata(const struct config *cfg)
 	if (ok && strcmp(cfg->oauth.registration, "closed") != 0)
 		ok = set_endpoint(o, "registration_endpoint", iss,
 		                  OAUTH_REGISTER_PATH);
+	if (ok && cimd_enabled(cfg))
+		ok = set(o, "client_id_metadata_document_supported",
+		         json_true());
 	if (!ok) {
 		json_decref(o);
 		return NULL;

@@ -15,6 +15,7 @@
 struct auth_pages;
 struct auth_limiter;
 struct oauth_events;
+struct cimd_cache;
 
 struct oauth_jwt_keys;
 
@@ -27,6 +28,7 @@ struct oauth_env {
 	struct auth_limiter *lim_addr; /* ... per client address */
 	struct auth_limiter *lim_reg;  /* registrations per address */
 	struct oauth_events *events;   /* background event writer */
+	struct cimd_cache *cimd;       /* metadata documents; NULL when off */
 	bool secure;                   /* issuer is https */
 	char *as_metadata;             /* RFC 8414 document (JSON) */
 	char *pr_metadata;             /* RFC 9728 document (JSON) */

@@ -143,8 +143,9 @@ struct oauth_authz {
 	const char *state;
 	const char *challenge;
 	const char *resource;
-	char *scope;     /* resolved, new */
-	char *scope_bad; /* the refused scope-token, new, or NULL */
+	char *scope;      /* resolved, new */
+	char *scope_bad;  /* the refused scope-token, new, or NULL */
+	const char *peer; /* the client address (borrowed) */
 	bool is_post;
 };
 
@@ -152,9 +153,10 @@ struct oauth_authz {
 struct oauth_authz_err {
 	enum oauth_error e;
 	const char *why;
-	bool page;          /* true: error page, no redirect */
-	const char *reason; /* reason code for the event */
-	const char *detail; /* the offending value (borrowed), or NULL */
+	bool page;              /* true: error page, no redirect */
+	const char *reason;     /* reason code for the event */
+	const char *detail;     /* the offending value (borrowed), or NULL */
+	unsigned retry_after_s; /* > 0: a rate limit, answered 429 */
 };
 
 /*

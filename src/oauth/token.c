@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/sec.h"
+#include "oauth/cimd.h"
 #include "oauth/token_int.h"
 
 static const struct {
@@ -460,6 +461,15 @@ oauth_token_handle(struct http_req *req, void *ctx)
 	e = oauth_client_authenticate(env->st, req, &f, &ca, &g.why);
 	if (e != OAUTH_OK)
 		goto out;
+	/* A metadata document client is known only while documents are on;
+	 * it is read from the store, never fetched here. */
+	if (ca.client->origin == STORE_ORIGIN_METADATA_DOC &&
+	    !cimd_enabled(env->cfg)) {
+		g.why = "unknown client";
+		g.reason = "client_unknown";
+		e = OAUTH_INVALID_CLIENT;
+		goto out;
+	}
 	/* RFC 6749 §5.2: a grant this client was not registered for
 	 * (plugauth client add --grant). */
 	if (oauth_grant_bit(grant) != 0 &&

@@ -694,6 +694,7 @@ const struct store_ops sqlite_store_ops = {
     .client_update = sq_client_update,
     .client_register = sq_client_register,
     .client_reregister = sq_client_reregister,
+    .client_put_document = sq_client_put_document,
     .client_mark_used = sq_client_mark_used,
     .client_sweep_unused = sq_client_sweep_unused,
     .reg_token_add = sq_reg_token_add,

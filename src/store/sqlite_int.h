@@ -64,6 +64,7 @@ enum stmt {
 	Q_REG_MARK_USED,
 	Q_REG_UPDATE,
 	Q_REG_SWEEP_CLIENTS,
+	Q_DOC_SWEEP_CLIENTS,
 	Q_REG_SWEEP_TOKENS,
 	Q_REG_TOKEN_ADD,
 	Q_REG_TOKEN_LIVE,
@@ -253,6 +254,7 @@ enum status sq_user_set_password(struct store *, const char *name,
 enum status sq_client_register(struct store *, const struct store_client *,
                                const uint8_t *iat, unsigned max, int64_t now);
 enum status sq_client_reregister(struct store *, const struct store_client *);
+enum status sq_client_put_document(struct store *, const struct store_client *);
 enum status sq_client_mark_used(struct store *, const char *id, int64_t now);
 enum status sq_client_sweep_unused(struct store *, int64_t before, int64_t now,
                                    unsigned batch, unsigned *deleted);

@@ -12,9 +12,10 @@ static const char *const sql[Q__COUNT] = {
                     "AND uses_left > 0",
     [Q_REG_COUNT] = "SELECT count(*) FROM clients "
                     "WHERE origin = 'registered'",
+    /* ?7: the origin, registered or metadata_document. */
     [Q_REG_UPDATE] = "UPDATE clients SET name = ?2, scope = ?3, "
                      "redirect_uris = ?4, grants = ?5, metadata = ?6 "
-                     "WHERE id = ?1 AND origin = 'registered'",
+                     "WHERE id = ?1 AND origin = ?7",
     [Q_REG_MARK_USED] = "UPDATE clients SET first_token_at = ?2 "
                         "WHERE id = ?1 AND first_token_at = 0",
     /* The partial index clients_unused finds the candidates; a client
@@ -22,6 +23,12 @@ static const char *const sql[Q__COUNT] = {
     [Q_REG_SWEEP_CLIENTS] =
         "DELETE FROM clients WHERE id IN (SELECT id FROM clients "
         "WHERE origin = 'registered' AND first_token_at = 0 "
+        "AND created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM tokens "
+        "WHERE tokens.client_id = clients.id) LIMIT ?2)",
+    /* The same for metadata-document clients, by clients_unused_doc. */
+    [Q_DOC_SWEEP_CLIENTS] =
+        "DELETE FROM clients WHERE id IN (SELECT id FROM clients "
+        "WHERE origin = 'metadata_document' AND first_token_at = 0 "
         "AND created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM tokens "
         "WHERE tokens.client_id = clients.id) LIMIT ?2)",
     [Q_REG_SWEEP_TOKENS] = "DELETE FROM registration_tokens "
@@ -86,27 +93,56 @@ out:
 	return rc;
 }
 
+/* In the writer's connection: replaces the metadata fields of client
+ * cl->id if its origin is o; *n counts the rows changed (0 or 1). */
+static enum status
+meta_update(struct conn *c, const struct store_client *cl,
+            enum store_client_origin o, const char *op, unsigned *n)
+{
+	sqlite3_stmt *q;
+	enum status rc;
+
+	if ((rc = sq_stmt_get(c, sql, Q_REG_UPDATE, &q)) != ST_OK)
+		return rc;
+	sqlite3_bind_text(q, 1, cl->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, cl->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, cl->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, cl->redirect_uris, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 5, (int)cl->grants);
+	sqlite3_bind_text(q, 6, cl->metadata, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, store_client_origin_name(o), -1, SQLITE_STATIC);
+	return sq_exec_write(c, q, op, n);
+}
+
 enum status
 sq_client_reregister(struct store *s, const struct store_client *cl)
 {
 	struct sq_store *st = sq(s);
-	struct conn *c;
-	sqlite3_stmt *q;
 	unsigned n = 0;
 	enum status rc;
 
-	c = sq_wr_begin(st);
-	if ((rc = sq_stmt_get(c, sql, Q_REG_UPDATE, &q)) == ST_OK) {
-		sqlite3_bind_text(q, 1, cl->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, cl->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, cl->scope, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, cl->redirect_uris, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 5, (int)cl->grants);
-		sqlite3_bind_text(q, 6, cl->metadata, -1, SQLITE_STATIC);
-		rc = sq_exec_write(c, q, "client_reregister", &n);
-		if (rc == ST_OK && n == 0)
-			rc = ST_NOTFOUND;
-	}
+	rc = meta_update(sq_wr_begin(st), cl, STORE_ORIGIN_REGISTERED,
+	                 "client_reregister", &n);
+	if (rc == ST_OK && n == 0)
+		rc = ST_NOTFOUND;
+	sq_wr_end(st);
+	return rc;
+}
+
+/* Updates the metadata-document client, else inserts it (ST_EXISTS if the
+ * id is another client's), under the writer lock: no race between both. */
+enum status
+sq_client_put_document(struct store *s, const struct store_client *cl)
+{
+	struct sq_store *st = sq(s);
+	struct conn *c = sq_wr_begin(st);
+	unsigned n = 0;
+	enum status rc;
+
+	rc = meta_update(c, cl, STORE_ORIGIN_METADATA_DOC,
+	                 "client_put_document", &n);
+	if (rc == ST_OK && n == 0)
+		rc = sq_client_insert(c, cl);
 	sq_wr_end(st);
 	return rc;
 }
@@ -133,17 +169,27 @@ enum status
 sq_client_sweep_unused(struct store *s, int64_t before, int64_t now,
                        unsigned batch, unsigned *deleted)
 {
+	static const enum stmt sweeps[] = {Q_REG_SWEEP_CLIENTS,
+	                                   Q_DOC_SWEEP_CLIENTS};
 	struct sq_store *st = sq(s);
 	struct conn *c;
 	sqlite3_stmt *q;
-	enum status rc;
+	unsigned n, total = 0;
+	enum status rc = ST_OK;
 
 	c = sq_wr_begin(st);
-	if ((rc = sq_stmt_get(c, sql, Q_REG_SWEEP_CLIENTS, &q)) != ST_OK)
-		goto out;
-	sqlite3_bind_int64(q, 1, before);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)batch);
-	if ((rc = sq_exec_write(c, q, "client_sweep", deleted)) != ST_OK ||
+	for (size_t i = 0; i < ARRAY_LEN(sweeps) && rc == ST_OK; i++) {
+		if ((rc = sq_stmt_get(c, sql, sweeps[i], &q)) != ST_OK)
+			goto out;
+		sqlite3_bind_int64(q, 1, before);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)batch);
+		n = 0;
+		rc = sq_exec_write(c, q, "client_sweep", &n);
+		total += n;
+	}
+	if (deleted != NULL)
+		*deleted = total;
+	if (rc != ST_OK ||
 	    (rc = sq_stmt_get(c, sql, Q_REG_SWEEP_TOKENS, &q)) != ST_OK)
 		goto out;
 	sqlite3_bind_int64(q, 1, now);

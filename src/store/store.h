@@ -28,6 +28,9 @@ struct store;
 #define STORE_GRANTS_DEFAULT (STORE_GRANT_CODE | STORE_GRANT_REFRESH)
 #define STORE_GRANTS_ALL (STORE_GRANTS_DEFAULT | STORE_GRANT_CLIENT_CREDENTIALS)
 
+/* Longest client_id: an https URL of a client ID metadata document. */
+#define STORE_CLIENT_ID_MAX_BYTES 2048
+
 /* How a client came to be (`plugauth client list` shows it). */
 enum store_client_origin {
 	STORE_ORIGIN_CLI = 0,     /* plugauth client add */
@@ -36,7 +39,8 @@ enum store_client_origin {
 };
 
 struct store_client {
-	char id[SEC_ID_STRLEN + 32]; /* client_id */
+	/* client_id: random hex, or a metadata document's https URL */
+	char id[STORE_CLIENT_ID_MAX_BYTES + 1];
 	char *name;
 	bool is_public;                          /* no secret: PKCE required */
 	uint8_t secret_digest[SEC_DIGEST_BYTES]; /* unused if public */
@@ -204,11 +208,18 @@ enum status store_client_register(struct store *, const struct store_client *c,
  * grants; ST_NOTFOUND if there is no such registered client. */
 enum status store_client_reregister(struct store *,
                                     const struct store_client *c);
+/* Client ID metadata documents: stores public client c (its id the
+ * document's URL) with origin metadata_document, or replaces the name,
+ * scope, redirect_uris, grants and metadata of the one stored; what was
+ * issued to it stays. ST_EXISTS if the id is a client of another origin. */
+enum status store_client_put_document(struct store *,
+                                      const struct store_client *c);
 /* Records now as the client's first token time unless it has one. */
 enum status store_client_mark_used(struct store *, const char *id, int64_t now);
-/* Deletes at most batch registered clients created at or before `before`
- * that never obtained a token and hold none, and the initial access tokens
- * expired or used up at now; *deleted (may be NULL) counts the clients. */
+/* Deletes at most batch registered clients, and at most batch
+ * metadata-document clients, created at or before `before` that never
+ * obtained a token and hold none, and the initial access tokens expired or
+ * used up at now; *deleted (may be NULL) counts the clients. */
 enum status store_client_sweep_unused(struct store *, int64_t before,
                                       int64_t now, unsigned batch,
                                       unsigned *deleted);

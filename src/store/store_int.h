@@ -47,6 +47,8 @@ struct store_ops {
 	                               int64_t now);
 	enum status (*client_reregister)(struct store *,
 	                                 const struct store_client *);
+	enum status (*client_put_document)(struct store *,
+	                                   const struct store_client *);
 	enum status (*client_mark_used)(struct store *, const char *id,
 	                                int64_t now);
 	enum status (*client_sweep_unused)(struct store *, int64_t before,

@@ -52,6 +52,25 @@ store_client_reregister(struct store *st, const struct store_client *c)
 }
 
 enum status
+store_client_put_document(struct store *st, const struct store_client *c)
+{
+	struct store_client cc;
+
+	if (st == NULL || c == NULL || !store_client_id_ok(c->id) ||
+	    c->name == NULL || c->redirect_uris == NULL || c->scope == NULL ||
+	    c->metadata == NULL || !c->is_public)
+		return ST_INVALID;
+	cc = *c;
+	cc.origin = STORE_ORIGIN_METADATA_DOC;
+	cc.chatgpt = false;
+	if (cc.grants == 0)
+		cc.grants = STORE_GRANTS_DEFAULT;
+	if (store_client_grants_check(&cc) != ST_OK)
+		return ST_INVALID;
+	return st->ops->client_put_document(st, &cc);
+}
+
+enum status
 store_client_mark_used(struct store *st, const char *id, int64_t now)
 {
 	if (st == NULL || id == NULL || now <= 0)

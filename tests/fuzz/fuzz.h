@@ -62,6 +62,28 @@ fuzz_free_all(char **v, size_t n)
 		free(v[i]);
 }
 
+/* True if ok() holds for each '\n'-separated entry of list (redirect
+ * URIs). Aborts on ENOMEM. */
+static inline bool
+fuzz_each_line(const char *list, bool (*ok)(const char *))
+{
+	char *copy = strdup(list), *p, *nl;
+	bool all = true;
+
+	if (copy == NULL)
+		abort();
+	for (p = copy; all && *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		all = ok(p);
+		if (nl == NULL)
+			break;
+	}
+	free(copy);
+	return all;
+}
+
 /* True if uri is one of the '\n'-separated entries of list (a client's
  * registered redirect URIs). */
 static inline bool

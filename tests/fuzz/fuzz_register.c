@@ -16,27 +16,6 @@
 
 static struct config *cfg;
 
-/* Each '\n'-separated URI of list is one reg_redirect_ok() accepts. */
-static bool
-uris_ok(const char *list)
-{
-	char *copy = strdup(list), *p, *nl;
-	bool ok = true;
-
-	if (copy == NULL)
-		abort();
-	for (p = copy; ok && *p != '\0'; p = nl + 1) {
-		nl = strchr(p, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		ok = reg_redirect_ok(p);
-		if (nl == NULL)
-			break;
-	}
-	free(copy);
-	return ok;
-}
-
 /* The checks of an accepted request, and the round trip of its doc. */
 static void
 check_ok(const struct reg_meta *m)
@@ -49,7 +28,8 @@ check_ok(const struct reg_meta *m)
 	    (m->grants & ~STORE_GRANTS_ALL) != 0 ||
 	    (m->is_public && (m->grants & STORE_GRANT_CLIENT_CREDENTIALS)) ||
 	    ((m->grants & STORE_GRANT_CODE) && m->redirect_uris[0] == '\0') ||
-	    strlen(m->name) > REG_NAME_MAX_BYTES || !uris_ok(m->redirect_uris))
+	    strlen(m->name) > REG_NAME_MAX_BYTES ||
+	    !fuzz_each_line(m->redirect_uris, reg_redirect_ok))
 		abort();
 	for (const char *p = m->scope; *p != '\0';) {
 		size_t n = strcspn(p, " ");
