@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/form.h"
 #include "crypto/sec.h"
+#include "demo/demo.h"
 #include "gateway/gateway.h"
 #include "http/http.h"
 #include "plugin/plugin.h"
@@ -49,7 +50,7 @@ demo_seed(const struct config *cfg, struct store *st,
 		return CLI_FAIL;
 	}
 	n = snprintf(uri, sizeof(uri), "%s%s", cfg->server.issuer,
-	             PLUG_PLAYGROUND_CALLBACK);
+	             DEMO_PLAYGROUND_CALLBACK);
 	if (n < 0 || (size_t)n >= sizeof(uri)) {
 		cli_err("the issuer is too long for the demo");
 		return CLI_FAIL;
@@ -68,7 +69,7 @@ demo_seed(const struct config *cfg, struct store *st,
 		return CLI_FAIL;
 	}
 	memset(&c, 0, sizeof(c));
-	str_copy(c.id, sizeof(c.id), PLUG_PLAYGROUND_CLIENT_ID);
+	str_copy(c.id, sizeof(c.id), DEMO_PLAYGROUND_CLIENT_ID);
 	c.name = pg_name;
 	c.is_public = true;
 	c.redirect_uris = uri;
@@ -124,7 +125,7 @@ demo_ready(const struct config *cfg, void *arg)
 	       DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
 	       cfg->oauth.scopes);
 	n = snprintf(redirect, sizeof(redirect), "%s%s", cfg->server.issuer,
-	             PLUG_PLAYGROUND_CALLBACK);
+	             DEMO_PLAYGROUND_CALLBACK);
 	buf_init(&authz, URL_MAX_BYTES);
 	if (n > 0 && (size_t)n < sizeof(redirect) &&
 	    demo_authorize_url(cfg, redirect, &authz) == ST_OK) {
@@ -275,11 +276,10 @@ fail:
 /* Blocks the stop signals (into set), then starts the demo TODO API on cfg
  * and st: *gw (its bearer checks), *demo and *api (its /openapi.yaml) are
  * new, and the caller frees them also on failure (gw_env_free(),
- * plug_demo_free(), plug_env_free()). Prints the error itself. */
+ * demo_free(), plug_env_free()). Prints the error itself. */
 static int
 demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
-               struct gw_env **gw, struct plug_demo **demo,
-               struct plug_env *api)
+               struct gw_env **gw, struct demo **demo, struct plug_env *api)
 {
 	char err[512];
 
@@ -292,7 +292,7 @@ demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
 		cli_err("%s", err);
 		return CLI_FAIL;
 	}
-	if (plug_demo_new(cfg, *gw, demo) != ST_OK) {
+	if (demo_new(cfg, *gw, demo) != ST_OK) {
 		cli_err("cannot set up the demo API");
 		return CLI_FAIL;
 	}
@@ -352,21 +352,20 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct gw_env *gw = NULL;
-	struct plug_demo *demo = NULL;
+	struct demo *demo = NULL;
 	struct plug_env api = {0}; /* the demo API's /openapi.yaml */
 	/* Not offloaded: the playground is a page, and the TODO API keeps
 	 * its lists in memory (its bearer check only reads the store). */
 	struct http_route routes[] = {
-	    {"GET", "/demo", false, plug_playground_handle, NULL, 0, false,
+	    {"GET", "/demo", false, demo_playground_handle, NULL, 0, false,
 	     NULL},
-	    {"GET", PLUG_PLAYGROUND_CALLBACK, false, plug_playground_handle,
+	    {"GET", DEMO_PLAYGROUND_CALLBACK, false, demo_playground_handle,
 	     NULL, 0, false, NULL},
-	    {"GET", "/api/todos", false, plug_demo_api_handle, NULL, 0, false,
+	    {"GET", "/api/todos", false, demo_api_handle, NULL, 0, false, NULL},
+	    {"POST", "/api/todos", false, demo_api_handle, NULL, 0, false,
 	     NULL},
-	    {"POST", "/api/todos", false, plug_demo_api_handle, NULL, 0, false,
+	    {"DELETE", "/api/todos/", true, demo_api_handle, NULL, 0, false,
 	     NULL},
-	    {"DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
-	     false, NULL},
 	    {"GET", "/openapi.yaml", false, plug_openapi_handle, &api, 0, false,
 	     NULL},
 	};
@@ -402,13 +401,13 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	if (demo_api_start(cfg, st, &set, &gw, &demo, &api) != CLI_OK)
 		goto out;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		if (routes[i].fn == plug_demo_api_handle)
+		if (routes[i].fn == demo_api_handle)
 			routes[i].ctx = demo;
 	rc = cli_serve_run(cfg, st, routes, ARRAY_LEN(routes), demo_ready,
 	                   secret);
 out:
 	sec_wipe(secret, sizeof(secret));
-	plug_demo_free(demo);
+	demo_free(demo);
 	plug_env_free(&api);
 	gw_env_free(gw);
 	store_close(st);

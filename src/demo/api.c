@@ -1,6 +1,6 @@
 /*
  * The demo TODO API (plugauth demo only): a per-user TODO list in memory,
- * exactly as the built-in OpenAPI document describes it (openapi.c):
+ * exactly as the built-in OpenAPI document describes it (plugin/openapi.c):
  *
  *   GET    /api/todos        200 {"todos": [{"id", "text"}, …]}   todo.read
  *   POST   /api/todos {text} 201 {"id", "text"}                   todo.write
@@ -10,6 +10,7 @@
  * belongs to the token's user. A client_credentials token has no user and
  * gets 403. Everything is bounded: users, items per user, text length.
  */
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +21,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "gateway/gateway.h"
-#include "plugin/plugin.h"
+#include "demo/demo.h"
 
 #define DEMO_USERS_MAX 1000
 #define DEMO_ITEMS_MAX 100 /* per user */
@@ -42,7 +43,7 @@ struct demo_user {
 	struct demo_item items[DEMO_ITEMS_MAX];
 };
 
-struct plug_demo {
+struct demo {
 	struct gw_env *gw;    /* borrowed */
 	char challenge[2200]; /* resource_metadata="…" for 403s */
 	pthread_mutex_t mu;
@@ -51,10 +52,9 @@ struct plug_demo {
 };
 
 enum status
-plug_demo_new(const struct config *cfg, struct gw_env *gw,
-              struct plug_demo **out)
+demo_new(const struct config *cfg, struct gw_env *gw, struct demo **out)
 {
-	struct plug_demo *d;
+	struct demo *d;
 	int n;
 
 	d = calloc(1, sizeof(*d));
@@ -85,7 +85,7 @@ plug_demo_new(const struct config *cfg, struct gw_env *gw,
 }
 
 void
-plug_demo_free(struct plug_demo *d)
+demo_free(struct demo *d)
 {
 	if (d == NULL)
 		return;
@@ -102,7 +102,7 @@ plug_demo_free(struct plug_demo *d)
 /* The user's list, made if create and there is room; NULL if none.
  * Called with mu held. */
 static struct demo_user *
-user_find(struct plug_demo *d, const char *name, bool create, bool *full)
+user_find(struct demo *d, const char *name, bool create, bool *full)
 {
 	struct demo_user *u;
 
@@ -140,7 +140,7 @@ utf8_chars(const char *s, size_t len)
 
 /* 403 insufficient_scope (RFC 6750 §3.1) naming the scope needed. */
 static enum status
-respond_scope(struct plug_demo *d, struct http_req *req, const char *scope)
+respond_scope(struct demo *d, struct http_req *req, const char *scope)
 {
 	char h[2400], desc[128];
 	int n;
@@ -160,7 +160,7 @@ respond_scope(struct plug_demo *d, struct http_req *req, const char *scope)
 
 /* GET /api/todos: {"todos": [{"id", "text"}, …]}, oldest first. */
 static enum status
-todos_list(struct plug_demo *d, struct http_req *req, const char *user)
+todos_list(struct demo *d, struct http_req *req, const char *user)
 {
 	struct demo_user *u;
 	json_t *arr, *item;
@@ -190,7 +190,7 @@ todos_list(struct plug_demo *d, struct http_req *req, const char *user)
 
 /* POST /api/todos {"text": "…"}: 201 with the item. */
 static enum status
-todos_add(struct plug_demo *d, struct http_req *req, const char *user)
+todos_add(struct demo *d, struct http_req *req, const char *user)
 {
 	struct str body = http_req_body(req);
 	struct demo_user *u;
@@ -267,7 +267,7 @@ todos_add(struct plug_demo *d, struct http_req *req, const char *user)
 
 /* DELETE /api/todos/{id}: 204, or 404 if the user has no such item. */
 static enum status
-todos_delete(struct plug_demo *d, struct http_req *req, const char *user,
+todos_delete(struct demo *d, struct http_req *req, const char *user,
              const char *id)
 {
 	struct demo_user *u;
@@ -295,9 +295,9 @@ todos_delete(struct plug_demo *d, struct http_req *req, const char *user,
 }
 
 enum status
-plug_demo_api_handle(struct http_req *req, void *ctx)
+demo_api_handle(struct http_req *req, void *ctx)
 {
-	struct plug_demo *d = ctx;
+	struct demo *d = ctx;
 	struct gw_identity id;
 	enum gw_check chk;
 	const char *method = http_req_method(req);
