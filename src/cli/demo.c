@@ -219,6 +219,9 @@ static const struct {
     /* The manifest's auth.scope, which the playground and the hand-run
      * flow request: both scopes, so the demo can add todos. */
     {"oauth", "default_scope", "todo.read todo.write"},
+    /* MCP clients register themselves (RFC 7591) before they sign in;
+     * the demo listens on loopback only. */
+    {"oauth", "registration", "open"},
     {"plugin", "name_for_human", "TODO List"},
     {"plugin", "name_for_model", "todo"},
     {"plugin", "description_for_human", "Manage your TODO list."},
@@ -368,6 +371,8 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	     NULL},
 	    {"GET", "/openapi.yaml", false, plug_openapi_handle, &api, 0, false,
 	     NULL},
+	    {"POST", DEMO_MCP_PATH, false, demo_mcp_handle, NULL,
+	     DEMO_MCP_BODY_MAX_BYTES, false, NULL},
 	};
 	sigset_t set;
 	const char *listen = "127.0.0.1:8080";
@@ -401,7 +406,8 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	if (demo_api_start(cfg, st, &set, &gw, &demo, &api) != CLI_OK)
 		goto out;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		if (routes[i].fn == demo_api_handle)
+		if (routes[i].fn == demo_api_handle ||
+		    routes[i].fn == demo_mcp_handle)
 			routes[i].ctx = demo;
 	rc = cli_serve_run(cfg, st, routes, ARRAY_LEN(routes), demo_ready,
 	                   secret);

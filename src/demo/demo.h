@@ -1,7 +1,8 @@
 /*
  * The demo (plugauth demo only): the TODO API of the built-in OpenAPI
  * document, and the playground page that plays ChatGPT's part in the
- * browser as a public client. Not part of the plugin manifest: a real
+ * browser as a public client, and a small MCP server with the same TODO
+ * tools. Not part of the plugin manifest: a real
  * deployment proxies its own API through the gateway instead.
  */
 #ifndef PLUGAUTH_DEMO_H
@@ -36,6 +37,19 @@ void demo_free(struct demo *);
  * text (else 400). ctx is a struct demo.
  */
 enum status demo_api_handle(struct http_req *, void *ctx);
+
+/* The MCP server's path (after the issuer) and its largest body. */
+#define DEMO_MCP_PATH "/mcp"
+#define DEMO_MCP_BODY_MAX_BYTES (64 * 1024)
+
+/*
+ * POST /mcp: the demo MCP server (Streamable HTTP, stateless, JSON
+ * answers), with the tools list_todos, add_todo, complete_todo on the
+ * token's user's TODO list. The bearer check and its refusals are the TODO
+ * API's; a tool the token lacks the scope for gets 403 insufficient_scope.
+ * Route only POST: GET and DELETE get 405. ctx is a struct demo.
+ */
+enum status demo_mcp_handle(struct http_req *, void *ctx);
 
 /* GET /demo and GET /demo/callback: the playground page, with a CSP
  * nonce per response. ctx is unused. */
