@@ -16,7 +16,10 @@
  * scripts/embed-text.py) carries its CSS and JavaScript inline, no external
  * assets. Its one script runs under a per-response CSP nonce, put where the
  * page says {{nonce}}; connect-src 'self' keeps its fetch() calls on this
- * server.
+ * server. Its MCP tab plays an MCP client that knows only the URL of
+ * /mcp: 401, protected-resource and authorization-server metadata,
+ * dynamic registration, PKCE sign-in and token request with resource,
+ * then initialize, tools/list and tools/call.
  */
 #include <stdio.h>
 #include <string.h>
