@@ -124,6 +124,13 @@ demo_ready(const struct config *cfg, void *arg)
 	       "  scopes:         %s\n\n",
 	       DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
 	       cfg->oauth.scopes);
+	printf("Connect an MCP client on this machine (MCP Inspector, Claude "
+	       "Desktop,\nVS Code, Cursor) by pasting the MCP server URL:\n\n"
+	       "  %s%s\n\n"
+	       "  it registers itself, you sign in as %s / %s, and its TODO "
+	       "tools\n  (list_todos, add_todo, complete_todo) act on that "
+	       "user's list.\n\n",
+	       cfg->server.issuer, DEMO_MCP_PATH, DEMO_USER, DEMO_PASSWORD);
 	n = snprintf(redirect, sizeof(redirect), "%s%s", cfg->server.issuer,
 	             DEMO_PLAYGROUND_CALLBACK);
 	buf_init(&authz, URL_MAX_BYTES);
@@ -338,9 +345,10 @@ demo_usage(void)
 	printf("usage: plugauth demo [--listen ADDR]\n\n"
 	       "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
 	       "temporary SQLite database with a demo user and a demo\n"
-	       "client, the demo TODO API (/api/todos) and a playground\n"
-	       "page (/demo) that plays ChatGPT's part in the browser, "
-	       "and\n"
+	       "client, the demo TODO API (/api/todos), an MCP server with\n"
+	       "TODO tools (/mcp; MCP clients register themselves) and a\n"
+	       "playground page (/demo) that plays ChatGPT's part, or an\n"
+	       "MCP client's, in the browser, and\n"
 	       "prints the code flow to run by hand (its callback page\n"
 	       "/demo/callback shows the code) and the commands that get\n"
 	       "tokens.\n"

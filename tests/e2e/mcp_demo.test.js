@@ -1,15 +1,17 @@
-// The demo's MCP server at the wire: POST /mcp as JSON-RPC 2.0 over Streamable HTTP,
+// What `plugauth demo` prints about its MCP server, and the server at the wire: POST /mcp as JSON-RPC 2.0 over Streamable HTTP,
 // stateless, JSON answers. The 401 that starts discovery, protocol version negotiation,
 // every JSON-RPC error (-32700, -32600, -32601, -32602), batches per protocol version,
 // notifications (202), GET/DELETE (405), the body limit, the content type, a token
 // without the scope a tool needs (403 insufficient_scope) or without a user (403).
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
 import { Browser, assertTokenPair, exchangeCode, newState, pkce } from './lib/flow.js';
 import { describeResponse, get } from './lib/http.js';
 import { DEMO_CLIENT_ID, DEMO_PASSWORD, DEMO_USER, PLAYGROUND_CLIENT_ID, startDemo } from './lib/demo.js';
+import { BIN } from './lib/server.js';
 
 let demo;
 let base;
@@ -60,6 +62,16 @@ function assertRpcError(res, status, code, id = null) {
   assert.equal(res.json.error?.code, code, describeResponse(res));
   assert.equal(typeof res.json.error.message, 'string');
 }
+
+test('demo_prints_the_mcp_url_to_paste_into_an_mcp_client', () => {
+  const out = demo.stdout;
+  assert.ok(out.split('\n').includes(`  ${base}/mcp`), out);
+  assert.match(out, /Connect an MCP client .* by pasting the MCP server URL:/s);
+  assert.match(out, /it registers itself, you sign in as demo \/ demo/);
+  const help = spawnSync(BIN, ['demo', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /an MCP server with\nTODO tools \(\/mcp;/);
+});
 
 test('mcp_without_a_token_gets_the_gateway_challenge_naming_the_metadata', async () => {
   const res = await mcp(rpc('initialize', { protocolVersion: '2025-06-18' }), { bearer: null });
