@@ -120,12 +120,33 @@ todos_delete(struct demo *d, struct http_req *req, const char *user,
 	return http_respond_text(req, 204, NULL, "", 0);
 }
 
+bool
+demo_user_of(struct demo *d, struct http_req *req, const char *why,
+             struct gw_identity *id, enum status *rc)
+{
+	enum gw_check chk;
+	char desc[256];
+
+	memset(id, 0, sizeof(*id));
+	chk = gw_bearer_check(d->gw, req, id);
+	if (chk != GW_OK) {
+		*rc = gw_respond_unauthorized(d->gw, req, chk);
+		return false;
+	}
+	if (id->user[0] != '\0')
+		return true;
+	snprintf(desc, sizeof(desc),
+	         "this token has no user (client_credentials): %s", why);
+	*rc = http_respond_error(req, 403, "user_required", desc);
+	return false;
+}
+
 enum status
 demo_api_handle(struct http_req *req, void *ctx)
 {
 	struct demo *d = ctx;
 	struct gw_identity id;
-	enum gw_check chk;
+	enum status rc;
 	const char *method = http_req_method(req);
 	const char *path = http_req_path(req);
 	const char *item = NULL;
@@ -135,16 +156,11 @@ demo_api_handle(struct http_req *req, void *ctx)
 		item = path + sizeof(API_PATH);
 	write = strcmp(method, "GET") != 0;
 
-	memset(&id, 0, sizeof(id));
-	chk = gw_bearer_check(d->gw, req, &id);
-	if (chk != GW_OK)
-		return gw_respond_unauthorized(d->gw, req, chk);
-	if (id.user[0] == '\0')
-		return http_respond_error(
-		    req, 403, "user_required",
-		    "this token has no user (client_credentials): the TODO "
-		    "API keeps one list per user, use a token from the "
-		    "authorization-code flow");
+	if (!demo_user_of(d, req,
+	                  "the TODO API keeps one list per user, use a token "
+	                  "from the authorization-code flow",
+	                  &id, &rc))
+		return rc;
 	if (!gw_scope_has(&id, write ? DEMO_SCOPE_WRITE : DEMO_SCOPE_READ))
 		return demo_respond_scope(
 		    d, req, write ? DEMO_SCOPE_WRITE : DEMO_SCOPE_READ);

@@ -62,6 +62,13 @@ bool demo_todo_remove(struct demo *, const char *user, const char *id);
  * DEMO_TEXT_MAX_CHARS characters, no NUL), else why not (static). */
 const char *demo_text_check(const char *text, size_t len);
 
+/* Checks the request's bearer token with the gateway's check and that it
+ * has a user: true with *id filled in; else false after answering (401,
+ * 503, or 403 user_required saying why a user is needed), *rc what the
+ * answer returned. */
+bool demo_user_of(struct demo *, struct http_req *, const char *why,
+                  struct gw_identity *id, enum status *rc);
+
 /* 403 insufficient_scope (RFC 6750 §3.1) naming the scope needed, with
  * the protected-resource metadata's URL. */
 enum status demo_respond_scope(struct demo *, struct http_req *,

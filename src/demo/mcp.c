@@ -287,17 +287,11 @@ demo_mcp_handle(struct http_req *req, void *ctx)
 	struct demo_mcp_call c = {d, &id, NULL};
 	struct demo_mcp_answer a;
 	struct str body = http_req_body(req);
-	enum gw_check chk;
+	enum status rc;
 
-	memset(&id, 0, sizeof(id));
-	chk = gw_bearer_check(d->gw, req, &id);
-	if (chk != GW_OK)
-		return gw_respond_unauthorized(d->gw, req, chk);
-	if (id.user[0] == '\0')
-		return http_respond_error(
-		    req, 403, "user_required",
-		    "this token has no user (client_credentials): the MCP "
-		    "tools act on a user's TODO list");
+	if (!demo_user_of(d, req, "the MCP tools act on a user's TODO list",
+	                  &id, &rc))
+		return rc;
 	if (!is_json_body(req))
 		return http_respond_error(req, 415, "invalid_request",
 		                          "the body must be JSON-RPC, "
