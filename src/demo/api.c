@@ -61,6 +61,7 @@ todos_add(struct demo *d, struct http_req *req, const char *user)
 	struct str body = http_req_body(req);
 	json_error_t jerr;
 	json_t *doc, *text, *item = NULL;
+	enum demo_add added;
 	const char *why;
 	char desc[96];
 
@@ -79,27 +80,23 @@ todos_add(struct demo *d, struct http_req *req, const char *user)
 		json_decref(doc);
 		return http_respond_error(req, 400, "invalid_request", why);
 	}
-	switch (demo_todo_add(d, user, json_string_value(text),
-	                      json_string_length(text), &item)) {
-	case DEMO_ADD_OK:
-		break;
-	case DEMO_ADD_FULL:
-		json_decref(doc);
+	added = demo_todo_add(d, user, json_string_value(text),
+	                      json_string_length(text), &item);
+	json_decref(doc);
+	if (added == DEMO_ADD_FULL) {
 		snprintf(desc, sizeof(desc),
 		         "the list is full (%d items): delete some first",
 		         DEMO_ITEMS_MAX);
 		return http_respond_error(req, 409, "list_full", desc);
-	case DEMO_ADD_USERS:
-		json_decref(doc);
+	}
+	if (added == DEMO_ADD_USERS) {
 		snprintf(desc, sizeof(desc),
 		         "the demo keeps lists for at most %d users",
 		         DEMO_USERS_MAX);
 		return http_respond_error(req, 507, "too_many_users", desc);
-	default:
-		json_decref(doc);
-		return ST_NOMEM;
 	}
-	json_decref(doc);
+	if (added != DEMO_ADD_OK)
+		return ST_NOMEM;
 	if (http_resp_header(req, "Cache-Control", "no-store") != ST_OK) {
 		json_decref(item);
 		return ST_NOMEM;
