@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/form.h"
 #include "crypto/sec.h"
+#include "demo/demo.h"
 #include "gateway/gateway.h"
 #include "http/http.h"
 #include "plugin/plugin.h"
@@ -49,7 +50,7 @@ demo_seed(const struct config *cfg, struct store *st,
 		return CLI_FAIL;
 	}
 	n = snprintf(uri, sizeof(uri), "%s%s", cfg->server.issuer,
-	             PLUG_PLAYGROUND_CALLBACK);
+	             DEMO_PLAYGROUND_CALLBACK);
 	if (n < 0 || (size_t)n >= sizeof(uri)) {
 		cli_err("the issuer is too long for the demo");
 		return CLI_FAIL;
@@ -68,7 +69,7 @@ demo_seed(const struct config *cfg, struct store *st,
 		return CLI_FAIL;
 	}
 	memset(&c, 0, sizeof(c));
-	str_copy(c.id, sizeof(c.id), PLUG_PLAYGROUND_CLIENT_ID);
+	str_copy(c.id, sizeof(c.id), DEMO_PLAYGROUND_CLIENT_ID);
 	c.name = pg_name;
 	c.is_public = true;
 	c.redirect_uris = uri;
@@ -123,8 +124,15 @@ demo_ready(const struct config *cfg, void *arg)
 	       "  scopes:         %s\n\n",
 	       DEMO_USER, DEMO_PASSWORD, DEMO_CLIENT_ID, secret,
 	       cfg->oauth.scopes);
+	printf("Connect an MCP client on this machine (MCP Inspector, Claude "
+	       "Desktop,\nVS Code, Cursor) by pasting the MCP server URL:\n\n"
+	       "  %s%s\n\n"
+	       "  it registers itself, you sign in as %s / %s, and its TODO "
+	       "tools\n  (list_todos, add_todo, complete_todo) act on that "
+	       "user's list.\n\n",
+	       cfg->server.issuer, DEMO_MCP_PATH, DEMO_USER, DEMO_PASSWORD);
 	n = snprintf(redirect, sizeof(redirect), "%s%s", cfg->server.issuer,
-	             PLUG_PLAYGROUND_CALLBACK);
+	             DEMO_PLAYGROUND_CALLBACK);
 	buf_init(&authz, URL_MAX_BYTES);
 	if (n > 0 && (size_t)n < sizeof(redirect) &&
 	    demo_authorize_url(cfg, redirect, &authz) == ST_OK) {
@@ -218,6 +226,9 @@ static const struct {
     /* The manifest's auth.scope, which the playground and the hand-run
      * flow request: both scopes, so the demo can add todos. */
     {"oauth", "default_scope", "todo.read todo.write"},
+    /* MCP clients register themselves (RFC 7591) before they sign in;
+     * the demo listens on loopback only. */
+    {"oauth", "registration", "open"},
     {"plugin", "name_for_human", "TODO List"},
     {"plugin", "name_for_model", "todo"},
     {"plugin", "description_for_human", "Manage your TODO list."},
@@ -275,11 +286,10 @@ fail:
 /* Blocks the stop signals (into set), then starts the demo TODO API on cfg
  * and st: *gw (its bearer checks), *demo and *api (its /openapi.yaml) are
  * new, and the caller frees them also on failure (gw_env_free(),
- * plug_demo_free(), plug_env_free()). Prints the error itself. */
+ * demo_free(), plug_env_free()). Prints the error itself. */
 static int
 demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
-               struct gw_env **gw, struct plug_demo **demo,
-               struct plug_env *api)
+               struct gw_env **gw, struct demo **demo, struct plug_env *api)
 {
 	char err[512];
 
@@ -292,7 +302,7 @@ demo_api_start(const struct config *cfg, struct store *st, sigset_t *set,
 		cli_err("%s", err);
 		return CLI_FAIL;
 	}
-	if (plug_demo_new(cfg, *gw, demo) != ST_OK) {
+	if (demo_new(cfg, *gw, demo) != ST_OK) {
 		cli_err("cannot set up the demo API");
 		return CLI_FAIL;
 	}
@@ -335,9 +345,10 @@ demo_usage(void)
 	printf("usage: plugauth demo [--listen ADDR]\n\n"
 	       "Runs a throwaway server (default 127.0.0.1:8080) on a\n"
 	       "temporary SQLite database with a demo user and a demo\n"
-	       "client, the demo TODO API (/api/todos) and a playground\n"
-	       "page (/demo) that plays ChatGPT's part in the browser, "
-	       "and\n"
+	       "client, the demo TODO API (/api/todos), an MCP server with\n"
+	       "TODO tools (/mcp; MCP clients register themselves) and a\n"
+	       "playground page (/demo) that plays ChatGPT's part, or an\n"
+	       "MCP client's, in the browser, and\n"
 	       "prints the code flow to run by hand (its callback page\n"
 	       "/demo/callback shows the code) and the commands that get\n"
 	       "tokens.\n"
@@ -352,23 +363,24 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	struct gw_env *gw = NULL;
-	struct plug_demo *demo = NULL;
+	struct demo *demo = NULL;
 	struct plug_env api = {0}; /* the demo API's /openapi.yaml */
 	/* Not offloaded: the playground is a page, and the TODO API keeps
 	 * its lists in memory (its bearer check only reads the store). */
 	struct http_route routes[] = {
-	    {"GET", "/demo", false, plug_playground_handle, NULL, 0, false,
+	    {"GET", "/demo", false, demo_playground_handle, NULL, 0, false,
 	     NULL},
-	    {"GET", PLUG_PLAYGROUND_CALLBACK, false, plug_playground_handle,
+	    {"GET", DEMO_PLAYGROUND_CALLBACK, false, demo_playground_handle,
 	     NULL, 0, false, NULL},
-	    {"GET", "/api/todos", false, plug_demo_api_handle, NULL, 0, false,
+	    {"GET", "/api/todos", false, demo_api_handle, NULL, 0, false, NULL},
+	    {"POST", "/api/todos", false, demo_api_handle, NULL, 0, false,
 	     NULL},
-	    {"POST", "/api/todos", false, plug_demo_api_handle, NULL, 0, false,
+	    {"DELETE", "/api/todos/", true, demo_api_handle, NULL, 0, false,
 	     NULL},
-	    {"DELETE", "/api/todos/", true, plug_demo_api_handle, NULL, 0,
-	     false, NULL},
 	    {"GET", "/openapi.yaml", false, plug_openapi_handle, &api, 0, false,
 	     NULL},
+	    {"POST", DEMO_MCP_PATH, false, demo_mcp_handle, NULL,
+	     DEMO_MCP_BODY_MAX_BYTES, false, NULL},
 	};
 	sigset_t set;
 	const char *listen = "127.0.0.1:8080";
@@ -402,13 +414,14 @@ cli_demo(struct cli *cli, int argc, char **argv)
 	if (demo_api_start(cfg, st, &set, &gw, &demo, &api) != CLI_OK)
 		goto out;
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++)
-		if (routes[i].fn == plug_demo_api_handle)
+		if (routes[i].fn == demo_api_handle ||
+		    routes[i].fn == demo_mcp_handle)
 			routes[i].ctx = demo;
 	rc = cli_serve_run(cfg, st, routes, ARRAY_LEN(routes), demo_ready,
 	                   secret);
 out:
 	sec_wipe(secret, sizeof(secret));
-	plug_demo_free(demo);
+	demo_free(demo);
 	plug_env_free(&api);
 	gw_env_free(gw);
 	store_close(st);

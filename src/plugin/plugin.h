@@ -80,39 +80,4 @@ enum status plug_openapi_handle(struct http_req *, void *ctx);
  * 404. ctx is a struct plug_env. */
 enum status plug_logo_handle(struct http_req *, void *ctx);
 
-/*
- * The demo (plugauth demo only): the TODO API of the built-in OpenAPI
- * document, and the playground page that plays ChatGPT's part in the
- * browser as a public client.
- */
-#define PLUG_PLAYGROUND_CLIENT_ID "demo-playground"
-#define PLUG_PLAYGROUND_CALLBACK "/demo/callback" /* after the issuer */
-
-struct gw_env;
-struct plug_demo;
-
-/* The demo API's in-memory lists, checking tokens with gw (borrowed: must
- * outlive it); cfg is borrowed during the call (issuer). *out is new
- * (plug_demo_free()); untouched on error. */
-enum status plug_demo_new(const struct config *cfg, struct gw_env *gw,
-                          struct plug_demo **out);
-
-/* Frees every list; NULL-safe. */
-void plug_demo_free(struct plug_demo *);
-
-/*
- * GET /api/todos (scope todo.read), POST /api/todos {"text"} (todo.write),
- * DELETE /api/todos/{id} (todo.write), for the token's user; route the
- * DELETE as the prefix /api/todos/. A bad token gets the gateway's 401, a
- * missing scope 403 insufficient_scope, a token without a user
- * (client_credentials) 403 user_required. At most 1000 users (then 507
- * too_many_users), 100 items each (then 409 list_full), 500 characters per
- * text (else 400). ctx is a struct plug_demo.
- */
-enum status plug_demo_api_handle(struct http_req *, void *ctx);
-
-/* GET /demo and GET /demo/callback: the playground page, with a CSP
- * nonce per response. ctx is unused. */
-enum status plug_playground_handle(struct http_req *, void *ctx);
-
 #endif

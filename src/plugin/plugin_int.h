@@ -41,8 +41,4 @@ enum status plug_openapi_check(const char *path, const char *text, size_t len,
 extern const unsigned char plug_logo_png[];
 extern const size_t plug_logo_png_len;
 
-/* The playground page (playground.html, embedded by scripts/embed-text.py);
- * its script's nonce goes where it says {{nonce}}. */
-extern const char plug_playground_html[];
-
 #endif
