@@ -26,11 +26,12 @@ process.on('exit', () => {
   }
 });
 
-// Ours without PLUGAUTH_* (a stray PLUGAUTH_DATABASE_URL would change the server).
-function childEnv() {
+// Ours without PLUGAUTH_* (a stray PLUGAUTH_DATABASE_URL would change the server), plus
+// the test's own overrides.
+function childEnv(extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PLUGAUTH_')) env[k] = v;
-  return env;
+  return { ...env, ...extra };
 }
 
 export class Demo {
@@ -49,10 +50,11 @@ export class Demo {
   // Spawns `plugauth demo --listen 127.0.0.1:0` and resolves once it has printed the
   // curl command (its last line), with this filled in: base, playgroundUrl, curl,
   // clientSecret, and the lines before.
-  start() {
+  // env: PLUGAUTH_* overrides for this demo.
+  start({ env } = {}) {
     if (!existsSync(BIN)) throw new Error(`plugauth binary not found at ${BIN}`);
     const child = spawn(BIN, ['demo', '--listen', '127.0.0.1:0'], {
-      cwd: tmpdir(), env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: tmpdir(), env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = child;
     live.add(child);
@@ -138,7 +140,7 @@ export class Demo {
   }
 }
 
-export async function startDemo() {
-  return new Demo().start();
+export async function startDemo(opts) {
+  return new Demo().start(opts);
 }
 
