@@ -13,9 +13,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
-import { Browser, CODE_RE, newState } from './lib/flow.js';
 import { FORM, describeResponse, form, get } from './lib/http.js';
 import { DEMO_PASSWORD, DEMO_USER, startDemo } from './lib/demo.js';
+import { SignInProvider } from './lib/mcp.js';
 
 let demo;
 let base;
@@ -30,61 +30,10 @@ after(async () => {
   await demo?.stop();
 });
 
-// An OAuthClientProvider (the SDK's interface) that keeps everything in memory and, when
-// the SDK sends the user to the authorization endpoint, signs in as `user` through the
-// real pages and keeps the code the redirect carries.
-class TestProvider {
+// The SDK's OAuthClientProvider, signing in through the real pages (lib/mcp.js).
+class TestProvider extends SignInProvider {
   constructor(redirectUrl, user = DEMO_USER, password = DEMO_PASSWORD) {
-    this._redirectUrl = redirectUrl;
-    this.user = user;
-    this.password = password;
-    this.client = undefined;
-    this._tokens = undefined;
-    this.verifier = undefined;
-    this.lastState = undefined;
-    this.authorizeUrl = undefined;
-    this.code = undefined;
-    this.savedTokens = [];
-  }
-
-  get redirectUrl() { return this._redirectUrl; }
-
-  get clientMetadata() {
-    return {
-      client_name: 'MCP SDK e2e',
-      redirect_uris: [this._redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-
-  state() {
-    this.lastState = newState();
-    return this.lastState;
-  }
-
-  clientInformation() { return this.client; }
-  saveClientInformation(info) { this.client = info; }
-  tokens() { return this._tokens; }
-  saveTokens(t) {
-    this._tokens = t;
-    this.savedTokens.push(t);
-    for (const v of [t.access_token, t.refresh_token]) if (v) seen.add(v);
-  }
-  saveCodeVerifier(v) { this.verifier = v; }
-  codeVerifier() { return this.verifier; }
-
-  async redirectToAuthorization(url) {
-    this.authorizeUrl = new URL(url);
-    const b = new Browser(base, seen);
-    const r = await b.authorize([...this.authorizeUrl.searchParams],
-      { user: this.user, password: this.password });
-    assert.ok(r.location.startsWith(`${this._redirectUrl}?`), `redirect to ${r.location}`);
-    assert.equal(r.params.get('state'), this.lastState, 'state comes back');
-    assert.equal(r.params.get('iss'), base, 'iss is the demo issuer (RFC 9207)');
-    assert.match(r.code ?? '', CODE_RE);
-    this.code = r.code;
+    super({ base, redirectUrl, user, password, seen });
   }
 }
 

@@ -17,8 +17,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
-import { Browser, CODE_RE, newState } from './lib/flow.js';
 import { DEMO_PASSWORD, DEMO_USER, startDemo } from './lib/demo.js';
+import { SignInProvider } from './lib/mcp.js';
 import { makeCert } from './lib/tls.js';
 
 const REDIRECT = 'http://127.0.0.1:9/mcp-cimd/callback';
@@ -64,47 +64,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-// The SDK's OAuthClientProvider with a metadata document URL: no clientInformation until
-// the SDK saves the URL as its client_id; the sign-in is played through the real pages.
-class MetadataDocumentProvider {
-  constructor() {
-    this.client = undefined;
-    this._tokens = undefined;
-    this.verifier = undefined;
-    this.lastState = undefined;
-    this.authorizeUrl = undefined;
-    this.code = undefined;
-  }
-
-  get redirectUrl() { return REDIRECT; }
-  get clientMetadataUrl() { return docUrl; }
-  get clientMetadata() {
-    return { client_name: 'unused', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' };
-  }
-
-  state() {
-    this.lastState = newState();
-    return this.lastState;
-  }
-
-  clientInformation() { return this.client; }
-  saveClientInformation(info) { this.client = info; }
-  tokens() { return this._tokens; }
-  saveTokens(t) { this._tokens = t; }
-  saveCodeVerifier(v) { this.verifier = v; }
-  codeVerifier() { return this.verifier; }
-
-  async redirectToAuthorization(url) {
-    this.authorizeUrl = new URL(url);
-    const r = await new Browser(base).authorize([...this.authorizeUrl.searchParams],
-      { user: DEMO_USER, password: DEMO_PASSWORD });
-    assert.ok(r.location.startsWith(`${REDIRECT}?`), `redirect to ${r.location}`);
-    assert.equal(r.params.get('state'), this.lastState);
-    assert.match(r.code ?? '', CODE_RE);
-    this.code = r.code;
-  }
-}
-
 test('mcp_sdk_client_with_a_metadata_document_signs_in_and_calls_a_tool', async () => {
   const requests = [];
   const fetchLogged = async (url, init = {}) => {
@@ -112,7 +71,9 @@ test('mcp_sdk_client_with_a_metadata_document_signs_in_and_calls_a_tool', async 
     requests.push({ url: String(url), status: res.status });
     return res;
   };
-  const provider = new MetadataDocumentProvider();
+  const provider = new SignInProvider({
+    base, redirectUrl: REDIRECT, user: DEMO_USER, password: DEMO_PASSWORD, clientMetadataUrl: docUrl,
+  });
   const mcpUrl = new URL(`${base}/mcp`);
   const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider, fetch: fetchLogged });
   await assert.rejects(new Client({ name: 'e2e', version: '0' }).connect(first), UnauthorizedError);
