@@ -10,7 +10,8 @@ static const char *const sql[Q__COUNT] = {
     [Q_REG_SPEND] = "UPDATE registration_tokens SET uses_left = "
                     "uses_left - 1 WHERE digest = ?1 AND expires_at > ?2 "
                     "AND uses_left > 0",
-    [Q_REG_COUNT] = "SELECT count(*) FROM clients "
+    /* Kept by the triggers of migration 010. */
+    [Q_REG_COUNT] = "SELECT n FROM client_counts "
                     "WHERE origin = 'registered'",
     /* ?7: the origin, registered or metadata_document. */
     [Q_REG_UPDATE] = "UPDATE clients SET name = ?2, scope = ?3, "

@@ -2838,6 +2838,14 @@ test_client_register(void **state)
 	assert_string_equal(v[2]->id, "cli");
 	assert_true(v[1]->first_token_at == NOW);
 	store_client_list_free(v, n);
+	/* The count behind the cap follows removals and sweeps (migration
+	 * 010's triggers): r2 and r4 are left, so a cap of 3 takes one more
+	 * client, and after removing r2 one more again. */
+	assert_int_equal(register_client(f->st, "r6", NULL, 3), ST_OK);
+	assert_int_equal(register_client(f->st, "r7", NULL, 3), ST_TOOBIG);
+	assert_int_equal(store_client_remove(f->st, "r6"), ST_OK);
+	assert_int_equal(register_client(f->st, "r7", NULL, 3), ST_OK);
+	assert_int_equal(store_client_remove(f->st, "r7"), ST_OK);
 
 	/* An RFC 7592 update reaches registered clients only. */
 	assert_int_equal(store_client_get(f->st, "r2", &c), ST_OK);
