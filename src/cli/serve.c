@@ -160,6 +160,10 @@ serve_envs_start(const struct config *cfg, struct store *st,
 		cli_err("%s", err);
 		return CLI_FAIL;
 	}
+	if (e->plug.legal)
+		log_warn(
+		    "event=legal_info_url_unset served=/legal "
+		    "hint=\"set [plugin] legal_info_url to your terms page\"");
 	/* Signals are blocked before any thread starts, so that all inherit
 	 * the mask and only run_until_signal() takes them. */
 	cli_signals_block(set);
@@ -258,6 +262,8 @@ serve_routes(const struct config *cfg, struct serve_envs *e,
 	     &e->plug, 0, false, NULL},
 	    {"GET", "/openapi.yaml", false, plug_openapi_handle, &e->plug, 0,
 	     false, NULL},
+	    {"GET", "/legal", false, plug_legal_handle, &e->plug, 0, false,
+	     NULL},
 	    {"GET", "/logo.png", false, plug_logo_handle, &e->plug, 0, false,
 	     NULL},
 	};

@@ -400,7 +400,7 @@ plug_manifest_build(const struct config *cfg, json_t **out, char *err,
 		rc = issuer_url(c, "/openapi.yaml", api_url, err, errlen);
 	/* ChatGPT requires logo_url and legal_info_url: when unset, point
 	 * them at the issuer, where serve answers /logo.png with a built-in
-	 * logo and the author can serve /legal. */
+	 * logo and /legal with a page saying no terms are published yet. */
 	if (rc == ST_OK)
 		rc = issuer_url(c, "/logo.png", logo_url, err, errlen);
 	if (rc == ST_OK)
@@ -503,6 +503,7 @@ plug_env_init(struct plug_env *env, const struct config *cfg, char *err,
 		goto out;
 	e.manifest_len = strlen(e.manifest);
 	e.logo = cfg->plugin.logo_url == NULL;
+	e.legal = cfg->plugin.legal_info_url == NULL;
 	if (path != NULL) {
 		rc = file_read(path, PLUG_OPENAPI_MAX_BYTES, &e.openapi,
 		               &e.openapi_len);

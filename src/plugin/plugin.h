@@ -31,6 +31,7 @@ struct plug_env {
 	size_t openapi_len;
 	const char *openapi_type; /* static: its Content-Type */
 	bool logo;                /* serve the built-in /logo.png */
+	bool legal;               /* serve the placeholder /legal */
 };
 
 /*
@@ -79,5 +80,10 @@ enum status plug_openapi_handle(struct http_req *, void *ctx);
 /* GET /logo.png: the built-in logo while [plugin] logo_url is unset, else
  * 404. ctx is a struct plug_env. */
 enum status plug_logo_handle(struct http_req *, void *ctx);
+
+/* GET /legal: a page saying no terms are published yet, while [plugin]
+ * legal_info_url is unset (the manifest's default points here), else 404.
+ * ctx is a struct plug_env. */
+enum status plug_legal_handle(struct http_req *, void *ctx);
 
 #endif

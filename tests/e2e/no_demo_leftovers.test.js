@@ -122,6 +122,38 @@ test('todo_list_absent_from_a_deployment_without_name', async () => {
   }
 });
 
+test('default_legal_info_url_answers_until_set', async () => {
+  const pa = createPlugauth();
+  try {
+    let base = await pa.start();
+    // Unset: the manifest points at <issuer>/legal, which answers a page (ChatGPT
+    // fetches it), and serve warns that the operator's terms are missing.
+    const m = await get(base, '/.well-known/ai-plugin.json');
+    const path = new URL(m.json.legal_info_url).pathname;
+    assert.equal(path, '/legal');
+    const page = await fetch(new URL(path, base));
+    const html = await page.text();
+    assert.equal(page.status, 200, html);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.match(html, /has not published its terms/);
+    assert.match(html, /legal_info_url/);
+    assert.match(pa.log, /level=warn event=legal_info_url_unset/);
+    assert.equal(await pa.stop(), 0);
+    // Set: the manifest names the operator's page, /legal is gone and nothing is said.
+    pa.stderr = '';   // only what the second start logs
+    base = await pa.start({ env: { PLUGAUTH_PLUGIN_LEGAL_INFO_URL: 'https://example.com/terms' } });
+    const m2 = await get(base, '/.well-known/ai-plugin.json');
+    assert.equal(m2.json.legal_info_url, 'https://example.com/terms');
+    const gone = await get(base, '/legal');
+    assert.equal(gone.status, 404, describeResponse(gone));
+    assert.doesNotMatch(pa.log, /legal_info_url_unset/);
+    assert.equal(await pa.stop(), 0);
+  } finally {
+    await pa.cleanup();
+  }
+});
+
 test('openapi_404_without_file_200_with_one', async () => {
   const pa = createPlugauth();
   try {
