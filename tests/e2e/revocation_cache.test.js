@@ -16,6 +16,7 @@ import {
   pluginCallback, refresh,
 } from './lib/flow.js';
 import { createPlugauth } from './lib/server.js';
+import { startUpstream } from './lib/upstream.js';
 
 const CLI_BOUND_MS = 1000;     // docs/gateway.md: another process's revocation within 1 s
 const CLI_SLACK_MS = 500;      // the test's own requests and timers on a loaded machine
@@ -27,23 +28,6 @@ let base;
 let plugin;
 let alice;
 const seen = new Set();
-
-// The upstream API: 200 for anything.
-function startUpstream() {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({
-      url: `http://127.0.0.1:${server.address().port}`,
-      close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
-    }));
-  });
-}
 
 before(async () => {
   up = await startUpstream();
